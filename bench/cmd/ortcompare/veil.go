@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/veilkit/veil/onnx"
+)
+
+// newVeil loads the model in veil's runtime with the given thread count,
+// does two warm-up runs and returns a timer for model.Run.
+func newVeil(data []byte, s spec, input []float32, threads int) (timer, error) {
+	model, err := onnx.Load(data, onnx.Options{Threads: threads})
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(model.InputNames(), s.input) {
+		return nil, fmt.Errorf("no input %q (model inputs: %v)", s.input, model.InputNames())
+	}
+	ctx := context.Background()
+	inputs := map[string]*onnx.Tensor{s.input: onnx.NewTensor(s.shape, input)}
+	for range 2 {
+		if _, err := model.Run(ctx, inputs); err != nil {
+			return nil, err
+		}
+	}
+	return func(n int) ([]float64, error) {
+		ms := make([]float64, 0, n)
+		for range n {
+			t0 := time.Now()
+			if _, err := model.Run(ctx, inputs); err != nil {
+				return nil, err
+			}
+			ms = append(ms, float64(time.Since(t0).Nanoseconds())/1e6)
+		}
+		return ms, nil
+	}, nil
+}
