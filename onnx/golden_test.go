@@ -1,0 +1,173 @@
+package onnx
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+)
+
+// goldenFile is the layout of GOLDEN_synthetic_outputs.json: onnxruntime's
+// outputs for a deterministic synthetic input.
+type goldenFile struct {
+	InputRule string                 `json:"input_rule"`
+	Models    map[string]goldenModel `json:"models"`
+}
+
+type goldenModel struct {
+	Input      string                  `json:"input"`
+	InputShape []int                   `json:"input_shape"`
+	Mean       []float32               `json:"mean"`
+	Std        []float32               `json:"std"`
+	Outputs    map[string]goldenOutput `json:"outputs"`
+}
+
+type goldenOutput struct {
+	Shape   []int     `json:"shape"`
+	Sum     float64   `json:"sum"`
+	MeanAbs float64   `json:"mean_abs"`
+	Min     float64   `json:"min"`
+	Max     float64   `json:"max"`
+	First8  []float64 `json:"first8"`
+}
+
+// syntheticInput builds the golden input: raw[c][y][x] = (7x + 13y + 29c)
+// mod 256, normalised per channel; for an NHWC input (channels last) c is
+// the last axis.
+func syntheticInput(shape []int, mean, std []float32) *Tensor {
+	data := make([]float32, numElements(shape))
+	nhwc := shape[len(shape)-1] == 3 && shape[1] != 3
+	var c, h, w int
+	if nhwc {
+		h, w, c = shape[1], shape[2], shape[3]
+	} else {
+		c, h, w = shape[1], shape[2], shape[3]
+	}
+	for n := 0; n < shape[0]; n++ {
+		for ch := 0; ch < c; ch++ {
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					raw := float32((x*7 + y*13 + ch*29) % 256)
+					v := (raw - mean[ch]) / std[ch]
+					if nhwc {
+						data[((n*h+y)*w+x)*c+ch] = v
+					} else {
+						data[((n*c+ch)*h+y)*w+x] = v
+					}
+				}
+			}
+		}
+	}
+	return NewTensor(shape, data)
+}
+
+func loadGolden(t testing.TB, path string) goldenFile {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g goldenFile
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// checkGolden compares an output with onnxruntime's statistics: shape
+// exact; first8, min and max within 1e-4 relative (1e-6 absolute); sum
+// and mean_abs within 1e-3 relative.
+func checkGolden(t *testing.T, name string, got *Tensor, want goldenOutput) {
+	t.Helper()
+	if !sameShape(got.Shape(), want.Shape) {
+		t.Errorf("%s: shape %v, want %v", name, got.Shape(), want.Shape)
+		return
+	}
+	near := func(a, b, rel, abs float64) bool { return math.Abs(a-b) <= abs+rel*math.Abs(b) }
+	var sum, sumAbs float64
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range got.Float32s() {
+		f := float64(v)
+		sum += f
+		sumAbs += math.Abs(f)
+		lo, hi = math.Min(lo, f), math.Max(hi, f)
+	}
+	n := float64(got.Len())
+	for k, w := range want.First8 {
+		if g := float64(got.Float32s()[k]); !near(g, w, 1e-4, 1e-6) {
+			t.Errorf("%s: value %d = %g, want %g", name, k, g, w)
+		}
+	}
+	if !near(lo, want.Min, 1e-4, 1e-6) || !near(hi, want.Max, 1e-4, 1e-6) {
+		t.Errorf("%s: range [%g, %g], want [%g, %g]", name, lo, hi, want.Min, want.Max)
+	}
+	if !near(sum, want.Sum, 1e-3, 1e-6) {
+		t.Errorf("%s: sum %g, want %g", name, sum, want.Sum)
+	}
+	if !near(sumAbs/n, want.MeanAbs, 1e-3, 1e-6) {
+		t.Errorf("%s: mean |x| %g, want %g", name, sumAbs/n, want.MeanAbs)
+	}
+}
+
+// modelPath finds a model in the repository's models folder, or in
+// ../shared/models for the ones veil does not ship.
+func modelPath(t *testing.T, rel string) string {
+	t.Helper()
+	for _, dir := range []string{"../models", "../../shared/models"} {
+		p := filepath.Join(dir, rel)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skipf("model %s is neither in ../models nor in ../../shared/models (the shared folder is absent)", rel)
+	return ""
+}
+
+func TestGolden(t *testing.T) {
+	files := []string{"testdata/golden_synthetic_outputs.json"}
+	if _, err := os.Stat("testdata/golden_extra.json"); err == nil {
+		files = append(files, "testdata/golden_extra.json")
+	}
+	for _, f := range files {
+		g := loadGolden(t, f)
+		names := make([]string, 0, len(g.Models))
+		for name := range g.Models {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			gm := g.Models[name]
+			t.Run(name, func(t *testing.T) {
+				data, err := os.ReadFile(modelPath(t, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				input := syntheticInput(gm.InputShape, gm.Mean, gm.Std)
+				for _, threads := range []int{1, 2} {
+					m, err := Load(data, Options{Threads: threads})
+					if err != nil {
+						t.Fatal(err)
+					}
+					out, err := m.Run(context.Background(), map[string]*Tensor{gm.Input: input})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(out) != len(gm.Outputs) {
+						t.Errorf("threads=%d: %d outputs, want %d", threads, len(out), len(gm.Outputs))
+					}
+					for oname, want := range gm.Outputs {
+						got := out[oname]
+						if got == nil {
+							t.Errorf("threads=%d: output %q missing", threads, oname)
+							continue
+						}
+						checkGolden(t, oname, got, want)
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,185 @@
+// Package onnx is a pure-Go runtime for ONNX models: it decodes the
+// protobuf itself, plans the graph once per input shape (shape inference,
+// constant folding, Conv+BatchNormalization+activation fusion, buffer
+// reuse) and runs it with kernels written for small vision CNNs.
+//
+// It knows nothing of images or classes: callers hand it tensors and get
+// tensors back.
+package onnx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/veilkit/veil/onnx/internal/pb"
+)
+
+// Errors returned by Load and Run; they are wrapped with detail, so test
+// for them with errors.Is.
+var (
+	// ErrInvalidModel reports a model that cannot be decoded or whose
+	// graph is inconsistent.
+	ErrInvalidModel = errors.New("onnx: invalid model")
+	// ErrUnsupported reports an operator, attribute or attribute value the
+	// runtime does not implement.
+	ErrUnsupported = errors.New("onnx: unsupported")
+	// ErrInput reports inputs that do not fit the model: a missing or
+	// unknown name, a wrong element type or a shape the graph rejects.
+	ErrInput = errors.New("onnx: bad input")
+)
+
+// maxModelElements bounds the elements of any one tensor the planner
+// creates, so a hostile model cannot make it allocate without bound.
+const maxModelElements = 1 << 28
+
+// Options configure a Model.
+type Options struct {
+	// Threads is the number of goroutines a single Run may use for its
+	// kernels. Zero means runtime.GOMAXPROCS(0).
+	Threads int
+}
+
+// A Model is a loaded ONNX graph. It is safe for concurrent use: each Run
+// takes a Session from an internal pool.
+type Model struct {
+	g       *graph
+	threads int
+
+	mu    sync.Mutex
+	plans map[string]*plan // keyed by input shapes
+
+	sessions sync.Pool
+}
+
+// Load decodes an ONNX model and prepares it for running. Every operator
+// and attribute is checked here, so an unsupported model fails at load
+// time with an error naming the operator.
+func Load(data []byte, opts Options) (*Model, error) {
+	mp, err := pb.DecodeModel(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidModel, err)
+	}
+	g, err := buildGraph(mp)
+	if err != nil {
+		return nil, err
+	}
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	m := &Model{g: g, threads: threads, plans: make(map[string]*plan)}
+	m.sessions.New = func() any { return m.NewSession() }
+	return m, nil
+}
+
+// InputNames returns the names of the inputs Run expects, in graph order.
+// Initializers that the graph also lists as inputs are not included.
+func (m *Model) InputNames() []string {
+	names := make([]string, len(m.g.inputs))
+	for k, in := range m.g.inputs {
+		names[k] = in.name
+	}
+	return names
+}
+
+// InputShape returns the declared shape of the named input; a dimension
+// that is symbolic or unknown is -1. ok is false for an unknown name.
+func (m *Model) InputShape(name string) (shape []int, ok bool) {
+	for _, in := range m.g.inputs {
+		if in.name == name {
+			return slices.Clone(in.shape), true
+		}
+	}
+	return nil, false
+}
+
+// OutputNames returns the names of the graph's outputs, in graph order.
+func (m *Model) OutputNames() []string { return slices.Clone(m.g.outputs) }
+
+// Opset returns the model's ai.onnx operator set version.
+func (m *Model) Opset() int64 { return m.g.opset }
+
+// Run evaluates the graph on inputs (name → tensor) and returns every
+// graph output in freshly allocated tensors. The input tensors are only
+// read.
+func (m *Model) Run(ctx context.Context, inputs map[string]*Tensor) (map[string]*Tensor, error) {
+	s := m.sessions.Get().(*Session)
+	defer m.sessions.Put(s)
+	out, err := s.Run(ctx, inputs)
+	if err != nil {
+		return nil, err
+	}
+	res := make(map[string]*Tensor, len(out))
+	for name, t := range out {
+		c := &Tensor{shape: slices.Clone(t.shape), dtype: t.dtype}
+		c.f = slices.Clone(t.f)
+		c.i = slices.Clone(t.i)
+		res[name] = c
+	}
+	return res, nil
+}
+
+// planFor returns the plan for the given input shapes, building and
+// caching it on first use.
+func (m *Model) planFor(inputs map[string]*Tensor) (*plan, error) {
+	var key strings.Builder
+	for _, in := range m.g.inputs {
+		t, ok := inputs[in.name]
+		if !ok || t == nil {
+			return nil, fmt.Errorf("%w: missing input %q", ErrInput, in.name)
+		}
+		fmt.Fprintf(&key, "%v%v;", t.dtype, t.shape)
+	}
+	if len(inputs) != len(m.g.inputs) {
+		for name := range inputs {
+			if !slices.ContainsFunc(m.g.inputs, func(in graphInput) bool { return in.name == name }) {
+				return nil, fmt.Errorf("%w: unknown input %q (model inputs: %v)", ErrInput, name, m.InputNames())
+			}
+		}
+	}
+	k := key.String()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p := m.plans[k]; p != nil {
+		return p, nil
+	}
+	p, err := newPlan(m.g, inputs, m.threads)
+	if err != nil {
+		return nil, err
+	}
+	m.plans[k] = p
+	return p, nil
+}
+
+// A Session runs a Model with buffers it keeps between runs, so that a
+// steady stream of same-shaped inputs allocates nothing. A Session is not
+// safe for concurrent use; make one per goroutine.
+type Session struct {
+	m      *Model
+	arenas map[*plan]*arena
+}
+
+// NewSession returns a Session for m.
+func (m *Model) NewSession() *Session {
+	return &Session{m: m, arenas: make(map[*plan]*arena)}
+}
+
+// Run evaluates the graph like Model.Run, but the returned map and tensors
+// belong to the Session and are overwritten by its next Run.
+func (s *Session) Run(ctx context.Context, inputs map[string]*Tensor) (map[string]*Tensor, error) {
+	p, err := s.m.planFor(inputs)
+	if err != nil {
+		return nil, err
+	}
+	a := s.arenas[p]
+	if a == nil {
+		a = p.newArena()
+		s.arenas[p] = a
+	}
+	return p.run(ctx, a, inputs)
+}

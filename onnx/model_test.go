@@ -1,0 +1,276 @@
+package onnx
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// Hand-built protobuf messages for small test graphs.
+
+func pbString(field protowire.Number, s string) []byte {
+	b := protowire.AppendTag(nil, field, protowire.BytesType)
+	return protowire.AppendString(b, s)
+}
+
+func pbMsg(field protowire.Number, msg ...[]byte) []byte {
+	var body []byte
+	for _, m := range msg {
+		body = append(body, m...)
+	}
+	b := protowire.AppendTag(nil, field, protowire.BytesType)
+	return protowire.AppendBytes(b, body)
+}
+
+func pbInt(field protowire.Number, v int64) []byte {
+	b := protowire.AppendTag(nil, field, protowire.VarintType)
+	return protowire.AppendVarint(b, uint64(v))
+}
+
+// testNode encodes a NodeProto.
+func testNode(op string, inputs, outputs []string, attrs ...[]byte) []byte {
+	var parts [][]byte
+	for _, in := range inputs {
+		parts = append(parts, pbString(1, in))
+	}
+	for _, out := range outputs {
+		parts = append(parts, pbString(2, out))
+	}
+	parts = append(parts, pbString(4, op))
+	for _, a := range attrs {
+		parts = append(parts, pbMsg(5, a))
+	}
+	return pbMsg(1, parts...)
+}
+
+// testIntAttr encodes an INT AttributeProto (its body).
+func testIntAttr(name string, v int64) []byte {
+	return append(append(pbString(1, name), pbInt(20, 2)...), pbInt(3, v)...)
+}
+
+// testValueInfo encodes a float tensor ValueInfoProto with a fixed shape.
+func testValueInfo(field protowire.Number, name string, shape ...int64) []byte {
+	var dims [][]byte
+	for _, d := range shape {
+		dims = append(dims, pbMsg(1, pbInt(1, d)))
+	}
+	tensorType := pbMsg(1, pbInt(1, 1), pbMsg(2, dims...))
+	return pbMsg(field, pbString(1, name), pbMsg(2, tensorType))
+}
+
+// testModel encodes a ModelProto at opset 13 around the given graph parts.
+func testModel(graph ...[]byte) []byte {
+	m := pbInt(1, 8)
+	m = append(m, pbMsg(8, pbInt(2, 13))...)
+	return append(m, pbMsg(7, graph...)...)
+}
+
+func TestLoadErrors(t *testing.T) {
+	relu := testModel(testNode("Relu", []string{"x"}, []string{"y"}),
+		testValueInfo(11, "x", 1, 4), testValueInfo(12, "y", 1, 4))
+	tests := []struct {
+		name    string
+		data    []byte
+		want    error
+		mention string
+	}{
+		{"empty", nil, ErrInvalidModel, "no graph"},
+		{"garbage", []byte{0xff, 0xff, 0xff}, ErrInvalidModel, ""},
+		{"truncated", relu[:len(relu)-3], ErrInvalidModel, ""},
+		{"unknown op", testModel(testNode("FancyOp", []string{"x"}, []string{"y"}),
+			testValueInfo(11, "x", 1), testValueInfo(12, "y", 1)), ErrUnsupported, "FancyOp"},
+		{"unknown attribute", testModel(testNode("Relu", []string{"x"}, []string{"y"}, testIntAttr("wobble", 1)),
+			testValueInfo(11, "x", 1), testValueInfo(12, "y", 1)), ErrUnsupported, "wobble"},
+		{"bad attribute value", testModel(testNode("Resize", []string{"x", "", "s"}, []string{"y"},
+			append(append(pbString(1, "mode"), pbInt(20, 3)...), pbString(4, "cubic")...)),
+			testValueInfo(11, "x", 1), testValueInfo(12, "y", 1)), ErrUnsupported, "cubic"},
+		{"undefined input", testModel(testNode("Relu", []string{"nowhere"}, []string{"y"}),
+			testValueInfo(12, "y", 1)), ErrInvalidModel, "nowhere"},
+		{"cycle", testModel(testNode("Relu", []string{"b"}, []string{"a"}), testNode("Relu", []string{"a"}, []string{"b"}),
+			testValueInfo(12, "b", 1)), ErrInvalidModel, "cycle"},
+		{"no outputs", testModel(testNode("Relu", []string{"x"}, []string{"y"}), testValueInfo(11, "x", 1)),
+			ErrInvalidModel, "no outputs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.data, Options{})
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("Load: %v, want %v", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.mention) {
+				t.Errorf("Load: %q does not mention %q", err, tt.mention)
+			}
+		})
+	}
+}
+
+func TestRunErrors(t *testing.T) {
+	data := testModel(testNode("Relu", []string{"x"}, []string{"y"}),
+		testValueInfo(11, "x", 1, 4), testValueInfo(12, "y", 1, 4))
+	m, err := Load(data, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	good := NewTensor([]int{1, 4}, []float32{-1, 2, -3, 4})
+	out, err := m.Run(ctx, map[string]*Tensor{"x": good})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out["y"].Float32s(); got[0] != 0 || got[1] != 2 || got[2] != 0 || got[3] != 4 {
+		t.Errorf("Relu = %v", got)
+	}
+	bad := []struct {
+		name   string
+		inputs map[string]*Tensor
+	}{
+		{"missing", map[string]*Tensor{}},
+		{"unknown name", map[string]*Tensor{"x": good, "z": good}},
+		{"wrong shape", map[string]*Tensor{"x": NewTensor([]int{2, 4}, make([]float32, 8))}},
+		{"wrong type", map[string]*Tensor{"x": NewInt64Tensor([]int{1, 4}, make([]int64, 4))}},
+	}
+	for _, tt := range bad {
+		if _, err := m.Run(ctx, tt.inputs); !errors.Is(err, ErrInput) {
+			t.Errorf("%s: Run error %v, want ErrInput", tt.name, err)
+		}
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := m.Run(cancelled, map[string]*Tensor{"x": good}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled Run: %v", err)
+	}
+}
+
+// TestFusion checks that Conv+BatchNormalization+Relu chains are fused
+// away in a real model, and that the fused model still matches its
+// golden outputs (TestGolden covers the values).
+func TestFusion(t *testing.T) {
+	data, err := os.ReadFile(modelPath(t, "face/ultraface_rfb_320.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(data, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	producer := map[string]*node{}
+	counts := map[string]int{}
+	for _, n := range m.g.nodes {
+		counts[n.opType]++
+		for _, o := range n.outputs {
+			producer[o] = n
+		}
+	}
+	if counts["BatchNormalization"] != 0 {
+		t.Errorf("%d BatchNormalization nodes left after fusion", counts["BatchNormalization"])
+	}
+	for _, n := range m.g.nodes {
+		if p := producer[n.inputs[0]]; n.opType == "Relu" && p != nil && p.opType == "Conv" {
+			t.Errorf("Relu %q still follows Conv %q", n.name, p.name)
+		}
+	}
+	if counts["Conv"] == 0 || counts["Relu"] > 3 {
+		t.Errorf("after fusion: %v", counts)
+	}
+}
+
+// TestConcurrentRuns runs one Model from several goroutines (run it with
+// -race) and checks that every run gives the same outputs.
+func TestConcurrentRuns(t *testing.T) {
+	data, err := os.ReadFile(modelPath(t, "face/yunet_n_320_320.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(data, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]*Tensor{"input": syntheticInput([]int{1, 3, 320, 320}, []float32{0, 0, 0}, []float32{1, 1, 1})}
+	ref, err := m.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := 0; r < 2; r++ {
+				out, err := m.Run(context.Background(), in)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for name, want := range ref {
+					if err := compareTensors(out[name], want, 0, 0); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestDynamicShapes runs the dynamic YuNet at two sizes, twice each, and
+// checks that each size gets its own cached plan.
+func TestDynamicShapes(t *testing.T) {
+	data, err := os.ReadFile(modelPath(t, "face/yunet_n_dynamic.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(data, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hw := range [][2]int{{256, 384}, {320, 320}, {256, 384}} {
+		in := syntheticInput([]int{1, 3, hw[0], hw[1]}, []float32{0, 0, 0}, []float32{1, 1, 1})
+		out, err := m.Run(context.Background(), map[string]*Tensor{"input": in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cells := (hw[0] / 8) * (hw[1] / 8)
+		if got := out["cls_8"].Shape(); got[1] != cells {
+			t.Errorf("%v: cls_8 shape %v, want %d cells", hw, got, cells)
+		}
+	}
+	if len(m.plans) != 2 {
+		t.Errorf("%d cached plans, want 2", len(m.plans))
+	}
+	// A rank the graph does not take is refused before planning.
+	in := NewTensor([]int{3, 64, 64}, make([]float32, 3*64*64))
+	if _, err := m.Run(context.Background(), map[string]*Tensor{"input": in}); !errors.Is(err, ErrInput) {
+		t.Errorf("rank-3 input: %v, want ErrInput", err)
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	for _, name := range []string{"face/yunet_n_320_320.onnx", "object/fastestdet_352.onnx"} {
+		if b, err := os.ReadFile("../models/" + name); err == nil {
+			f.Add(b)
+			f.Add(b[:len(b)/2])
+		}
+	}
+	f.Add(testModel(testNode("Relu", []string{"x"}, []string{"y"}), testValueInfo(11, "x", 1, 4), testValueInfo(12, "y", 1, 4)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := Load(data, Options{Threads: 1})
+		if err != nil {
+			if !errors.Is(err, ErrInvalidModel) && !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("Load error %v is neither ErrInvalidModel nor ErrUnsupported", err)
+			}
+			return
+		}
+		_ = m.InputNames()
+	})
+}
