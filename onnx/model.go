@@ -162,6 +162,7 @@ func (m *Model) planFor(inputs map[string]*Tensor) (*plan, error) {
 type Session struct {
 	m      *Model
 	arenas map[*plan]*arena
+	last   *plan // the plan of the previous Run, checked first
 }
 
 // NewSession returns a Session for m.
@@ -172,9 +173,13 @@ func (m *Model) NewSession() *Session {
 // Run evaluates the graph like Model.Run, but the returned map and tensors
 // belong to the Session and are overwritten by its next Run.
 func (s *Session) Run(ctx context.Context, inputs map[string]*Tensor) (map[string]*Tensor, error) {
-	p, err := s.m.planFor(inputs)
-	if err != nil {
-		return nil, err
+	p := s.last
+	if p == nil || !p.fits(inputs) {
+		var err error
+		if p, err = s.m.planFor(inputs); err != nil {
+			return nil, err
+		}
+		s.last = p
 	}
 	a := s.arenas[p]
 	if a == nil {

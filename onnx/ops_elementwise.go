@@ -95,6 +95,11 @@ func (o *actOp) infer(in []*value, nOut int) ([]value, error) { return sameAsInp
 
 func (o *actOp) run(rc *runCtx, in, out []*Tensor) error {
 	src, dst := in[0].f, out[0].f
+	if rc.threads <= 1 || len(src) < minParallel {
+		copy(dst, src)
+		o.act.apply(dst)
+		return nil
+	}
 	parallelChunks(rc.threads, len(src), func(lo, hi int) {
 		copy(dst[lo:hi], src[lo:hi])
 		o.act.apply(dst[lo:hi])
@@ -139,12 +144,19 @@ func (o *unaryOp) infer(in []*value, nOut int) ([]value, error) { return sameAsI
 
 func (o *unaryOp) run(rc *runCtx, in, out []*Tensor) error {
 	src, dst := in[0].f, out[0].f
-	parallelChunks(rc.threads, len(src), func(lo, hi int) {
-		for k := lo; k < hi; k++ {
-			dst[k] = o.f(src[k])
-		}
-	})
+	if rc.threads <= 1 || len(src) < minParallel {
+		o.apply(dst, src)
+		return nil
+	}
+	parallelChunks(rc.threads, len(src), func(lo, hi int) { o.apply(dst[lo:hi], src[lo:hi]) })
 	return nil
+}
+
+func (o *unaryOp) apply(dst, src []float32) {
+	dst = dst[:len(src)]
+	for k, v := range src {
+		dst[k] = o.f(v)
+	}
 }
 
 // sameAsInput is the infer of ops whose single output has the shape of

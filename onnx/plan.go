@@ -214,6 +214,22 @@ func newPlan(g *graph, inputs map[string]*Tensor, threads int) (*plan, error) {
 	return p, nil
 }
 
+// fits reports whether inputs have exactly the names, types and shapes p
+// was planned for.
+func (p *plan) fits(inputs map[string]*Tensor) bool {
+	if len(inputs) != len(p.inputs) {
+		return false
+	}
+	for k, in := range p.g.inputs {
+		t := inputs[in.name]
+		v := &p.vals[p.inputs[k]]
+		if t == nil || t.dtype != v.dtype || !sameShape(t.shape, v.shape) || t.Len() != len(t.f)+len(t.i) {
+			return false
+		}
+	}
+	return true
+}
+
 func newTensorFor(v *value) *Tensor {
 	t := &Tensor{shape: v.shape, dtype: v.dtype}
 	if v.dtype == Int64 {
