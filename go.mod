@@ -1,10 +1,10 @@
 module github.com/veilkit/veil
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/mmcloughlin/avo v0.5.0
-	golang.org/x/sys v0.1.0
+	golang.org/x/sys v0.49.0
 	google.golang.org/protobuf v1.36.12
 )
 

@@ -60,29 +60,3 @@ func tanhf(x float32) float32 {
 	return (e - 1) / (e + 1)
 }
 
-// logisticf is the Sigmoid operator: a rational minimax approximation of
-// 1/(1+e**-x) on [-18, 18] (the coefficients Eigen and onnxruntime's MLAS
-// use). Its absolute error is below 1e-7, so tiny outputs are only
-// accurate in absolute terms, exactly like onnxruntime's; using the same
-// approximation keeps veil's scores numerically next to the reference's.
-func logisticf(x float32) float32 {
-	x = min(max(x, -18), 18)
-	x2 := x * x
-	p := fmaf(x2, 4.37031012579801e-11, 1.15627324459942e-07)
-	p = fmaf(p, x2, 6.08574864600143e-05)
-	p = fmaf(p, x2, 8.51377133304701e-03)
-	p = fmaf(p, x2, 2.48287947061529e-01)
-	p *= x
-	q := fmaf(x2, 6.10247389755681e-13, 5.76102136993427e-09)
-	q = fmaf(q, x2, 6.29106785017040e-06)
-	q = fmaf(q, x2, 1.70198817374094e-03)
-	q = fmaf(q, x2, 1.16817656904453e-01)
-	q = fmaf(q, x2, 9.93151921023180e-01)
-	return min(max(p/q+0.5, 0), 1)
-}
-
-// fmaf returns a·b+c rounded once, as a float32 fused multiply-add does
-// (the float64 product of two float32s is exact).
-func fmaf(a, b, c float32) float32 {
-	return float32(float64(a)*float64(b) + float64(c))
-}

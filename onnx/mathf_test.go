@@ -39,11 +39,3 @@ func TestSigmoidTanh(t *testing.T) {
 	}
 }
 
-func TestLogistic(t *testing.T) {
-	for x := float32(-40); x <= 40; x += 0.003 {
-		want := 1 / (1 + math.Exp(-float64(x)))
-		if got := float64(logisticf(x)); math.Abs(got-want) > 2e-7 {
-			t.Fatalf("logisticf(%v) = %v, want %v", x, got, want)
-		}
-	}
-}

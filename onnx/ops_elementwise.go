@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/veilkit/veil/onnx/internal/par"
+	"github.com/veilkit/veil/onnx/internal/vmath"
 )
 
 // errShape reports a node whose inputs have shapes it cannot combine.
@@ -138,7 +139,10 @@ func (o *clipOp) run(rc *runCtx, in, out []*Tensor) error {
 }
 
 // unaryOp applies a float32 function element by element.
-type unaryOp struct{ f func(float32) float32 }
+type unaryOp struct {
+	f   func(float32) float32
+	vec func(dst, src []float32) // a vectorised f, or nil
+}
 
 func (o *unaryOp) infer(in []*value, nOut int) ([]value, error) { return sameAsInput(in, Float32) }
 
@@ -153,6 +157,10 @@ func (o *unaryOp) run(rc *runCtx, in, out []*Tensor) error {
 }
 
 func (o *unaryOp) apply(dst, src []float32) {
+	if o.vec != nil {
+		o.vec(dst, src)
+		return
+	}
 	dst = dst[:len(src)]
 	for k, v := range src {
 		dst[k] = o.f(v)
@@ -186,9 +194,9 @@ func init() {
 		return o, nil
 	})
 	unary := func(name string, f func(float32) float32) {
-		register(name, func(a *attrs) (operator, error) { return &unaryOp{f}, nil })
+		register(name, func(a *attrs) (operator, error) { return &unaryOp{f: f}, nil })
 	}
-	unary("Sigmoid", logisticf)
+	register("Sigmoid", func(a *attrs) (operator, error) { return &unaryOp{f: vmath.Logistic1, vec: vmath.Logistic}, nil })
 	unary("Exp", expf)
 	unary("Tanh", tanhf)
 	unary("Neg", func(x float32) float32 { return -x })
@@ -212,7 +220,7 @@ func init() {
 	})
 	register("Elu", func(a *attrs) (operator, error) {
 		alpha := a.float("alpha", 1)
-		return &unaryOp{func(x float32) float32 {
+		return &unaryOp{f: func(x float32) float32 {
 			if x < 0 {
 				return alpha * (expf(x) - 1)
 			}
@@ -222,7 +230,7 @@ func init() {
 	register("Selu", func(a *attrs) (operator, error) {
 		alpha := a.float("alpha", 1.67326319217681884765625)
 		gamma := a.float("gamma", 1.05070102214813232421875)
-		return &unaryOp{func(x float32) float32 {
+		return &unaryOp{f: func(x float32) float32 {
 			if x <= 0 {
 				return gamma * (alpha*expf(x) - alpha)
 			}
@@ -231,14 +239,14 @@ func init() {
 	})
 	register("HardSigmoid", func(a *attrs) (operator, error) {
 		alpha, beta := a.float("alpha", 0.2), a.float("beta", 0.5)
-		return &unaryOp{func(x float32) float32 { return max(0, min(1, alpha*x+beta)) }}, nil
+		return &unaryOp{f: func(x float32) float32 { return max(0, min(1, alpha*x+beta)) }}, nil
 	})
 	register("HardSwish", func(a *attrs) (operator, error) {
-		return &unaryOp{func(x float32) float32 { return x * max(0, min(1, x/6+0.5)) }}, nil
+		return &unaryOp{f: func(x float32) float32 { return x * max(0, min(1, x/6+0.5)) }}, nil
 	})
 	register("Shrink", func(a *attrs) (operator, error) {
 		bias, lambd := a.float("bias", 0), a.float("lambd", 0.5)
-		return &unaryOp{func(x float32) float32 {
+		return &unaryOp{f: func(x float32) float32 {
 			switch {
 			case x < -lambd:
 				return x + bias

@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package vmath
+
+const haveAVX2 = false
+
+func logisticAVX2(dst, src *float32, n int) { panic("unreachable") }
