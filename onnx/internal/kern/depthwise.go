@@ -17,9 +17,12 @@ const maxKH = 8
 // [N][C][OutH][OutW]. The padding is zero. out must not overlap in.
 // The work is split over N·C planes on up to threads goroutines.
 //
-// Windows up to 8 rows tall go row by row through kernels specialised
-// for 3×3 with stride 1 (any dilation) or stride 2, and for any stride-1
-// window; taller windows are computed pixel by pixel.
+// With AVX-512, 3×3 windows with stride 1 (any dilation) or stride 2 and
+// 5×5 windows with stride 1 run in assembly straight from the input.
+// Otherwise windows up to 8 rows tall are computed from a zero-padded copy
+// of each plane, in AVX2 assembly for 3×3 with stride 1 or 2 and for any
+// stride-1 window, else row by row in Go; taller windows are computed
+// pixel by pixel.
 func Depthwise(p *Conv2DParams, in, w, bias, out []float32, act Act, threads int) {
 	p.check(in, out)
 	if len(w) < p.C*p.KH*p.KW {
@@ -54,6 +57,7 @@ type dwScratch struct {
 	buf   []float32
 	masks []uint16
 	kind  int
+	geom  dwGeom
 }
 
 var dwPool = sync.Pool{New: func() any { return new(dwScratch) }}

@@ -3,15 +3,28 @@
 #include "textflag.h"
 
 // The AVX-512 depthwise kernels compute whole output planes straight from
-// the unpadded input. Each output row is a run of 16-lane blocks; for
-// every block a table gives the lanes of each tap load that fall inside
-// the input row (masked-out lanes are neither loaded nor faulted on) and
-// the lanes to store. Rows in the vertical padding read a zero row.
+// the unpadded input, one or two output rows per pass, in 16-lane blocks
+// of output columns. Lanes whose input columns fall outside the row are
+// loaded under a mask (masked-out lanes are neither loaded nor faulted
+// on, and read as zero); rows in the vertical padding read a zero row.
+// The tables of lane masks are described by dwPrepare.
+//
+// The align kernels (3×3 and 5×5 with stride 1) load each input vector
+// once and shift the taps out of pairs of vectors with VALIGND; the
+// stride-2 kernel deinterleaves even and odd columns with VPERMI2PS and
+// VPERMT2PS. Both run their leading blocks, whose loads lie inside the
+// row and whose lanes are all stored, without masks. The masked kernels
+// (3×3 and 5×5 with any dilation) load every tap under a mask.
 //
 // They take the geometry as a *dwGeom:
 //	0 oh, 8 output row bytes, 16 blocks per row, 24 h, 32 input row
 //	bytes, 40 first window row (-PadTop), 48 StrideH, 56 DilH,
-//	64 PadLeft bytes, 72 DilW bytes.
+//	64 PadLeft bytes, 72 DilW bytes, 80 the store lanes of the second
+//	row of the last pair (0 if OutH is odd, else 0xffff), 88 the number
+//	of iterations of the unmasked loop, 96 the number of masked blocks
+//	after it, 104 the byte offset of their masks.
+// The kernels that compute two output rows per pass take oh as the
+// number of pairs, (OutH+1)/2.
 // Z9 holds the bias and Z10, Z11, Z12 alpha, lo and hi of the clampArgs.
 
 // ACTZ applies the clamp-form activation to acc, keeping NaNs of acc.
@@ -21,12 +34,50 @@
 	VMAXPS acc, Z11, acc \
 	VMINPS acc, Z12, acc
 
+// CLAMPZ and LEAKYZ are two-instruction forms of ACTZ, for alpha = 1
+// and for lo = -Inf, hi = +Inf.
+#define CLAMPZ(acc, tmp) \
+	VMAXPS acc, Z11, acc \
+	VMINPS acc, Z12, acc
+
+#define LEAKYZ(acc, tmp) \
+	VMULPS acc, Z10, tmp \
+	VMAXPS acc, tmp, acc
+
+// FMA3 accumulates into acc the taps cur, Z23 and Z24 weighted by wa-wc;
+// MUL3 sets acc to them.
+#define FMA3(cur, wa, wb, wc, acc) \
+	VFMADD231PS cur, wa, acc \
+	VFMADD231PS Z23, wb, acc \
+	VFMADD231PS Z24, wc, acc
+
+#define MUL3(cur, wa, wb, wc, acc) \
+	VMULPS cur, wa, acc \
+	VFMADD231PS Z23, wb, acc \
+	VFMADD231PS Z24, wc, acc
+
 // LOADARGS loads the bias and activation of the clampArgs at AX.
 #define LOADARGS \
 	VBROADCASTSS 0(AX), Z9 \
 	VBROADCASTSS 12(AX), Z10 \
 	VBROADCASTSS 4(AX), Z11 \
 	VBROADCASTSS 8(AX), Z12
+
+// LOADW9 broadcasts the nine weights at w into Z0-Z8 and the clampArgs
+// at a into Z9-Z12.
+#define LOADW9 \
+	MOVQ w+32(FP), AX \
+	VBROADCASTSS 0(AX), Z0 \
+	VBROADCASTSS 4(AX), Z1 \
+	VBROADCASTSS 8(AX), Z2 \
+	VBROADCASTSS 12(AX), Z3 \
+	VBROADCASTSS 16(AX), Z4 \
+	VBROADCASTSS 20(AX), Z5 \
+	VBROADCASTSS 24(AX), Z6 \
+	VBROADCASTSS 28(AX), Z7 \
+	VBROADCASTSS 32(AX), Z8 \
+	MOVQ a+40(FP), AX \
+	LOADARGS
 
 // ROWPTR sets dst to the input row iy, or to the zero row if iy is
 // outside [0, h), less PadLeft: the address of column 0 of the window.
@@ -39,6 +90,606 @@
 	CMPQ  iy, 24(BX) \
 	CMOVQCC tmp, dst \
 	SUBQ  64(BX), dst
+
+
+// R3U and R3M load into Z16 the input columns [c+16, c+32) of the row
+// at r+DX, R3M under K1, where cur holds [c, c+16), and shift the pair
+// into the taps at +s1 (Z23) and +s2 (Z24) columns.
+#define R3U(r, cur, s1, s2) \
+	VMOVUPS 64(r)(DX*1), Z16 \
+	VALIGND $s1, cur, Z16, Z23 \
+	VALIGND $s2, cur, Z16, Z24
+
+#define R3M(r, cur, s1, s2) \
+	VMOVUPS.Z 64(r)(DX*1), K1, Z16 \
+	VALIGND $s1, cur, Z16, Z23 \
+	VALIGND $s2, cur, Z16, Z24
+
+// R3TAPS computes into Z13 one block of an output row from the input
+// rows at R8-R10, whose current columns are in Z17-Z19, loading with ld
+// (R3U or R3M) and moving the next columns into Z17-Z19.
+#define R3TAPS(ld, s1, s2) \
+	ld(R8, Z17, s1, s2) \
+	VMOVAPS Z9, Z13 \
+	FMA3(Z17, Z0, Z1, Z2, Z13) \
+	VMOVAPS Z16, Z17 \
+	ld(R9, Z18, s1, s2) \
+	MUL3(Z18, Z3, Z4, Z5, Z14) \
+	VMOVAPS Z16, Z18 \
+	ld(R10, Z19, s1, s2) \
+	MUL3(Z19, Z6, Z7, Z8, Z15) \
+	VMOVAPS Z16, Z19 \
+	VADDPS Z15, Z14, Z14 \
+	VADDPS Z14, Z13, Z13
+
+// DW3ROWS defines a 3×3 stride-1 align kernel for horizontal dilation d
+// (taps at +s1 = d and +s2 = 2d columns) that computes one output row
+// per pass and applies act. DX is the block's byte offset in the input
+// and output rows; R15 points at the masks.
+#define DW3ROWS(name, s1, s2, act) \
+TEXT name(SB), NOSPLIT, $0-56 \
+	LOADW9 \
+	MOVQ geom+48(FP), BX \
+	MOVQ o+0(FP), SI \
+	MOVQ 0(BX), R13 \
+	MOVQ 40(BX), R14 \
+row: \
+	ROWPTR(R14, R8, DX) \
+	MOVQ R14, AX \
+	ADDQ 56(BX), AX \
+	ROWPTR(AX, R9, DX) \
+	ADDQ 56(BX), AX \
+	ROWPTR(AX, R10, DX) \
+	MOVQ masks+24(FP), R15 \
+	KMOVW 0(R15), K1 \
+	VMOVUPS.Z 0(R8), K1, Z17 \
+	VMOVUPS.Z 0(R9), K1, Z18 \
+	VMOVUPS.Z 0(R10), K1, Z19 \
+	XORQ DX, DX \
+	MOVQ 88(BX), CX \
+	TESTQ CX, CX \
+	JZ   edge \
+full: \
+	R3TAPS(R3U, s1, s2) \
+	act(Z13, Z14) \
+	VMOVUPS Z13, 0(SI)(DX*1) \
+	ADDQ $64, DX \
+	DECQ CX \
+	JNZ  full \
+edge: \
+	MOVQ 96(BX), CX \
+	ADDQ 104(BX), R15 \
+	TESTQ CX, CX \
+	JZ   next \
+eblk: \
+	KMOVW 2(R15), K1 \
+	KMOVW 4(R15), K2 \
+	R3TAPS(R3M, s1, s2) \
+	act(Z13, Z14) \
+	VMOVUPS Z13, K2, 0(SI)(DX*1) \
+	ADDQ $64, DX \
+	ADDQ $4, R15 \
+	DECQ CX \
+	JNZ  eblk \
+next: \
+	ADDQ 8(BX), SI \
+	ADDQ 48(BX), R14 \
+	DECQ R13 \
+	JNZ  row \
+	VZEROUPPER \
+	RET
+
+// func dw3d1ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3ROWS(·dw3d1ClampAVX512, 1, 2, CLAMPZ)
+
+// func dw3d1LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3ROWS(·dw3d1LeakyAVX512, 1, 2, LEAKYZ)
+
+// func dw3d2ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3ROWS(·dw3d2ClampAVX512, 2, 4, CLAMPZ)
+
+// func dw3d2LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3ROWS(·dw3d2LeakyAVX512, 2, 4, LEAKYZ)
+
+// func dw3d4ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3ROWS(·dw3d4ClampAVX512, 4, 8, CLAMPZ)
+
+// func dw3d4LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3ROWS(·dw3d4LeakyAVX512, 4, 8, LEAKYZ)
+
+// X2ROWU and X2ROWM compute the three taps of one input row for the
+// pair kernels: they load the columns [c+16, c+32) of the row at r+DX
+// into next, X2ROWM under K1 (cur holds [c, c+16)), and shift the pair
+// into Z23 and Z24.
+#define X2ROWU(r, cur, next) \
+	VMOVUPS 64(r)(DX*1), next \
+	VALIGND $1, cur, next, Z23 \
+	VALIGND $2, cur, next, Z24
+
+#define X2ROWM(r, cur, next) \
+	VMOVUPS.Z 64(r)(DX*1), K1, next \
+	VALIGND $1, cur, next, Z23 \
+	VALIGND $2, cur, next, Z24
+
+// X2TAPS computes into Z13 and Z15 one 16-column block of both output
+// rows of a pair from the input rows at R8-R11 whose current columns are
+// in c0-c3, loading the next columns into n0-n3 with ld. DX is the
+// block's byte offset in the input rows and in the output rows. ld is
+// X2ROWU or X2ROWM.
+#define X2TAPS(ld, c0, c1, c2, c3, n0, n1, n2, n3) \
+	ld(R8, c0, n0) \
+	VMOVAPS Z9, Z13 \
+	FMA3(c0, Z0, Z1, Z2, Z13) \
+	ld(R9, c1, n1) \
+	MUL3(c1, Z3, Z4, Z5, Z14) \
+	VMOVAPS Z9, Z15 \
+	FMA3(c1, Z0, Z1, Z2, Z15) \
+	ld(R10, c2, n2) \
+	FMA3(c2, Z6, Z7, Z8, Z13) \
+	MUL3(c2, Z3, Z4, Z5, Z22) \
+	ld(R11, c3, n3) \
+	FMA3(c3, Z6, Z7, Z8, Z15) \
+	VADDPS Z14, Z13, Z13 \
+	VADDPS Z22, Z15, Z15
+
+// X2FULL is a block whose loads lie in the rows and whose 16 outputs
+// are all stored (the second row's under K7).
+#define X2FULL(act, c0, c1, c2, c3, n0, n1, n2, n3) \
+	X2TAPS(X2ROWU, c0, c1, c2, c3, n0, n1, n2, n3) \
+	act(Z13, Z14) \
+	act(Z15, Z22) \
+	VMOVUPS Z13, 0(DI)(DX*1) \
+	VMOVUPS Z15, K7, 0(R12)(DX*1) \
+	ADDQ $64, DX
+
+// X2EDGE is a block with masked loads and stores; R15 points at its
+// masks.
+#define X2EDGE(act, c0, c1, c2, c3, n0, n1, n2, n3) \
+	KMOVW 2(R15), K1 \
+	KMOVW 4(R15), K2 \
+	KANDW K7, K2, K3 \
+	X2TAPS(X2ROWM, c0, c1, c2, c3, n0, n1, n2, n3) \
+	act(Z13, Z14) \
+	act(Z15, Z22) \
+	VMOVUPS Z13, K2, 0(DI)(DX*1) \
+	VMOVUPS Z15, K3, 0(R12)(DX*1) \
+	ADDQ $64, DX \
+	ADDQ $4, R15
+
+// DW3X2 defines a 3×3 kernel for strides and dilations 1 that computes
+// two output rows per pass from four input rows, applying act; geom.oh
+// counts the pairs. The unmasked loop runs pairs of blocks. The
+// blocks alternate between two sets of row registers, Z17-Z19, Z25 and
+// Z26-Z29.
+#define DW3X2(name, act) \
+TEXT name(SB), NOSPLIT, $0-56 \
+	LOADW9 \
+	MOVQ geom+48(FP), BX \
+	MOVQ o+0(FP), SI \
+	MOVQ 0(BX), R13 \
+	MOVQ 40(BX), R14 \
+row: \
+	MOVQ $0xffff, AX \
+	CMPQ R13, $1 \
+	CMOVQEQ 80(BX), AX \
+	KMOVW AX, K7 \
+	ROWPTR(R14, R8, DX) \
+	LEAQ 1(R14), AX \
+	ROWPTR(AX, R9, DX) \
+	INCQ AX \
+	ROWPTR(AX, R10, DX) \
+	INCQ AX \
+	ROWPTR(AX, R11, DX) \
+	MOVQ SI, DI \
+	MOVQ SI, R12 \
+	ADDQ 8(BX), R12 \
+	MOVQ masks+24(FP), R15 \
+	KMOVW 0(R15), K1 \
+	VMOVUPS.Z 0(R8), K1, Z17 \
+	VMOVUPS.Z 0(R9), K1, Z18 \
+	VMOVUPS.Z 0(R10), K1, Z19 \
+	VMOVUPS.Z 0(R11), K1, Z25 \
+	XORQ DX, DX \
+	MOVQ 88(BX), CX \
+	TESTQ CX, CX \
+	JZ   edge \
+full: \
+	X2FULL(act, Z17, Z18, Z19, Z25, Z26, Z27, Z28, Z29) \
+	X2FULL(act, Z26, Z27, Z28, Z29, Z17, Z18, Z19, Z25) \
+	DECQ CX \
+	JNZ  full \
+edge: \
+	MOVQ 96(BX), CX \
+	ADDQ 104(BX), R15 \
+	TESTQ CX, CX \
+	JZ   next \
+eblk: \
+	X2EDGE(act, Z17, Z18, Z19, Z25, Z26, Z27, Z28, Z29) \
+	DECQ CX \
+	JZ   next \
+	X2EDGE(act, Z26, Z27, Z28, Z29, Z17, Z18, Z19, Z25) \
+	DECQ CX \
+	JNZ  eblk \
+next: \
+	ADDQ 8(BX), SI \
+	ADDQ 8(BX), SI \
+	ADDQ $2, R14 \
+	DECQ R13 \
+	JNZ  row \
+	VZEROUPPER \
+	RET
+
+// func dw3x2ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3X2(·dw3x2ClampAVX512, CLAMPZ)
+
+// func dw3x2LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3X2(·dw3x2LeakyAVX512, LEAKYZ)
+
+// R5U and R5M load into Z16 the input columns [c+16, c+32) of the row
+// at r+DX, R5M under K1, where cur holds [c, c+16), and shift the pair
+// into the taps at +1 to +4 columns in Z23-Z26.
+#define R5U(r, cur) \
+	VMOVUPS 64(r)(DX*1), Z16 \
+	VALIGND $1, cur, Z16, Z23 \
+	VALIGND $2, cur, Z16, Z24 \
+	VALIGND $3, cur, Z16, Z25 \
+	VALIGND $4, cur, Z16, Z26
+
+#define R5M(r, cur) \
+	VMOVUPS.Z 64(r)(DX*1), K1, Z16 \
+	VALIGND $1, cur, Z16, Z23 \
+	VALIGND $2, cur, Z16, Z24 \
+	VALIGND $3, cur, Z16, Z25 \
+	VALIGND $4, cur, Z16, Z26
+
+// FMA5 accumulates into acc the taps cur and Z23-Z26 weighted by the
+// five weights at woff(AX), broadcast from memory; MUL5 sets acc to them.
+#define FMA5(cur, woff, acc) \
+	VFMADD231PS.BCST woff(AX), cur, acc \
+	VFMADD231PS.BCST woff+4(AX), Z23, acc \
+	VFMADD231PS.BCST woff+8(AX), Z24, acc \
+	VFMADD231PS.BCST woff+12(AX), Z25, acc \
+	VFMADD231PS.BCST woff+16(AX), Z26, acc
+
+#define MUL5(cur, woff, acc) \
+	VMULPS.BCST woff(AX), cur, acc \
+	VFMADD231PS.BCST woff+4(AX), Z23, acc \
+	VFMADD231PS.BCST woff+8(AX), Z24, acc \
+	VFMADD231PS.BCST woff+12(AX), Z25, acc \
+	VFMADD231PS.BCST woff+16(AX), Z26, acc
+
+// R5TAPS computes into Z27 one block of an output row from the input
+// rows at R8-R12, whose current columns are in Z17-Z21, loading with ld
+// (R5U or R5M) and moving the next columns into Z17-Z21.
+#define R5TAPS(ld) \
+	ld(R8, Z17) \
+	VMOVAPS Z9, Z27 \
+	FMA5(Z17, 0, Z27) \
+	VMOVAPS Z16, Z17 \
+	ld(R9, Z18) \
+	MUL5(Z18, 20, Z28) \
+	VMOVAPS Z16, Z18 \
+	ld(R10, Z19) \
+	MUL5(Z19, 40, Z13) \
+	VMOVAPS Z16, Z19 \
+	ld(R11, Z20) \
+	FMA5(Z20, 60, Z27) \
+	VMOVAPS Z16, Z20 \
+	ld(R12, Z21) \
+	FMA5(Z21, 80, Z28) \
+	VMOVAPS Z16, Z21 \
+	VADDPS Z13, Z28, Z28 \
+	VADDPS Z28, Z27, Z27
+
+// DW5ROWS defines a 5×5 stride-1 align kernel for horizontal dilation 1
+// that computes one output row per pass and applies act. AX points at
+// the weights; DX is the block's byte offset in the rows.
+#define DW5ROWS(name, act) \
+TEXT name(SB), NOSPLIT, $0-56 \
+	MOVQ a+40(FP), AX \
+	LOADARGS \
+	MOVQ w+32(FP), AX \
+	MOVQ geom+48(FP), BX \
+	MOVQ o+0(FP), SI \
+	MOVQ 0(BX), R13 \
+	MOVQ 40(BX), R14 \
+row: \
+	ROWPTR(R14, R8, DX) \
+	MOVQ R14, R15 \
+	ADDQ 56(BX), R15 \
+	ROWPTR(R15, R9, DX) \
+	ADDQ 56(BX), R15 \
+	ROWPTR(R15, R10, DX) \
+	ADDQ 56(BX), R15 \
+	ROWPTR(R15, R11, DX) \
+	ADDQ 56(BX), R15 \
+	ROWPTR(R15, R12, DX) \
+	MOVQ masks+24(FP), R15 \
+	KMOVW 0(R15), K1 \
+	VMOVUPS.Z 0(R8), K1, Z17 \
+	VMOVUPS.Z 0(R9), K1, Z18 \
+	VMOVUPS.Z 0(R10), K1, Z19 \
+	VMOVUPS.Z 0(R11), K1, Z20 \
+	VMOVUPS.Z 0(R12), K1, Z21 \
+	XORQ DX, DX \
+	MOVQ 88(BX), CX \
+	TESTQ CX, CX \
+	JZ   edge \
+full: \
+	R5TAPS(R5U) \
+	act(Z27, Z28) \
+	VMOVUPS Z27, 0(SI)(DX*1) \
+	ADDQ $64, DX \
+	DECQ CX \
+	JNZ  full \
+edge: \
+	MOVQ 96(BX), CX \
+	ADDQ 104(BX), R15 \
+	TESTQ CX, CX \
+	JZ   next \
+eblk: \
+	KMOVW 2(R15), K1 \
+	KMOVW 4(R15), K2 \
+	R5TAPS(R5M) \
+	act(Z27, Z28) \
+	VMOVUPS Z27, K2, 0(SI)(DX*1) \
+	ADDQ $64, DX \
+	ADDQ $4, R15 \
+	DECQ CX \
+	JNZ  eblk \
+next: \
+	ADDQ 8(BX), SI \
+	ADDQ 48(BX), R14 \
+	DECQ R13 \
+	JNZ  row \
+	VZEROUPPER \
+	RET
+
+// func dw5d1ClampAVX512(o, in, zero *float32, masks *uint16, w *[25]float32, a *clampArgs, geom *dwGeom)
+DW5ROWS(·dw5d1ClampAVX512, CLAMPZ)
+
+// func dw5d1LeakyAVX512(o, in, zero *float32, masks *uint16, w *[25]float32, a *clampArgs, geom *dwGeom)
+DW5ROWS(·dw5d1LeakyAVX512, LEAKYZ)
+
+// R5X2TAPS computes into Z27 and Z29 one block of both output rows of a
+// pair from the input rows at R8-R13, whose current columns are in
+// Z17-Z22, loading with ld and moving the next columns into Z17-Z22.
+#define R5X2TAPS(ld) \
+	ld(R8, Z17) \
+	VMOVAPS Z9, Z27 \
+	FMA5(Z17, 0, Z27) \
+	VMOVAPS Z16, Z17 \
+	ld(R9, Z18) \
+	MUL5(Z18, 20, Z28) \
+	VMOVAPS Z9, Z29 \
+	FMA5(Z18, 0, Z29) \
+	VMOVAPS Z16, Z18 \
+	ld(R10, Z19) \
+	MUL5(Z19, 40, Z13) \
+	MUL5(Z19, 20, Z30) \
+	VMOVAPS Z16, Z19 \
+	ld(R11, Z20) \
+	FMA5(Z20, 60, Z27) \
+	MUL5(Z20, 40, Z14) \
+	VMOVAPS Z16, Z20 \
+	ld(R12, Z21) \
+	FMA5(Z21, 80, Z28) \
+	FMA5(Z21, 60, Z29) \
+	VMOVAPS Z16, Z21 \
+	ld(R13, Z22) \
+	FMA5(Z22, 80, Z30) \
+	VMOVAPS Z16, Z22 \
+	VADDPS Z13, Z28, Z28 \
+	VADDPS Z28, Z27, Z27 \
+	VADDPS Z14, Z30, Z30 \
+	VADDPS Z30, Z29, Z29
+
+// DW5X2 defines a 5×5 align kernel for strides and dilations 1 that
+// computes two output rows per pass from six input rows and applies act.
+// geom.oh counts the pairs down. SI and DI are the output rows.
+#define DW5X2(name, act) \
+TEXT name(SB), NOSPLIT, $0-56 \
+	MOVQ a+40(FP), AX \
+	LOADARGS \
+	MOVQ geom+48(FP), BX \
+	MOVQ o+0(FP), SI \
+	MOVQ 40(BX), R14 \
+row: \
+	MOVQ $0xffff, AX \
+	CMPQ 0(BX), $1 \
+	CMOVQEQ 80(BX), AX \
+	KMOVW AX, K7 \
+	MOVQ w+32(FP), AX \
+	ROWPTR(R14, R8, DX) \
+	LEAQ 1(R14), R15 \
+	ROWPTR(R15, R9, DX) \
+	INCQ R15 \
+	ROWPTR(R15, R10, DX) \
+	INCQ R15 \
+	ROWPTR(R15, R11, DX) \
+	INCQ R15 \
+	ROWPTR(R15, R12, DX) \
+	INCQ R15 \
+	ROWPTR(R15, R13, DX) \
+	MOVQ SI, DI \
+	ADDQ 8(BX), DI \
+	MOVQ masks+24(FP), R15 \
+	KMOVW 0(R15), K1 \
+	VMOVUPS.Z 0(R8), K1, Z17 \
+	VMOVUPS.Z 0(R9), K1, Z18 \
+	VMOVUPS.Z 0(R10), K1, Z19 \
+	VMOVUPS.Z 0(R11), K1, Z20 \
+	VMOVUPS.Z 0(R12), K1, Z21 \
+	VMOVUPS.Z 0(R13), K1, Z22 \
+	XORQ DX, DX \
+	MOVQ 88(BX), CX \
+	TESTQ CX, CX \
+	JZ   edge \
+full: \
+	R5X2TAPS(R5U) \
+	act(Z27, Z28) \
+	act(Z29, Z30) \
+	VMOVUPS Z27, 0(SI)(DX*1) \
+	VMOVUPS Z29, K7, 0(DI)(DX*1) \
+	ADDQ $64, DX \
+	DECQ CX \
+	JNZ  full \
+edge: \
+	MOVQ 96(BX), CX \
+	ADDQ 104(BX), R15 \
+	TESTQ CX, CX \
+	JZ   next \
+eblk: \
+	KMOVW 2(R15), K1 \
+	KMOVW 4(R15), K2 \
+	KANDW K7, K2, K3 \
+	R5X2TAPS(R5M) \
+	act(Z27, Z28) \
+	act(Z29, Z30) \
+	VMOVUPS Z27, K2, 0(SI)(DX*1) \
+	VMOVUPS Z29, K3, 0(DI)(DX*1) \
+	ADDQ $64, DX \
+	ADDQ $4, R15 \
+	DECQ CX \
+	JNZ  eblk \
+next: \
+	ADDQ 8(BX), SI \
+	ADDQ 8(BX), SI \
+	ADDQ $2, R14 \
+	DECQ 0(BX) \
+	JNZ  row \
+	VZEROUPPER \
+	RET
+
+// func dw5x2ClampAVX512(o, in, zero *float32, masks *uint16, w *[25]float32, a *clampArgs, geom *dwGeom)
+DW5X2(·dw5x2ClampAVX512, CLAMPZ)
+
+// func dw5x2LeakyAVX512(o, in, zero *float32, masks *uint16, w *[25]float32, a *clampArgs, geom *dwGeom)
+DW5X2(·dw5x2LeakyAVX512, LEAKYZ)
+
+// S2LDU and S2LDM load the next block's input columns [c+32, c+64) of
+// the row at r into Z23 and Z24, S2LDM under K1 and K2.
+#define S2LDU(r) \
+	VMOVUPS 128(r), Z23 \
+	VMOVUPS 192(r), Z24
+
+#define S2LDM(r) \
+	VMOVUPS.Z 128(r), K1, Z23 \
+	VMOVUPS.Z 192(r), K2, Z24
+
+// S2MIX accumulates into acc the three taps of one stride-2 row. E and O
+// hold the even and odd input columns [c, c+32) of the block, paired as
+// x, x+1 for its 16 outputs, and Z23, Z24 the next block's columns.
+// S2MIX deinterleaves those with the indices in Z30 and Z31, takes the
+// x+2 tap as E shifted by one lane into the next block's evens, and
+// moves the next block's evens and odds into E and O. Z25, Z26 are
+// clobbered.
+#define S2MIX(E, O, wa, wb, wc, acc) \
+	VMOVAPS Z30, Z25 \
+	VPERMI2PS Z24, Z23, Z25 \
+	VPERMT2PS Z24, Z31, Z23 \
+	VALIGND $1, E, Z25, Z26 \
+	VFMADD231PS E, wa, acc \
+	VFMADD231PS O, wb, acc \
+	VFMADD231PS Z26, wc, acc \
+	VMOVAPS Z25, E \
+	VMOVAPS Z23, O
+
+// S2TAPS computes into Z13 one block of an output row from the input
+// rows at R8-R10, loading with ld (S2LDU or S2LDM).
+#define S2TAPS(ld) \
+	VMOVAPS Z9, Z13 \
+	VXORPS Z14, Z14, Z14 \
+	VXORPS Z15, Z15, Z15 \
+	ld(R8) \
+	S2MIX(Z17, Z18, Z0, Z1, Z2, Z13) \
+	ld(R9) \
+	S2MIX(Z19, Z20, Z3, Z4, Z5, Z14) \
+	ld(R10) \
+	S2MIX(Z21, Z22, Z6, Z7, Z8, Z15) \
+	VADDPS Z15, Z14, Z14 \
+	VADDPS Z14, Z13, Z13
+
+// S2FIRST loads the first 32 input columns of the row at r under K1 and
+// K2 and deinterleaves them into E and O.
+#define S2FIRST(r, E, O) \
+	VMOVUPS.Z 0(r), K1, O \
+	VMOVUPS.Z 64(r), K2, Z24 \
+	VMOVAPS Z30, E \
+	VPERMI2PS Z24, O, E \
+	VPERMT2PS Z24, Z31, O
+
+// DW3S2 defines the 3×3 stride-2 kernel, applying act. idx holds the
+// even then the odd lane indices of a register pair.
+#define DW3S2(name, act) \
+TEXT name(SB), NOSPLIT, $0-64 \
+	LOADW9 \
+	MOVQ idx+56(FP), AX \
+	VMOVUPS 0(AX), Z30 \
+	VMOVUPS 64(AX), Z31 \
+	MOVQ geom+48(FP), BX \
+	MOVQ o+0(FP), SI \
+	MOVQ 0(BX), R13 \
+	MOVQ 40(BX), R14 \
+row: \
+	ROWPTR(R14, R8, DX) \
+	MOVQ R14, AX \
+	ADDQ 56(BX), AX \
+	ROWPTR(AX, R9, DX) \
+	ADDQ 56(BX), AX \
+	ROWPTR(AX, R10, DX) \
+	MOVQ SI, DI \
+	MOVQ masks+24(FP), R15 \
+	KMOVW 0(R15), K1 \
+	KMOVW 2(R15), K2 \
+	S2FIRST(R8, Z17, Z18) \
+	S2FIRST(R9, Z19, Z20) \
+	S2FIRST(R10, Z21, Z22) \
+	MOVQ 88(BX), CX \
+	TESTQ CX, CX \
+	JZ   edge \
+full: \
+	S2TAPS(S2LDU) \
+	act(Z13, Z14) \
+	VMOVUPS Z13, 0(DI) \
+	ADDQ $64, DI \
+	ADDQ $128, R8 \
+	ADDQ $128, R9 \
+	ADDQ $128, R10 \
+	DECQ CX \
+	JNZ  full \
+edge: \
+	MOVQ 96(BX), CX \
+	ADDQ 104(BX), R15 \
+	TESTQ CX, CX \
+	JZ   next \
+eblk: \
+	KMOVW 4(R15), K1 \
+	KMOVW 6(R15), K2 \
+	KMOVW 8(R15), K3 \
+	S2TAPS(S2LDM) \
+	act(Z13, Z14) \
+	VMOVUPS Z13, K3, 0(DI) \
+	ADDQ $64, DI \
+	ADDQ $128, R8 \
+	ADDQ $128, R9 \
+	ADDQ $128, R10 \
+	ADDQ $6, R15 \
+	DECQ CX \
+	JNZ  eblk \
+next: \
+	ADDQ 8(BX), SI \
+	ADDQ 48(BX), R14 \
+	DECQ R13 \
+	JNZ  row \
+	VZEROUPPER \
+	RET
+
+// func dw3s2ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom, idx *[32]int32)
+DW3S2(·dw3s2ClampAVX512, CLAMPZ)
+
+// func dw3s2LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom, idx *[32]int32)
+DW3S2(·dw3s2LeakyAVX512, LEAKYZ)
 
 // func dw3s1AVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
 //
@@ -108,8 +759,8 @@ s1blk:
 	VZEROUPPER
 	RET
 
-// TAPS5 accumulates into acc the five taps of the row at r with the
-// weights wa-we.
+// TAPS5 accumulates into acc the five taps of the row at r, loaded under
+// K1-K5, with the weights wa-we.
 #define TAPS5(r, wa, wb, wc, wd, we, acc) \
 	VFMADD231PS 0(r), wa, K1, acc \
 	VFMADD231PS 0(r)(R11*1), wb, K2, acc \
@@ -208,456 +859,5 @@ s5blk:
 	ADDQ 48(BX), R14
 	DECQ R13
 	JNZ  s5row
-	VZEROUPPER
-	RET
-
-// TAPS3S2 accumulates into acc the three taps of the stride-2 row at r,
-// zero-masked multiply first. Z16-Z19 and Z20 are clobbered.
-#define TAPS3S2(r, wa, wb, wc, acc) \
-	VMOVUPS.Z 0(r), K1, Z16 \
-	VMOVUPS.Z 64(r), K2, Z17 \
-	VMOVUPS.Z 8(r), K3, Z18 \
-	VMOVUPS.Z 72(r), K4, Z19 \
-	VMOVAPS Z21, Z20 \
-	VPERMI2PS Z17, Z16, Z20 \
-	VPERMT2PS Z17, Z22, Z16 \
-	VPERMT2PS Z19, Z21, Z18 \
-	VFMADD231PS Z20, wa, acc \
-	VFMADD231PS Z16, wb, acc \
-	VFMADD231PS Z18, wc, acc
-
-// func dw3s2AVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom, idx *[32]int32)
-//
-// masks holds per block the lanes of the loads of input columns
-// 2·x0-PadLeft plus 0, 16, 2 and 18, and the store lanes. idx holds the
-// even then the odd lane indices of a 32-lane pair.
-TEXT ·dw3s2AVX512(SB), NOSPLIT, $0-64
-	MOVQ w+32(FP), AX
-	VBROADCASTSS 0(AX), Z0
-	VBROADCASTSS 4(AX), Z1
-	VBROADCASTSS 8(AX), Z2
-	VBROADCASTSS 12(AX), Z3
-	VBROADCASTSS 16(AX), Z4
-	VBROADCASTSS 20(AX), Z5
-	VBROADCASTSS 24(AX), Z6
-	VBROADCASTSS 28(AX), Z7
-	VBROADCASTSS 32(AX), Z8
-	MOVQ a+40(FP), AX
-	LOADARGS
-	MOVQ idx+56(FP), AX
-	VMOVUPS 0(AX), Z21
-	VMOVUPS 64(AX), Z22
-	MOVQ geom+48(FP), BX
-	MOVQ o+0(FP), SI
-	MOVQ 0(BX), R13
-	MOVQ 40(BX), R14
-
-s2row:
-	ROWPTR(R14, R8, DX)
-	MOVQ R14, AX
-	ADDQ 56(BX), AX
-	ROWPTR(AX, R9, DX)
-	ADDQ 56(BX), AX
-	ROWPTR(AX, R10, DX)
-	MOVQ SI, DI
-	MOVQ masks+24(FP), R15
-	MOVQ 16(BX), CX
-
-s2blk:
-	KMOVW 0(R15), K1
-	KMOVW 2(R15), K2
-	KMOVW 4(R15), K3
-	KMOVW 6(R15), K4
-	KMOVW 8(R15), K5
-	VMOVAPS Z9, Z13
-	VXORPS Z14, Z14, Z14
-	VXORPS Z15, Z15, Z15
-	TAPS3S2(R8, Z0, Z1, Z2, Z13)
-	TAPS3S2(R9, Z3, Z4, Z5, Z14)
-	TAPS3S2(R10, Z6, Z7, Z8, Z15)
-	VADDPS Z15, Z14, Z14
-	VADDPS Z14, Z13, Z13
-	ACTZ(Z13, Z14)
-	VMOVUPS Z13, K5, 0(DI)
-	ADDQ $64, DI
-	ADDQ $128, R8
-	ADDQ $128, R9
-	ADDQ $128, R10
-	ADDQ $10, R15
-	DECQ CX
-	JNZ  s2blk
-
-	ADDQ 8(BX), SI
-	ADDQ 48(BX), R14
-	DECQ R13
-	JNZ  s2row
-	VZEROUPPER
-	RET
-
-// ALIGNTAPS loads into Z16 the input columns [c+16, c+32) of the row at
-// r under K1, where cur holds [c, c+16), and shifts the pair into the
-// taps at +s1 (Z23) and +s2 (Z24) columns.
-#define ALIGNTAPS(r, cur, s1, s2) \
-	VMOVUPS.Z 64(r), K1, Z16 \
-	VALIGND $s1, cur, Z16, Z23 \
-	VALIGND $s2, cur, Z16, Z24
-
-// FMA3 accumulates into acc the taps cur, Z23 and Z24 weighted by wa-wc.
-#define FMA3(cur, wa, wb, wc, acc) \
-	VFMADD231PS cur, wa, acc \
-	VFMADD231PS Z23, wb, acc \
-	VFMADD231PS Z24, wc, acc
-
-// LOADW9 broadcasts the nine weights at w into Z0-Z8 and the clampArgs
-// at a into Z9-Z12.
-#define LOADW9 \
-	MOVQ w+32(FP), AX \
-	VBROADCASTSS 0(AX), Z0 \
-	VBROADCASTSS 4(AX), Z1 \
-	VBROADCASTSS 8(AX), Z2 \
-	VBROADCASTSS 12(AX), Z3 \
-	VBROADCASTSS 16(AX), Z4 \
-	VBROADCASTSS 20(AX), Z5 \
-	VBROADCASTSS 24(AX), Z6 \
-	VBROADCASTSS 28(AX), Z7 \
-	VBROADCASTSS 32(AX), Z8 \
-	MOVQ a+40(FP), AX \
-	LOADARGS
-
-// DW3S1ROWS defines a 3×3 stride-1 kernel for horizontal dilation d
-// (taps at +s1 = d and +s2 = 2d columns) that computes one output row
-// per pass. masks holds the lanes of the first load of a row, then per
-// block the lanes of the next load and the store lanes.
-#define DW3S1ROWS(name, s1, s2) \
-TEXT name(SB), NOSPLIT, $0-56 \
-	LOADW9 \
-	MOVQ geom+48(FP), BX \
-	MOVQ o+0(FP), SI \
-	MOVQ 0(BX), R13 \
-	MOVQ 40(BX), R14 \
-row: \
-	ROWPTR(R14, R8, DX) \
-	MOVQ R14, AX \
-	ADDQ 56(BX), AX \
-	ROWPTR(AX, R9, DX) \
-	ADDQ 56(BX), AX \
-	ROWPTR(AX, R10, DX) \
-	MOVQ SI, DI \
-	MOVQ masks+24(FP), R15 \
-	MOVQ 16(BX), CX \
-	KMOVW 0(R15), K1 \
-	VMOVUPS.Z 0(R8), K1, Z17 \
-	VMOVUPS.Z 0(R9), K1, Z18 \
-	VMOVUPS.Z 0(R10), K1, Z19 \
-blk: \
-	KMOVW 2(R15), K1 \
-	KMOVW 4(R15), K2 \
-	VMOVAPS Z9, Z13 \
-	VXORPS Z14, Z14, Z14 \
-	VXORPS Z15, Z15, Z15 \
-	ALIGNTAPS(R8, Z17, s1, s2) \
-	FMA3(Z17, Z0, Z1, Z2, Z13) \
-	VMOVAPS Z16, Z17 \
-	ALIGNTAPS(R9, Z18, s1, s2) \
-	FMA3(Z18, Z3, Z4, Z5, Z14) \
-	VMOVAPS Z16, Z18 \
-	ALIGNTAPS(R10, Z19, s1, s2) \
-	FMA3(Z19, Z6, Z7, Z8, Z15) \
-	VMOVAPS Z16, Z19 \
-	VADDPS Z15, Z14, Z14 \
-	VADDPS Z14, Z13, Z13 \
-	ACTZ(Z13, Z14) \
-	VMOVUPS Z13, K2, 0(DI) \
-	ADDQ $64, DI \
-	ADDQ $64, R8 \
-	ADDQ $64, R9 \
-	ADDQ $64, R10 \
-	ADDQ $4, R15 \
-	DECQ CX \
-	JNZ  blk \
-	ADDQ 8(BX), SI \
-	ADDQ 48(BX), R14 \
-	DECQ R13 \
-	JNZ  row \
-	VZEROUPPER \
-	RET
-
-// func dw3s1d1AVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
-DW3S1ROWS(·dw3s1d1AVX512, 1, 2)
-
-// func dw3s1d2AVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
-DW3S1ROWS(·dw3s1d2AVX512, 2, 4)
-
-// func dw3s1d4AVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
-DW3S1ROWS(·dw3s1d4AVX512, 4, 8)
-
-// func dw3s1x2AVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
-//
-// dw3s1x2AVX512 is the 3×3 kernel for strides and dilations 1 that
-// computes two output rows per pass from four input rows; geom.oh counts
-// the pairs. masks is laid out as for DW3S1ROWS.
-TEXT ·dw3s1x2AVX512(SB), NOSPLIT, $0-56
-	LOADW9
-	MOVQ geom+48(FP), BX
-	MOVQ o+0(FP), SI
-	MOVQ 0(BX), R13
-	MOVQ 40(BX), R14
-
-x2row:
-	ROWPTR(R14, R8, DX)
-	LEAQ 1(R14), AX
-	ROWPTR(AX, R9, DX)
-	INCQ AX
-	ROWPTR(AX, R10, DX)
-	INCQ AX
-	ROWPTR(AX, R11, DX)
-	MOVQ SI, DI
-	MOVQ SI, R12
-	ADDQ 8(BX), R12
-	MOVQ masks+24(FP), R15
-	MOVQ 16(BX), CX
-	KMOVW 0(R15), K1
-	VMOVUPS.Z 0(R8), K1, Z17
-	VMOVUPS.Z 0(R9), K1, Z18
-	VMOVUPS.Z 0(R10), K1, Z19
-	VMOVUPS.Z 0(R11), K1, Z25
-
-x2blk:
-	KMOVW 2(R15), K1
-	KMOVW 4(R15), K2
-	VMOVAPS Z9, Z13
-	VXORPS Z14, Z14, Z14
-	VMOVAPS Z9, Z15
-	VXORPS Z22, Z22, Z22
-	ALIGNTAPS(R8, Z17, 1, 2)
-	FMA3(Z17, Z0, Z1, Z2, Z13)
-	VMOVAPS Z16, Z17
-	ALIGNTAPS(R9, Z18, 1, 2)
-	FMA3(Z18, Z3, Z4, Z5, Z14)
-	FMA3(Z18, Z0, Z1, Z2, Z15)
-	VMOVAPS Z16, Z18
-	ALIGNTAPS(R10, Z19, 1, 2)
-	FMA3(Z19, Z6, Z7, Z8, Z13)
-	FMA3(Z19, Z3, Z4, Z5, Z22)
-	VMOVAPS Z16, Z19
-	ALIGNTAPS(R11, Z25, 1, 2)
-	FMA3(Z25, Z6, Z7, Z8, Z15)
-	VMOVAPS Z16, Z25
-	VADDPS Z14, Z13, Z13
-	VADDPS Z22, Z15, Z15
-	ACTZ(Z13, Z14)
-	ACTZ(Z15, Z22)
-	VMOVUPS Z13, K2, 0(DI)
-	VMOVUPS Z15, K2, 0(R12)
-	ADDQ $64, DI
-	ADDQ $64, R12
-	ADDQ $64, R8
-	ADDQ $64, R9
-	ADDQ $64, R10
-	ADDQ $64, R11
-	ADDQ $4, R15
-	DECQ CX
-	JNZ  x2blk
-
-	ADDQ 8(BX), SI
-	ADDQ 8(BX), SI
-	ADDQ $2, R14
-	DECQ R13
-	JNZ  x2row
-	VZEROUPPER
-	RET
-
-// ALIGN5 loads into Z16 the input columns [c+16, c+32) of the row at r
-// under K1, where cur holds [c, c+16), and shifts the pair into the taps
-// at +1 to +4 columns in Z23-Z26.
-#define ALIGN5(r, cur) \
-	VMOVUPS.Z 64(r), K1, Z16 \
-	VALIGND $1, cur, Z16, Z23 \
-	VALIGND $2, cur, Z16, Z24 \
-	VALIGND $3, cur, Z16, Z25 \
-	VALIGND $4, cur, Z16, Z26
-
-// FMA5 accumulates into acc the taps cur and Z23-Z26 weighted by the
-// five weights at woff(AX), broadcast from memory.
-#define FMA5(cur, woff, acc) \
-	VFMADD231PS.BCST woff(AX), cur, acc \
-	VFMADD231PS.BCST woff+4(AX), Z23, acc \
-	VFMADD231PS.BCST woff+8(AX), Z24, acc \
-	VFMADD231PS.BCST woff+12(AX), Z25, acc \
-	VFMADD231PS.BCST woff+16(AX), Z26, acc
-
-// FIRSTLOAD loads the first 16 columns of the row at r into cur under K1.
-#define FIRSTLOAD(r, cur) \
-	VMOVUPS.Z 0(r), K1, cur
-
-// func dw5s1d1AVX512(o, in, zero *float32, masks *uint16, w *[25]float32, a *clampArgs, geom *dwGeom)
-//
-// dw5s1d1AVX512 is the 5×5 kernel for horizontal dilation 1, one output
-// row per pass; masks is laid out as for DW3S1ROWS.
-TEXT ·dw5s1d1AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+40(FP), AX
-	LOADARGS
-	MOVQ w+32(FP), AX
-	MOVQ geom+48(FP), BX
-	MOVQ o+0(FP), SI
-	MOVQ 40(BX), R14
-
-a5row:
-	ROWPTR(R14, R8, DX)
-	MOVQ R14, R15
-	ADDQ 56(BX), R15
-	ROWPTR(R15, R9, DX)
-	ADDQ 56(BX), R15
-	ROWPTR(R15, R10, DX)
-	ADDQ 56(BX), R15
-	ROWPTR(R15, R11, DX)
-	ADDQ 56(BX), R15
-	ROWPTR(R15, R12, DX)
-	MOVQ SI, DI
-	MOVQ masks+24(FP), R15
-	MOVQ 16(BX), CX
-	KMOVW 0(R15), K1
-	FIRSTLOAD(R8, Z17)
-	FIRSTLOAD(R9, Z18)
-	FIRSTLOAD(R10, Z19)
-	FIRSTLOAD(R11, Z20)
-	FIRSTLOAD(R12, Z21)
-
-a5blk:
-	KMOVW 2(R15), K1
-	KMOVW 4(R15), K2
-	VMOVAPS Z9, Z27
-	VXORPS Z28, Z28, Z28
-	VXORPS Z13, Z13, Z13
-	ALIGN5(R8, Z17)
-	FMA5(Z17, 0, Z27)
-	VMOVAPS Z16, Z17
-	ALIGN5(R9, Z18)
-	FMA5(Z18, 20, Z28)
-	VMOVAPS Z16, Z18
-	ALIGN5(R10, Z19)
-	FMA5(Z19, 40, Z13)
-	VMOVAPS Z16, Z19
-	ALIGN5(R11, Z20)
-	FMA5(Z20, 60, Z27)
-	VMOVAPS Z16, Z20
-	ALIGN5(R12, Z21)
-	FMA5(Z21, 80, Z28)
-	VMOVAPS Z16, Z21
-	VADDPS Z13, Z28, Z28
-	VADDPS Z28, Z27, Z27
-	ACTZ(Z27, Z28)
-	VMOVUPS Z27, K2, 0(DI)
-	ADDQ $64, DI
-	ADDQ $64, R8
-	ADDQ $64, R9
-	ADDQ $64, R10
-	ADDQ $64, R11
-	ADDQ $64, R12
-	ADDQ $4, R15
-	DECQ CX
-	JNZ  a5blk
-
-	ADDQ 8(BX), SI
-	ADDQ 48(BX), R14
-	DECQ 0(BX)
-	JNZ  a5row
-	VZEROUPPER
-	RET
-
-// func dw5s1x2AVX512(o, in, zero *float32, masks *uint16, w *[25]float32, a *clampArgs, geom *dwGeom)
-//
-// dw5s1x2AVX512 is the 5×5 kernel for strides and dilations 1 that
-// computes two output rows per pass from six input rows; geom.oh counts
-// the pairs. masks is laid out as for DW3S1ROWS.
-TEXT ·dw5s1x2AVX512(SB), NOSPLIT, $0-56
-	MOVQ a+40(FP), AX
-	LOADARGS
-	MOVQ w+32(FP), AX
-	MOVQ geom+48(FP), BX
-	MOVQ o+0(FP), SI
-	MOVQ 40(BX), R14
-
-b5row:
-	ROWPTR(R14, R8, DX)
-	LEAQ 1(R14), R15
-	ROWPTR(R15, R9, DX)
-	INCQ R15
-	ROWPTR(R15, R10, DX)
-	INCQ R15
-	ROWPTR(R15, R11, DX)
-	INCQ R15
-	ROWPTR(R15, R12, DX)
-	INCQ R15
-	ROWPTR(R15, R13, DX)
-	MOVQ SI, DI
-	MOVQ SI, DX
-	ADDQ 8(BX), DX
-	MOVQ masks+24(FP), R15
-	MOVQ 16(BX), CX
-	KMOVW 0(R15), K1
-	FIRSTLOAD(R8, Z17)
-	FIRSTLOAD(R9, Z18)
-	FIRSTLOAD(R10, Z19)
-	FIRSTLOAD(R11, Z20)
-	FIRSTLOAD(R12, Z21)
-	FIRSTLOAD(R13, Z22)
-
-b5blk:
-	KMOVW 2(R15), K1
-	KMOVW 4(R15), K2
-	VMOVAPS Z9, Z27
-	VXORPS Z28, Z28, Z28
-	VXORPS Z13, Z13, Z13
-	VMOVAPS Z9, Z29
-	VXORPS Z30, Z30, Z30
-	VXORPS Z14, Z14, Z14
-	ALIGN5(R8, Z17)
-	FMA5(Z17, 0, Z27)
-	VMOVAPS Z16, Z17
-	ALIGN5(R9, Z18)
-	FMA5(Z18, 20, Z28)
-	FMA5(Z18, 0, Z29)
-	VMOVAPS Z16, Z18
-	ALIGN5(R10, Z19)
-	FMA5(Z19, 40, Z13)
-	FMA5(Z19, 20, Z30)
-	VMOVAPS Z16, Z19
-	ALIGN5(R11, Z20)
-	FMA5(Z20, 60, Z27)
-	FMA5(Z20, 40, Z14)
-	VMOVAPS Z16, Z20
-	ALIGN5(R12, Z21)
-	FMA5(Z21, 80, Z28)
-	FMA5(Z21, 60, Z29)
-	VMOVAPS Z16, Z21
-	ALIGN5(R13, Z22)
-	FMA5(Z22, 80, Z30)
-	VMOVAPS Z16, Z22
-	VADDPS Z13, Z28, Z28
-	VADDPS Z28, Z27, Z27
-	VADDPS Z14, Z30, Z30
-	VADDPS Z30, Z29, Z29
-	ACTZ(Z27, Z28)
-	ACTZ(Z29, Z30)
-	VMOVUPS Z27, K2, 0(DI)
-	VMOVUPS Z29, K2, 0(DX)
-	ADDQ $64, DI
-	ADDQ $64, DX
-	ADDQ $64, R8
-	ADDQ $64, R9
-	ADDQ $64, R10
-	ADDQ $64, R11
-	ADDQ $64, R12
-	ADDQ $64, R13
-	ADDQ $4, R15
-	DECQ CX
-	JNZ  b5blk
-
-	ADDQ 8(BX), SI
-	ADDQ 8(BX), SI
-	ADDQ $2, R14
-	DECQ 0(BX)
-	JNZ  b5row
 	VZEROUPPER
 	RET

@@ -11,3 +11,5 @@ func dwPrepare(p *Conv2DParams, s *dwScratch) bool { return false }
 func dwPlaneDirect(p *Conv2DParams, out, in, w []float32, ca *clampArgs, s *dwScratch) {
 	panic("kern: no direct depthwise kernel")
 }
+
+type dwGeom struct{}

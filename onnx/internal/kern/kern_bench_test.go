@@ -16,7 +16,11 @@ func reportRate(b *testing.B, bytes, flops float64) {
 	}
 }
 
-func BenchmarkDepthwise(b *testing.B) {
+func BenchmarkDepthwise(b *testing.B) { benchDepthwise(b, []int{1, 2}) }
+
+// benchDepthwise times Depthwise with a ReLU on the depthwise layer shapes
+// of the target models for each thread count.
+func benchDepthwise(b *testing.B, threads []int) {
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, bc := range []struct{ c, h, w, k, s int }{
 		{64, 160, 160, 3, 1},
@@ -39,7 +43,7 @@ func BenchmarkDepthwise(b *testing.B) {
 		bias := randSlice(r, p.C)
 		out := make([]float32, p.C*p.OutH*p.OutW)
 		act := Act{Kind: ActRelu}
-		for _, threads := range []int{1, 2} {
+		for _, threads := range threads {
 			name := fmt.Sprintf("c%d_%dx%d_k%d_s%d_d%d/t%d", bc.c, bc.h, bc.w, bc.k, bc.s, d, threads)
 			b.Run(name, func(b *testing.B) {
 				for b.Loop() {

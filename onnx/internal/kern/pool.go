@@ -115,9 +115,7 @@ func (j *poolJob) pixel(in []float32, oy, ox int) float32 {
 			ix := ix0 + kx*p.DilW
 			if rowIn && ix >= 0 && ix < p.W {
 				v := in[iy*p.W+ix]
-				if v > m || n == 0 && v != v {
-					m = v
-				}
+				m = max(m, v)
 				s += v
 				n++
 				cnt++
@@ -139,9 +137,10 @@ func (j *poolJob) pixel(in []float32, oy, ox int) float32 {
 }
 
 // maxRow sets o[i] to the maximum of rows[r][s·i+k·d] over r and k < kw.
+// It uses the max builtin, which compiles without branches.
 func maxRow(o []float32, rows [][]float32, kw, s, d int) {
 	n := len(o)
-	if n == 0 {
+	if n == 0 || maxRowAsm(o, rows, kw, s, d) {
 		return
 	}
 	last := s*(n-1) + (kw-1)*d + 1 // elements of a row in use
@@ -149,52 +148,27 @@ func maxRow(o []float32, rows [][]float32, kw, s, d int) {
 	case kw == 2 && s == 2 && d == 1:
 		r := rows[0][:last]
 		for i := range o {
-			a, b := r[2*i], r[2*i+1]
-			if b > a {
-				a = b
-			}
-			o[i] = a
+			t := r[2*i : 2*i+2]
+			o[i] = max(t[0], t[1])
 		}
 		for _, r := range rows[1:] {
 			r = r[:last]
 			for i := range o {
-				a, b := r[2*i], r[2*i+1]
-				if b > a {
-					a = b
-				}
-				if a > o[i] {
-					o[i] = a
-				}
+				t := r[2*i : 2*i+2]
+				o[i] = max(o[i], t[0], t[1])
 			}
 		}
 	case kw == 3 && s == 2 && d == 1:
 		r := rows[0][:last]
 		for i := range o {
 			t := r[2*i : 2*i+3]
-			a := t[0]
-			if t[1] > a {
-				a = t[1]
-			}
-			if t[2] > a {
-				a = t[2]
-			}
-			o[i] = a
+			o[i] = max(t[0], t[1], t[2])
 		}
 		for _, r := range rows[1:] {
 			r = r[:last]
 			for i := range o {
 				t := r[2*i : 2*i+3]
-				a := o[i]
-				if t[0] > a {
-					a = t[0]
-				}
-				if t[1] > a {
-					a = t[1]
-				}
-				if t[2] > a {
-					a = t[2]
-				}
-				o[i] = a
+				o[i] = max(o[i], t[0], t[1], t[2])
 			}
 		}
 	default:
@@ -210,16 +184,12 @@ func maxRow(o []float32, rows [][]float32, kw, s, d int) {
 				if s == 1 {
 					src = src[:n]
 					for i, v := range src {
-						if v > o[i] {
-							o[i] = v
-						}
+						o[i] = max(o[i], v)
 					}
 					continue
 				}
 				for i := range o {
-					if v := src[i*s]; v > o[i] {
-						o[i] = v
-					}
+					o[i] = max(o[i], src[i*s])
 				}
 			}
 		}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package kern
+
+import "testing"
+
+func testGuarded(t *testing.T) {}

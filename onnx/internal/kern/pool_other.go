@@ -1,0 +1,5 @@
+//go:build !amd64 || purego
+
+package kern
+
+func maxRowAsm(o []float32, rows [][]float32, kw, s, d int) bool { return false }
