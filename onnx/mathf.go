@@ -59,4 +59,3 @@ func tanhf(x float32) float32 {
 	e := expf(2 * x)
 	return (e - 1) / (e + 1)
 }
-

@@ -38,4 +38,3 @@ func TestSigmoidTanh(t *testing.T) {
 		}
 	}
 }
-

@@ -261,10 +261,10 @@ func init() {
 // binaryOp is an element-wise operator with numpy-style broadcasting.
 type binaryOp struct {
 	name       string
-	f          func(a, b float32) float32
-	i          func(a, b int64) int64 // nil if the op has no integer form
-	legacyAxis int                    // opset < 7 broadcast axis; -1 for numpy rules
-	channel    bool                   // PRelu: a 1-D slope of length C is per channel
+	f          rowFunc[float32]
+	i          rowFunc[int64] // nil if the op has no integer form
+	legacyAxis int            // opset < 7 broadcast axis; -1 for numpy rules
+	channel    bool           // PRelu: a 1-D slope of length C is per channel
 }
 
 // bShape returns the shape B broadcasts with, after the legacy (opset < 7)
@@ -346,56 +346,94 @@ func broadcastShape(a, b []int) ([]int, error) {
 // 0 for broadcast axes.
 func broadcastStrides(shape, outShape []int) []int {
 	st := make([]int, len(outShape))
-	s := strides(shape)
-	off := len(outShape) - len(shape)
-	for k := range shape {
-		if shape[k] != 1 {
-			st[off+k] = s[k]
-		}
-	}
+	broadcastStridesInto(st, shape, outShape)
 	return st
 }
 
-func broadcast[T float32 | int64](threads int, sa, sb, so []int, a, b, out []T, f func(x, y T) T) {
-	n := len(out)
-	switch {
-	case len(a) == n && len(b) == n:
-		parallelChunks(threads, n, func(lo, hi int) {
-			for k := lo; k < hi; k++ {
-				out[k] = f(a[k], b[k])
-			}
-		})
-		return
-	case len(b) == 1 && len(a) == n:
-		y := b[0]
-		parallelChunks(threads, n, func(lo, hi int) {
-			for k := lo; k < hi; k++ {
-				out[k] = f(a[k], y)
-			}
-		})
-		return
-	case len(a) == 1 && len(b) == n:
-		x := a[0]
-		parallelChunks(threads, n, func(lo, hi int) {
-			for k := lo; k < hi; k++ {
-				out[k] = f(x, b[k])
-			}
-		})
-		return
+// broadcastStridesInto is broadcastStrides writing into st.
+func broadcastStridesInto(st, shape, outShape []int) {
+	clear(st)
+	off := len(outShape) - len(shape)
+	acc := 1
+	for k := len(shape) - 1; k >= 0; k-- {
+		if shape[k] != 1 {
+			st[off+k] = acc
+		}
+		acc *= shape[k]
 	}
+}
+
+// A rowFunc computes o[j] = op(a[j·ia], b[j·ib]) for every j.
+type rowFunc[T float32 | int64] func(o, a, b []T, ia, ib int)
+
+// rowOf makes a rowFunc from an element function.
+func rowOf[T float32 | int64](f func(x, y T) T) rowFunc[T] {
+	return func(o, a, b []T, ia, ib int) {
+		for j := range o {
+			o[j] = f(a[j*ia], b[j*ib])
+		}
+	}
+}
+
+// arithRowOf makes a rowFunc for an arithRow operator code, falling back
+// to f for strides arithRow does not take.
+func arithRowOf(code uint8, f func(x, y float32) float32) rowFunc[float32] {
+	slow := rowOf(f)
+	return func(o, a, b []float32, ia, ib int) {
+		if !arithRow(code, o, a, b, ia, ib) {
+			slow(o, a, b, ia, ib)
+		}
+	}
+}
+
+// copyRow is the rowFunc that copies a, broadcast.
+func copyRow[T float32 | int64](o, a, _ []T, ia, _ int) {
+	for j := range o {
+		o[j] = a[j*ia]
+	}
+}
+
+// broadcast computes out = row(a, b) with numpy broadcasting.
+func broadcast[T float32 | int64](threads int, sa, sb, so []int, a, b, out []T, row rowFunc[T]) {
+	n := len(out)
 	if n == 0 {
 		return
 	}
+	flat := func(ia, ib int) {
+		if threads <= 1 || n < minParallel {
+			row(out, a, b, ia, ib)
+			return
+		}
+		par.For(threads, n, func(lo, hi int) {
+			row(out[lo:hi], a[lo*ia:], b[lo*ib:], ia, ib)
+		})
+	}
+	switch {
+	case len(a) == n && len(b) == n:
+		flat(1, 1)
+		return
+	case len(b) == 1 && len(a) == n:
+		flat(1, 0)
+		return
+	case len(a) == 1 && len(b) == n:
+		flat(0, 1)
+		return
+	}
 	// General case: walk the output one innermost row at a time.
-	stA, stB := broadcastStrides(sa, so), broadcastStrides(sb, so)
+	var bufA, bufB [8]int
+	var stA, stB []int
+	if len(so) <= 8 {
+		stA, stB = bufA[:len(so)], bufB[:len(so)]
+		broadcastStridesInto(stA, sa, so)
+		broadcastStridesInto(stB, sb, so)
+	} else {
+		stA, stB = broadcastStrides(sa, so), broadcastStrides(sb, so)
+	}
 	rank := len(so)
 	inner := so[rank-1]
 	ia, ib := stA[rank-1], stB[rank-1]
 	rows := n / inner
-	if n < minParallel {
-		threads = 1
-	}
-	par.For(threads, rows, func(rlo, rhi int) {
+	work := func(rlo, rhi int) {
 		for r := rlo; r < rhi; r++ {
 			// Decompose the row index into the outer coordinates.
 			rem := r
@@ -406,18 +444,26 @@ func broadcast[T float32 | int64](threads int, sa, sb, so []int, a, b, out []T, 
 				offA += c * stA[k]
 				offB += c * stB[k]
 			}
-			o := out[r*inner : (r+1)*inner]
-			for j := range o {
-				o[j] = f(a[offA+j*ia], b[offB+j*ib])
-			}
+			row(out[r*inner:(r+1)*inner], a[offA:], b[offB:], ia, ib)
 		}
-	})
+	}
+	if threads <= 1 || n < minParallel {
+		work(0, rows)
+		return
+	}
+	par.For(threads, rows, work)
 }
 
 func init() {
-	bin := func(name string, f func(a, b float32) float32, i func(a, b int64) int64) {
+	bin := func(name string, code uint8, f func(a, b float32) float32, i func(a, b int64) int64) {
 		register(name, func(a *attrs) (operator, error) {
-			o := &binaryOp{name: name, f: f, i: i, legacyAxis: -1}
+			o := &binaryOp{name: name, f: rowOf(f), legacyAxis: -1}
+			if code != 0 {
+				o.f = arithRowOf(code, f)
+			}
+			if i != nil {
+				o.i = rowOf(i)
+			}
 			if a.opset < 7 && a.int("broadcast", 0) != 0 {
 				// Legacy broadcasting: B's axes line up with A's from
 				// axis on (by default so that B's last axis is A's last).
@@ -429,31 +475,31 @@ func init() {
 			return o, nil
 		})
 	}
-	bin("Add", func(a, b float32) float32 { return a + b }, func(a, b int64) int64 { return a + b })
-	bin("Sub", func(a, b float32) float32 { return a - b }, func(a, b int64) int64 { return a - b })
-	bin("Mul", func(a, b float32) float32 { return a * b }, func(a, b int64) int64 { return a * b })
-	bin("Div", func(a, b float32) float32 { return a / b }, func(a, b int64) int64 {
+	bin("Add", 1, func(a, b float32) float32 { return a + b }, func(a, b int64) int64 { return a + b })
+	bin("Sub", 2, func(a, b float32) float32 { return a - b }, func(a, b int64) int64 { return a - b })
+	bin("Mul", 3, func(a, b float32) float32 { return a * b }, func(a, b int64) int64 { return a * b })
+	bin("Div", 4, func(a, b float32) float32 { return a / b }, func(a, b int64) int64 {
 		if b == 0 {
 			return 0
 		}
 		return a / b
 	})
-	bin("Pow", func(a, b float32) float32 { return float32(math.Pow(float64(a), float64(b))) }, nil)
+	bin("Pow", 0, func(a, b float32) float32 { return float32(math.Pow(float64(a), float64(b))) }, nil)
 	register("PRelu", func(a *attrs) (operator, error) {
 		a.ignore("consumed_inputs")
-		return &binaryOp{name: "PRelu", legacyAxis: -1, channel: true, f: func(a, b float32) float32 {
+		return &binaryOp{name: "PRelu", legacyAxis: -1, channel: true, f: rowOf(func(a, b float32) float32 {
 			if a < 0 {
 				return a * b
 			}
 			return a
-		}}, nil
+		})}, nil
 	})
 }
 
 // variadicOp is Max, Min, Sum or Mean over any number of inputs.
 type variadicOp struct {
 	name string
-	f    func(a, b float32) float32
+	f    rowFunc[float32]
 	mean bool
 }
 
@@ -478,7 +524,7 @@ func (o *variadicOp) infer(in []*value, nOut int) ([]value, error) {
 func (o *variadicOp) run(rc *runCtx, in, out []*Tensor) error {
 	dst := out[0]
 	// Start from the first input broadcast to the output shape.
-	broadcast(rc.threads, in[0].shape, []int{}, dst.shape, in[0].f, []float32{0}, dst.f, func(a, _ float32) float32 { return a })
+	broadcast(rc.threads, in[0].shape, []int{}, dst.shape, in[0].f, []float32{0}, dst.f, copyRow[float32])
 	for _, t := range in[1:] {
 		broadcast(rc.threads, dst.shape, t.shape, dst.shape, dst.f, t.f, dst.f, o.f)
 	}
@@ -493,15 +539,15 @@ func (o *variadicOp) run(rc *runCtx, in, out []*Tensor) error {
 
 func init() {
 	register("Max", func(a *attrs) (operator, error) {
-		return &variadicOp{name: "Max", f: func(a, b float32) float32 { return max(a, b) }}, nil
+		return &variadicOp{name: "Max", f: rowOf(func(a, b float32) float32 { return max(a, b) })}, nil
 	})
 	register("Min", func(a *attrs) (operator, error) {
-		return &variadicOp{name: "Min", f: func(a, b float32) float32 { return min(a, b) }}, nil
+		return &variadicOp{name: "Min", f: rowOf(func(a, b float32) float32 { return min(a, b) })}, nil
 	})
 	register("Sum", func(a *attrs) (operator, error) {
-		return &variadicOp{name: "Sum", f: func(a, b float32) float32 { return a + b }}, nil
+		return &variadicOp{name: "Sum", f: arithRowOf(1, func(a, b float32) float32 { return a + b })}, nil
 	})
 	register("Mean", func(a *attrs) (operator, error) {
-		return &variadicOp{name: "Mean", f: func(a, b float32) float32 { return a + b }, mean: true}, nil
+		return &variadicOp{name: "Mean", f: arithRowOf(1, func(a, b float32) float32 { return a + b }), mean: true}, nil
 	})
 }

@@ -143,7 +143,7 @@ func (o *gemmOp) run(rc *runCtx, in, out []*Tensor) error {
 	beta := float32(0)
 	if len(in) > 2 && in[2] != nil && o.beta != 0 {
 		c := in[2]
-		broadcast(1, c.shape, []int{}, out[0].shape, c.f, []float32{0}, y, func(a, _ float32) float32 { return a })
+		broadcast(1, c.shape, []int{}, out[0].shape, c.f, []float32{0}, y, copyRow[float32])
 		beta = o.beta
 	}
 	gemm.Gemm(o.transA, o.transB, m, n, k, o.alpha, in[0].f, in[0].shape[1], in[1].f, in[1].shape[1], beta, y, n, rc.threads)

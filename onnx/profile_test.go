@@ -1,0 +1,97 @@
+package onnx
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+var profileModel = flag.String("profile", "", "model under ../models to time operator by operator (TestProfile)")
+
+// TestProfile prints where a model's run time goes, per operator type
+// and per node: go test -run TestProfile -profile face/yunet_n_640_640.onnx ./onnx/
+func TestProfile(t *testing.T) {
+	if *profileModel == "" {
+		t.Skip("set -profile MODEL to time a model operator by operator")
+	}
+	data, err := os.ReadFile("../models/" + *profileModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := loadGolden(t, "testdata/golden_synthetic_outputs.json")
+	for k, v := range loadGolden(t, "testdata/golden_extra.json").Models {
+		g.Models[k] = v
+	}
+	gm, ok := g.Models[*profileModel]
+	if !ok {
+		t.Fatalf("no golden input for %s", *profileModel)
+	}
+	m, err := Load(data, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string]*Tensor{gm.Input: syntheticInput(gm.InputShape, gm.Mean, gm.Std)}
+	s := m.NewSession()
+	if _, err := s.Run(context.Background(), inputs); err != nil {
+		t.Fatal(err)
+	}
+	p := s.last
+	a := s.arenas[p]
+	const runs = 30
+	per := make([]time.Duration, len(p.steps))
+	for r := 0; r < runs; r++ {
+		for i, st := range p.steps {
+			if al, ok := st.n.op.(aliaser); ok && al.alias() && p.root[st.out[0]] != st.out[0] {
+				continue
+			}
+			t0 := time.Now()
+			if err := st.n.op.run(&a.rc, a.stepIn[i], a.stepOut[i]); err != nil {
+				t.Fatal(err)
+			}
+			per[i] += time.Since(t0)
+		}
+	}
+	byType := map[string]time.Duration{}
+	var total time.Duration
+	for i, st := range p.steps {
+		key := st.n.opType
+		if c, ok := st.n.op.(*convOp); ok {
+			w := p.vals[st.in[1]].shape
+			switch {
+			case c.group > 1 && c.group == w[0]:
+				key += " depthwise"
+			case len(w) == 4 && w[2]*w[3] == 1:
+				key += " 1x1"
+			default:
+				key += fmt.Sprintf(" %dx%d", w[2], w[3])
+			}
+		}
+		byType[key] += per[i]
+		total += per[i]
+	}
+	keys := make([]string, 0, len(byType))
+	for k := range byType {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return byType[keys[i]] > byType[keys[j]] })
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %.2f ms per run\n", *profileModel, total.Seconds()*1000/runs)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  %-22s %7.3f ms %5.1f%%\n", k, byType[k].Seconds()*1000/runs, 100*float64(byType[k])/float64(total))
+	}
+	idx := make([]int, len(p.steps))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(i, j int) bool { return per[idx[i]] > per[idx[j]] })
+	for _, i := range idx[:min(15, len(idx))] {
+		st := p.steps[i]
+		fmt.Fprintf(&b, "  %7.3f ms %-26s in %v out %v\n", per[i].Seconds()*1000/runs, st.n.String(), p.vals[st.in[0]].shape, p.vals[st.out[0]].shape)
+	}
+	t.Log("\n" + b.String())
+}
