@@ -130,7 +130,7 @@ type strip struct {
 	add    []float32 // residual at (i0, j0), when flagAdd
 	r      int
 	ldb    int // row stride of B
-	bPanel int // distance between column blocks of B (nr when B is not packed)
+	bPanel int // distance between NR-column blocks of B (nr: B is read in place)
 	ldc    int // row stride of C (and add)
 	k, n   int
 	flags  uint64

@@ -7947,7 +7947,7 @@ kernAVX512R8_done:
 	RET
 
 // func kernAVX2R1(a *float32, b *float32, bRow uintptr, bPanel uintptr, c *float32, ldc uintptr, k int, n int, flags uint64, bias *float32, add *float32, alpha float32, lo float32, hi float32)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·kernAVX2R1(SB), NOSPLIT, $0-100
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DI
@@ -7970,6 +7970,8 @@ kernAVX2R1_loop:
 	MOVQ   R11, CX
 	TESTQ  CX, CX
 	JE     kernAVX2R1_full_epi
+	TESTQ  $0x00000008, flags+64(FP)
+	JNZ    kernAVX2R1_full_kpf
 
 kernAVX2R1_full_k:
 	VMOVUPS      (BX), Y12
@@ -7981,6 +7983,19 @@ kernAVX2R1_full_k:
 	ADDQ         R8, BX
 	DECQ         CX
 	JNZ          kernAVX2R1_full_k
+	JMP          kernAVX2R1_full_epi
+
+kernAVX2R1_full_kpf:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	PREFETCHT0   (BX)(R9*2)
+	VBROADCASTSS (AX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	ADDQ         $0x04, AX
+	ADDQ         R8, BX
+	DECQ         CX
+	JNZ          kernAVX2R1_full_kpf
 
 kernAVX2R1_full_epi:
 	TESTQ  $0x00000001, flags+64(FP)
@@ -8231,7 +8246,7 @@ kernAVX2R1_done:
 	RET
 
 // func kernAVX2R2(a *float32, b *float32, bRow uintptr, bPanel uintptr, c *float32, ldc uintptr, k int, n int, flags uint64, bias *float32, add *float32, alpha float32, lo float32, hi float32)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·kernAVX2R2(SB), NOSPLIT, $0-100
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DI
@@ -8256,6 +8271,8 @@ kernAVX2R2_loop:
 	MOVQ   R11, CX
 	TESTQ  CX, CX
 	JE     kernAVX2R2_full_epi
+	TESTQ  $0x00000008, flags+64(FP)
+	JNZ    kernAVX2R2_full_kpf
 
 kernAVX2R2_full_k:
 	VMOVUPS      (BX), Y12
@@ -8270,6 +8287,22 @@ kernAVX2R2_full_k:
 	ADDQ         R8, BX
 	DECQ         CX
 	JNZ          kernAVX2R2_full_k
+	JMP          kernAVX2R2_full_epi
+
+kernAVX2R2_full_kpf:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	PREFETCHT0   (BX)(R9*2)
+	VBROADCASTSS (AX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(AX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	ADDQ         $0x08, AX
+	ADDQ         R8, BX
+	DECQ         CX
+	JNZ          kernAVX2R2_full_kpf
 
 kernAVX2R2_full_epi:
 	TESTQ  $0x00000001, flags+64(FP)
@@ -8599,7 +8632,7 @@ kernAVX2R2_done:
 	RET
 
 // func kernAVX2R3(a *float32, b *float32, bRow uintptr, bPanel uintptr, c *float32, ldc uintptr, k int, n int, flags uint64, bias *float32, add *float32, alpha float32, lo float32, hi float32)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·kernAVX2R3(SB), NOSPLIT, $0-100
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DI
@@ -8626,6 +8659,8 @@ kernAVX2R3_loop:
 	MOVQ   R11, CX
 	TESTQ  CX, CX
 	JE     kernAVX2R3_full_epi
+	TESTQ  $0x00000008, flags+64(FP)
+	JNZ    kernAVX2R3_full_kpf
 
 kernAVX2R3_full_k:
 	VMOVUPS      (BX), Y12
@@ -8643,6 +8678,25 @@ kernAVX2R3_full_k:
 	ADDQ         R8, BX
 	DECQ         CX
 	JNZ          kernAVX2R3_full_k
+	JMP          kernAVX2R3_full_epi
+
+kernAVX2R3_full_kpf:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	PREFETCHT0   (BX)(R9*2)
+	VBROADCASTSS (AX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(AX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(AX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	ADDQ         $0x0c, AX
+	ADDQ         R8, BX
+	DECQ         CX
+	JNZ          kernAVX2R3_full_kpf
 
 kernAVX2R3_full_epi:
 	TESTQ  $0x00000001, flags+64(FP)
@@ -9051,7 +9105,7 @@ kernAVX2R3_done:
 	RET
 
 // func kernAVX2R4(a *float32, b *float32, bRow uintptr, bPanel uintptr, c *float32, ldc uintptr, k int, n int, flags uint64, bias *float32, add *float32, alpha float32, lo float32, hi float32)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·kernAVX2R4(SB), NOSPLIT, $0-100
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DI
@@ -9080,6 +9134,8 @@ kernAVX2R4_loop:
 	MOVQ   R11, CX
 	TESTQ  CX, CX
 	JE     kernAVX2R4_full_epi
+	TESTQ  $0x00000008, flags+64(FP)
+	JNZ    kernAVX2R4_full_kpf
 
 kernAVX2R4_full_k:
 	VMOVUPS      (BX), Y12
@@ -9100,6 +9156,28 @@ kernAVX2R4_full_k:
 	ADDQ         R8, BX
 	DECQ         CX
 	JNZ          kernAVX2R4_full_k
+	JMP          kernAVX2R4_full_epi
+
+kernAVX2R4_full_kpf:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	PREFETCHT0   (BX)(R9*2)
+	VBROADCASTSS (AX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(AX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(AX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(AX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	ADDQ         $0x10, AX
+	ADDQ         R8, BX
+	DECQ         CX
+	JNZ          kernAVX2R4_full_kpf
 
 kernAVX2R4_full_epi:
 	TESTQ  $0x00000001, flags+64(FP)
@@ -9587,7 +9665,7 @@ kernAVX2R4_done:
 	RET
 
 // func kernAVX2R5(a *float32, b *float32, bRow uintptr, bPanel uintptr, c *float32, ldc uintptr, k int, n int, flags uint64, bias *float32, add *float32, alpha float32, lo float32, hi float32)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·kernAVX2R5(SB), NOSPLIT, $0-100
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DI
@@ -9618,6 +9696,8 @@ kernAVX2R5_loop:
 	MOVQ   R11, CX
 	TESTQ  CX, CX
 	JE     kernAVX2R5_full_epi
+	TESTQ  $0x00000008, flags+64(FP)
+	JNZ    kernAVX2R5_full_kpf
 
 kernAVX2R5_full_k:
 	VMOVUPS      (BX), Y12
@@ -9641,6 +9721,31 @@ kernAVX2R5_full_k:
 	ADDQ         R8, BX
 	DECQ         CX
 	JNZ          kernAVX2R5_full_k
+	JMP          kernAVX2R5_full_epi
+
+kernAVX2R5_full_kpf:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	PREFETCHT0   (BX)(R9*2)
+	VBROADCASTSS (AX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(AX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(AX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(AX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(AX), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	ADDQ         $0x14, AX
+	ADDQ         R8, BX
+	DECQ         CX
+	JNZ          kernAVX2R5_full_kpf
 
 kernAVX2R5_full_epi:
 	TESTQ  $0x00000001, flags+64(FP)
@@ -10207,7 +10312,7 @@ kernAVX2R5_done:
 	RET
 
 // func kernAVX2R6(a *float32, b *float32, bRow uintptr, bPanel uintptr, c *float32, ldc uintptr, k int, n int, flags uint64, bias *float32, add *float32, alpha float32, lo float32, hi float32)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·kernAVX2R6(SB), NOSPLIT, $0-100
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), DI
@@ -10240,6 +10345,8 @@ kernAVX2R6_loop:
 	MOVQ   R11, CX
 	TESTQ  CX, CX
 	JE     kernAVX2R6_full_epi
+	TESTQ  $0x00000008, flags+64(FP)
+	JNZ    kernAVX2R6_full_kpf
 
 kernAVX2R6_full_k:
 	VMOVUPS      (BX), Y12
@@ -10266,6 +10373,34 @@ kernAVX2R6_full_k:
 	ADDQ         R8, BX
 	DECQ         CX
 	JNZ          kernAVX2R6_full_k
+	JMP          kernAVX2R6_full_epi
+
+kernAVX2R6_full_kpf:
+	VMOVUPS      (BX), Y12
+	VMOVUPS      32(BX), Y13
+	PREFETCHT0   (BX)(R9*2)
+	VBROADCASTSS (AX), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(AX), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VBROADCASTSS 8(AX), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(AX), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(AX), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(AX), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         $0x18, AX
+	ADDQ         R8, BX
+	DECQ         CX
+	JNZ          kernAVX2R6_full_kpf
 
 kernAVX2R6_full_epi:
 	TESTQ  $0x00000001, flags+64(FP)

@@ -32,9 +32,12 @@ const (
 
 var (
 	// workerSpin is how long an idle worker polls for work before parking.
-	workerSpin = 200 * time.Microsecond
-	// callerSpin is how long Mul polls for the last parts before parking.
-	callerSpin = 2 * time.Millisecond
+	workerSpin = 100 * time.Microsecond
+	// callerSpin caps how long Mul polls for the parts still running in
+	// workers before it parks. It polls for at most twice the time its own
+	// last part took: a worker that is slower than that has probably lost
+	// its core, and spinning would only keep it from getting it back.
+	callerSpin = 500 * time.Microsecond
 )
 
 type mulTask struct {
@@ -102,15 +105,15 @@ func parallel(args *mulArgs, panels, threads int) {
 		}
 	}
 
-	if !t.work() {
+	if last, took := t.work(); !last {
 		// A worker finishes the last part and signals; poll first.
-		deadline := time.Now().Add(callerSpin)
+		deadline := time.Now().Add(min(2*took, callerSpin))
 		for i := 0; t.left.Load() != 0; i++ {
 			if i%64 == 63 {
 				if time.Now().After(deadline) {
 					break
 				}
-				runtime.Gosched()
+				pause()
 			}
 		}
 		<-t.done
@@ -120,7 +123,7 @@ func parallel(args *mulArgs, panels, threads int) {
 	for {
 		s := t.state.Load()
 		if uint32(s) != 0 {
-			runtime.Gosched()
+			pause()
 			continue
 		}
 		if t.state.CompareAndSwap(s, (s>>32+1)<<32) {
@@ -132,14 +135,16 @@ func parallel(args *mulArgs, panels, threads int) {
 }
 
 // work claims and runs parts until none is left. It reports whether this
-// goroutine finished the last part.
-func (t *mulTask) work() (last bool) {
+// goroutine finished the last part, and how long its last part took.
+func (t *mulTask) work() (last bool, took time.Duration) {
 	for {
 		q := t.next.Add(1) - 1
 		if q >= t.parts {
-			return last
+			return last, took
 		}
+		start := time.Now()
 		t.runPart(int(q))
+		took = time.Since(start)
 		if t.left.Add(-1) == 0 {
 			last = true
 		}
@@ -168,10 +173,17 @@ func (it workItem) join() {
 			break
 		}
 	}
-	if t.work() {
+	if last, _ := t.work(); last {
 		t.done <- struct{}{}
 	}
 	t.state.Add(^uint64(0)) // leave
+}
+
+// pause lets other goroutines, and other threads of the machine, run during a
+// spin: cores may be shared with other processes.
+func pause() {
+	runtime.Gosched()
+	osYield()
 }
 
 func ensureWorkers(n int) {
@@ -203,7 +215,7 @@ func workerLoop() {
 					if time.Now().After(deadline) {
 						break spin
 					}
-					runtime.Gosched()
+					pause()
 				}
 			}
 		}

@@ -16,6 +16,14 @@
 // where ldc is in bytes, bias points at the r biases of the strip's rows, add
 // points at the residual element that corresponds to c (same stride ldc), and
 // flags holds the epilogue (see the constants below, mirrored in gemm.go).
+//
+// Tiles: AVX-512 kernels are r×48 (r ≤ 8: 24 zmm accumulators, 3 zmm of B,
+// A broadcast), AVX2+FMA kernels r×16 (r ≤ 6: 12 ymm accumulators). One
+// function per row count r, so a short last panel costs no wasted FMAs.
+// Column remainders use k-mask (AVX-512) or VMASKMOVPS (AVX2) loads and
+// stores, so no element past the end of B, C or the residual is touched.
+// The epilogue (accumulate C, bias, residual, activation) is applied in
+// registers before the single store of each tile.
 package main
 
 import (
@@ -386,6 +394,27 @@ func genAVX2(r int, maskTab Mem) {
 	RET()
 }
 
+// loop256 is the depth loop of block256.
+func loop256(r, nv int, prefetch bool, load func(Mem, int, VecPhysical), label string) {
+	Label(label)
+	for v := 0; v < nv; v++ {
+		load(Mem{Base: rBp, Disp: 32 * v}, v, ymm(12+v))
+	}
+	if prefetch {
+		PREFETCHT0(Mem{Base: rBp, Index: rBPanel, Scale: 2})
+	}
+	for i := 0; i < r; i++ {
+		VBROADCASTSS(Mem{Base: rAp, Disp: 4 * i}, Y14)
+		for v := 0; v < nv; v++ {
+			VFMADD231PS(ymm(12+v), Y14, yAcc(i, v))
+		}
+	}
+	ADDQ(Imm(uint64(4*r)), rAp)
+	ADDQ(rBRow, rBp)
+	DECQ(rCnt)
+	JNZ(LabelRef(label))
+}
+
 // block256 computes one r × (8·nv) block; vector maskV (if ≥ 0) is accessed
 // through the lane mask in Y15.
 func block256(r, nv, maskV int, pfx string) {
@@ -424,20 +453,17 @@ func block256(r, nv, maskV int, pfx string) {
 	TESTQ(rCnt, rCnt)
 	JE(LabelRef(l("epi")))
 
-	Label(l("k"))
-	for v := 0; v < nv; v++ {
-		load(Mem{Base: rBp, Disp: 32 * v}, v, ymm(12+v))
+	if maskV < 0 {
+		// Full tiles: a second copy of the loop prefetches B two column
+		// blocks ahead, for the first row panel that streams B from memory.
+		TESTQ(U32(flagPrefetch), paramAddr("flags"))
+		JNZ(LabelRef(l("kpf")))
+		loop256(r, nv, false, load, l("k"))
+		JMP(LabelRef(l("epi")))
+		loop256(r, nv, true, load, l("kpf"))
+	} else {
+		loop256(r, nv, false, load, l("k"))
 	}
-	for i := 0; i < r; i++ {
-		VBROADCASTSS(Mem{Base: rAp, Disp: 4 * i}, Y14)
-		for v := 0; v < nv; v++ {
-			VFMADD231PS(ymm(12+v), Y14, yAcc(i, v))
-		}
-	}
-	ADDQ(Imm(uint64(4*r)), rAp)
-	ADDQ(rBRow, rBp)
-	DECQ(rCnt)
-	JNZ(LabelRef(l("k")))
 
 	Label(l("epi"))
 	flags := paramAddr("flags")
