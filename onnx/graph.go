@@ -133,6 +133,10 @@ func buildGraph(mp *pb.Model) (*graph, error) {
 		return nil, err
 	}
 	g.fuse()
+	// A fused residual may be computed after its Conv in file order.
+	if err := g.sort(); err != nil {
+		return nil, err
+	}
 	return g, nil
 }
 
@@ -246,6 +250,12 @@ func (g *graph) fuse() {
 				}
 			} else if act, ok := activationOf(next, g.consts); ok && c.act.kind == actNone {
 				c.act = act
+			} else if other, ok := residualOf(next, out); ok && c.act.kind == actNone && !c.residual {
+				c.residual = true
+				for len(n.inputs) < 3 {
+					n.inputs = append(n.inputs, "")
+				}
+				n.inputs = append(n.inputs, other)
 			} else {
 				break
 			}
@@ -263,6 +273,22 @@ func (g *graph) fuse() {
 		}
 	}
 	g.nodes = kept
+}
+
+// residualOf reports whether n is an Add of out and another value, and
+// returns the other value's name.
+func residualOf(n *node, out string) (string, bool) {
+	b, ok := n.op.(*binaryOp)
+	if !ok || b.name != "Add" || b.legacyAxis >= 0 || len(n.inputs) != 2 || n.inputs[0] == n.inputs[1] {
+		return "", false
+	}
+	switch out {
+	case n.inputs[0]:
+		return n.inputs[1], true
+	case n.inputs[1]:
+		return n.inputs[0], true
+	}
+	return "", false
 }
 
 // foldBatchNorm rewrites conv's weight and bias so that it also applies

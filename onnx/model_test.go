@@ -173,8 +173,15 @@ func TestFusion(t *testing.T) {
 		if p := producer[n.inputs[0]]; n.opType == "Relu" && p != nil && p.opType == "Conv" {
 			t.Errorf("Relu %q still follows Conv %q", n.name, p.name)
 		}
+		if n.opType == "Add" {
+			for _, in := range n.inputs {
+				if p := producer[in]; p != nil && p.opType == "Conv" {
+					t.Errorf("Add %q still reads Conv %q", n.name, p.name)
+				}
+			}
+		}
 	}
-	if counts["Conv"] == 0 || counts["Relu"] > 3 {
+	if counts["Conv"] == 0 || counts["Relu"] != 0 {
 		t.Errorf("after fusion: %v", counts)
 	}
 }

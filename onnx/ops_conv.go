@@ -127,8 +127,9 @@ func outShape(in []int, channels int, p *kern.Conv2DParams) []int {
 // fusion, a folded BatchNormalization).
 type convOp struct {
 	window
-	group int
-	act   activation
+	group    int
+	act      activation
+	residual bool // a fourth input is added before the activation
 
 	mu       sync.Mutex
 	packedW  *Tensor // the weights packed is from
@@ -192,7 +193,16 @@ func (o *convOp) infer(in []*value, nOut int) ([]value, error) {
 	if in[1].c != nil && !o.depthwise(&p, w) {
 		o.pack(in[1].c, w)
 	}
-	return []value{{shape: outShape(in[0].shape, w[0], &p), dtype: Float32}}, nil
+	shape := outShape(in[0].shape, w[0], &p)
+	if o.residual {
+		if len(in) != 4 || in[3] == nil || in[3].dtype != Float32 {
+			return nil, errShape("fused Conv+Add lacks its residual")
+		}
+		if s, err := broadcastShape(shape, in[3].shape); err != nil || !sameShape(s, shape) {
+			return nil, errShape("Conv output %v and Add input %v", shape, in[3].shape)
+		}
+	}
+	return []value{{shape: shape, dtype: Float32}}, nil
 }
 
 func (o *convOp) depthwise(p *kern.Conv2DParams, w []int) bool {
@@ -230,9 +240,10 @@ func (o *convOp) scratch(in []*value, out []value, threads int) int {
 	return (p.C / o.group) * p.KH * p.KW * p.OutH * p.OutW
 }
 
-func (o *convOp) epilogue(bias []float32) gemm.Epilogue {
-	ep := gemm.Epilogue{Bias: bias, Alpha: o.act.alpha, Min: o.act.min, Max: o.act.max}
-	switch o.act.kind {
+// gemmEpilogue returns the GEMM epilogue that applies act.
+func gemmEpilogue(act activation) gemm.Epilogue {
+	ep := gemm.Epilogue{Alpha: act.alpha, Min: act.min, Max: act.max}
+	switch act.kind {
 	case actRelu:
 		ep.Act = gemm.ActRelu
 	case actLeakyRelu:
@@ -243,9 +254,10 @@ func (o *convOp) epilogue(bias []float32) gemm.Epilogue {
 	return ep
 }
 
-func (o *convOp) kernAct() kern.Act {
-	a := kern.Act{Alpha: o.act.alpha, Min: o.act.min, Max: o.act.max}
-	switch o.act.kind {
+// kernAct returns act in the kern package's terms.
+func kernAct(act activation) kern.Act {
+	a := kern.Act{Alpha: act.alpha, Min: act.min, Max: act.max}
+	switch act.kind {
 	case actRelu:
 		a.Kind = kern.ActRelu
 	case actLeakyRelu:
@@ -267,35 +279,60 @@ func (o *convOp) run(rc *runCtx, in, out []*Tensor) error {
 		return err
 	}
 	x, y := in[0].f, out[0].f
-	if o.depthwise(&p, w) {
-		kern.Depthwise(&p, x, in[1].f, bias, y, o.kernAct(), rc.threads)
-		return nil
+	var res *Tensor
+	if o.residual {
+		res = in[3]
 	}
-	packed := o.pack(in[1], w)
+	// The residual goes into the GEMM epilogue when it has the output's
+	// shape; otherwise (depthwise, or a broadcast residual) it is added,
+	// and the activation applied, after the convolution.
+	fused := res == nil || (!o.depthwise(&p, w) && len(res.f) == len(y))
+	act := o.act
+	if !fused {
+		act = activation{}
+	}
+	if o.depthwise(&p, w) {
+		kern.Depthwise(&p, x, in[1].f, bias, y, kernAct(act), rc.threads)
+	} else {
+		o.gemmConv(rc, &p, in[1], w, x, bias, y, res, act)
+	}
+	if !fused {
+		broadcast(rc.threads, out[0].shape, res.shape, out[0].shape, y, res.f, y, arithRowOf(1, func(a, b float32) float32 { return a + b }))
+		o.act.apply(y)
+	}
+	return nil
+}
+
+// gemmConv runs a dense or grouped convolution as GEMMs (after im2col
+// unless it is pointwise), with bias, residual (if res is not nil) and
+// act in the epilogue.
+func (o *convOp) gemmConv(rc *runCtx, p *kern.Conv2DParams, wt *Tensor, w []int, x, bias, y []float32, res *Tensor, act activation) {
+	packed := o.pack(wt, w)
 	m := w[0] / o.group
 	cg := p.C / o.group
 	inPlane, outPlane := p.H*p.W, p.OutH*p.OutW
 	for n := 0; n < p.N; n++ {
 		for g := 0; g < o.group; g++ {
 			xs := x[(n*p.C+g*cg)*inPlane : (n*p.C+(g+1)*cg)*inPlane]
-			ys := y[(n*w[0]+g*m)*outPlane : (n*w[0]+(g+1)*m)*outPlane]
-			var gb []float32
+			lo, hi := (n*w[0]+g*m)*outPlane, (n*w[0]+(g+1)*m)*outPlane
+			ep := gemmEpilogue(act)
 			if bias != nil {
-				gb = bias[g*m : (g+1)*m]
+				ep.Bias = bias[g*m : (g+1)*m]
 			}
-			ep := o.epilogue(gb)
-			if o.pointwise(&p) {
-				gemm.Mul(packed[g], xs, inPlane, outPlane, ys, outPlane, &ep, rc.threads)
+			if res != nil {
+				ep.Add = res.f[lo:hi]
+			}
+			if o.pointwise(p) {
+				gemm.Mul(packed[g], xs, inPlane, outPlane, y[lo:hi], outPlane, &ep, rc.threads)
 				continue
 			}
-			gp := p
+			gp := *p
 			gp.N, gp.C = 1, cg
 			col := rc.scratch[:cg*p.KH*p.KW*outPlane]
 			kern.Im2col(&gp, xs, col)
-			gemm.Mul(packed[g], col, outPlane, outPlane, ys, outPlane, &ep, rc.threads)
+			gemm.Mul(packed[g], col, outPlane, outPlane, y[lo:hi], outPlane, &ep, rc.threads)
 		}
 	}
-	return nil
 }
 
 // convTransposeOp is ConvTranspose, computed as a GEMM followed by col2im.
