@@ -315,7 +315,8 @@ func (o *convOp) gemmConv(rc *runCtx, p *kern.Conv2DParams, wt *Tensor, w []int,
 		for g := 0; g < o.group; g++ {
 			xs := x[(n*p.C+g*cg)*inPlane : (n*p.C+(g+1)*cg)*inPlane]
 			lo, hi := (n*w[0]+g*m)*outPlane, (n*w[0]+(g+1)*m)*outPlane
-			ep := gemmEpilogue(act)
+			ep := &rc.ep
+			*ep = gemmEpilogue(act)
 			if bias != nil {
 				ep.Bias = bias[g*m : (g+1)*m]
 			}
@@ -323,14 +324,14 @@ func (o *convOp) gemmConv(rc *runCtx, p *kern.Conv2DParams, wt *Tensor, w []int,
 				ep.Add = res.f[lo:hi]
 			}
 			if o.pointwise(p) {
-				gemm.Mul(packed[g], xs, inPlane, outPlane, y[lo:hi], outPlane, &ep, rc.threads)
+				gemm.Mul(packed[g], xs, inPlane, outPlane, y[lo:hi], outPlane, ep, rc.threads)
 				continue
 			}
 			gp := *p
 			gp.N, gp.C = 1, cg
 			col := rc.scratch[:cg*p.KH*p.KW*outPlane]
 			kern.Im2col(&gp, xs, col)
-			gemm.Mul(packed[g], col, outPlane, outPlane, y[lo:hi], outPlane, &ep, rc.threads)
+			gemm.Mul(packed[g], col, outPlane, outPlane, y[lo:hi], outPlane, ep, rc.threads)
 		}
 	}
 }

@@ -169,19 +169,17 @@ func (o *resizeOp) infer(in []*value, nOut int) ([]value, error) {
 	return []value{{shape: shape, dtype: Float32}}, nil
 }
 
+// resizeScales are the scales of the last two axes, prepared per plan.
+type resizeScales struct{ h, w float32 }
+
+func (o *resizeOp) prepare(in []*value, out []value) (any, error) {
+	_, sh, sw, err := o.geometry(in)
+	return &resizeScales{sh, sw}, err
+}
+
 func (o *resizeOp) run(rc *runCtx, in, out []*Tensor) error {
-	var vbuf [4]value
-	var vals [4]*value
-	for k, t := range in {
-		if t != nil && k < 4 {
-			vbuf[k] = value{shape: t.shape, dtype: t.dtype, c: t}
-			vals[k] = &vbuf[k]
-		}
-	}
-	_, sh, sw, err := o.geometry(vals[:len(in)])
-	if err != nil {
-		return err
-	}
+	sc := rc.state.(*resizeScales)
+	sh, sw := sc.h, sc.w
 	xs, ys := in[0].shape, out[0].shape
 	r := len(xs)
 	planes := numElements(xs[:r-2])

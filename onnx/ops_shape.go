@@ -544,20 +544,20 @@ func (o *sliceOp) infer(in []*value, nOut int) ([]value, error) {
 	return []value{{shape: shape, dtype: in[0].dtype}}, nil
 }
 
+// sliceLayout is a Slice's source offset and strides, prepared per plan.
+type sliceLayout struct {
+	off int
+	st  []int
+}
+
+func (o *sliceOp) prepare(in []*value, out []value) (any, error) {
+	_, off, st, err := o.layout(in)
+	return &sliceLayout{off, st}, err
+}
+
 func (o *sliceOp) run(rc *runCtx, in, out []*Tensor) error {
-	// The layout depends on constant inputs only, so recompute it from the
-	// shapes without allocating values for them.
-	vals := make([]*value, len(in))
-	for k, t := range in {
-		if t != nil {
-			vals[k] = &value{shape: t.shape, dtype: t.dtype, c: t}
-		}
-	}
-	_, off, st, err := o.layout(vals)
-	if err != nil {
-		return err
-	}
-	copyStrided(out[0], in[0], off, st)
+	l := rc.state.(*sliceLayout)
+	copyStrided(out[0], in[0], l.off, l.st)
 	return nil
 }
 
@@ -836,17 +836,20 @@ func (o *padOp) infer(in []*value, nOut int) ([]value, error) {
 	return []value{{shape: shape, dtype: x.dtype}}, nil
 }
 
+// padParams are a Pad's resolved pads and value, prepared per plan.
+type padParams struct {
+	pads []int64
+	val  float32
+}
+
+func (o *padOp) prepare(in []*value, out []value) (any, error) {
+	pads, val, err := o.padsFor(in)
+	return &padParams{pads, val}, err
+}
+
 func (o *padOp) run(rc *runCtx, in, out []*Tensor) error {
-	vals := make([]*value, len(in))
-	for k, t := range in {
-		if t != nil {
-			vals[k] = &value{shape: t.shape, dtype: t.dtype, c: t}
-		}
-	}
-	pads, val, err := o.padsFor(vals)
-	if err != nil {
-		return err
-	}
+	pp := rc.state.(*padParams)
+	pads, val := pp.pads, pp.val
 	x, y := in[0], out[0]
 	r := len(x.shape)
 	if o.mode == "constant" {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+
+	"github.com/veilkit/veil/onnx/internal/gemm"
 )
 
 // A value is what the planner knows of a tensor before running: its shape
@@ -37,15 +39,24 @@ type scratcher interface {
 	scratch(in []*value, out []value, threads int) int
 }
 
+// A preparer computes, once per plan, what its run needs from the input
+// shapes and constant inputs; run finds it in runCtx.state.
+type preparer interface {
+	prepare(in []*value, out []value) (any, error)
+}
+
 // runCtx carries what every kernel needs while a plan runs.
 type runCtx struct {
 	threads int
 	scratch []float32
+	state   any           // the step's prepare result, if its op is a preparer
+	ep      gemm.Epilogue // reused so that kernels can pass a pointer without allocating
 }
 
 type step struct {
 	n       *node
 	in, out []int // value ids; -1 for an absent input
+	state   any   // from preparer.prepare
 }
 
 // A plan is a graph specialised to one set of input shapes: constants
@@ -166,7 +177,13 @@ func newPlan(g *graph, inputs map[string]*Tensor, threads int) (*plan, error) {
 					ot[k] = outs[k].c
 				}
 			}
-			if err := n.op.run(&runCtx{threads: 1, scratch: folded[:need]}, it, ot); err != nil {
+			rc := &runCtx{threads: 1, scratch: folded[:need]}
+			if pr, ok := n.op.(preparer); ok {
+				if rc.state, err = pr.prepare(in, outs); err != nil {
+					return nil, fmt.Errorf("%v: %w", n, err)
+				}
+			}
+			if err := n.op.run(rc, it, ot); err != nil {
 				return nil, fmt.Errorf("%v: %w", n, err)
 			}
 			for k := range outs {
@@ -185,6 +202,11 @@ func newPlan(g *graph, inputs map[string]*Tensor, threads int) (*plan, error) {
 			}
 		}
 		if runtime {
+			if pr, ok := n.op.(preparer); ok {
+				if s.state, err = pr.prepare(in, outs); err != nil {
+					return nil, fmt.Errorf("%v: %w", n, err)
+				}
+			}
 			p.steps = append(p.steps, s)
 		}
 	}
@@ -400,6 +422,7 @@ func (p *plan) run(ctx context.Context, a *arena, inputs map[string]*Tensor) (ma
 		if al, ok := s.n.op.(aliaser); ok && al.alias() && p.root[s.out[0]] != s.out[0] {
 			continue
 		}
+		a.rc.state = s.state
 		if err := s.n.op.run(&a.rc, a.stepIn[i], a.stepOut[i]); err != nil {
 			return nil, fmt.Errorf("%v: %w", s.n, err)
 		}

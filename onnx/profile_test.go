@@ -49,6 +49,7 @@ func TestProfile(t *testing.T) {
 			if al, ok := st.n.op.(aliaser); ok && al.alias() && p.root[st.out[0]] != st.out[0] {
 				continue
 			}
+			a.rc.state = st.state
 			t0 := time.Now()
 			if err := st.n.op.run(&a.rc, a.stepIn[i], a.stepOut[i]); err != nil {
 				t.Fatal(err)
