@@ -18,7 +18,14 @@
 // (the per-model layout of /work/shared/models/GOLDEN_synthetic_outputs.json,
 // run with default session options).
 //
-// Input rule (both modes): raw[c][y][x] = (x*7 + y*13 + c*29) % 256,
+// Golden request with the input from a file:
+//   {"golden": path, "shape": [..], "input": name, "data": "/tmp/x.f32"}
+//   -> {"input": .., "input_shape": .., "data": .., "outputs": {..}} (outputs as above).
+// The file holds the input tensor as raw little-endian float32 in tensor
+// order (its length must be 4 x the shape's element count); mean, std and
+// nhwc are not used to build it (bench/cmd/goldenimg writes such files).
+//
+// Input rule (timing and synthetic golden requests): raw[c][y][x] = (x*7 + y*13 + c*29) % 256,
 // value = (raw - mean[c]) / std[c]. The channel axis is axis 1 (NCHW) unless
 // "nhwc" is true or can be inferred (last axis of a rank-4 shape is 3 and
 // axis 1 is not), in which case it is the last axis.
@@ -67,6 +74,19 @@ function makeInput(req) {
   return new ort.Tensor('float32', data, shape);
 }
 
+// readInput loads the float32 input tensor from req.data (raw little-endian
+// float32 in tensor order).
+function readInput(req) {
+  const shape = req.shape;
+  if (!Array.isArray(shape) || shape.length === 0) throw new Error('shape must be a non-empty array');
+  const n = shape.reduce((a, b) => a * b, 1);
+  const buf = require('fs').readFileSync(req.data);
+  if (buf.length !== 4 * n) throw new Error(`${req.data}: ${buf.length} bytes, want ${4 * n} (float32 x ${JSON.stringify(shape)})`);
+  const data = new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = buf.readFloatLE(4 * i);
+  return new ort.Tensor('float32', data, shape);
+}
+
 const sessions = new Map(); // key model|threads -> {session, feeds}
 
 async function timing(req) {
@@ -101,7 +121,7 @@ const p7 = (v) => Number(v.toPrecision(7));
 async function golden(req) {
   const session = await ort.InferenceSession.create(req.golden, { logSeverityLevel: 3 });
   const name = req.input || session.inputNames[0];
-  const out = await session.run({ [name]: makeInput(req) });
+  const out = await session.run({ [name]: req.data ? readInput(req) : makeInput(req) });
   const outputs = {};
   for (const oname of session.outputNames) {
     const t = out[oname];
@@ -122,8 +142,14 @@ async function golden(req) {
       first8: Array.from(d.subarray(0, 8), p7),
     };
   }
-  const res = { input: name, input_shape: req.shape, mean: req.mean || [0, 0, 0], std: req.std || [1, 1, 1] };
-  if (isNHWC(req)) res.layout = 'NHWC (c = last axis in the input rule)';
+  const res = { input: name, input_shape: req.shape };
+  if (req.data) {
+    res.data = req.data;
+  } else {
+    res.mean = req.mean || [0, 0, 0];
+    res.std = req.std || [1, 1, 1];
+    if (isNHWC(req)) res.layout = 'NHWC (c = last axis in the input rule)';
+  }
   res.outputs = outputs;
   return res;
 }

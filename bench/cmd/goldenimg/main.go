@@ -1,0 +1,243 @@
+// Command goldenimg writes onnxruntime's reference outputs for every model in
+// models/ on a real image (onnx/testdata/golden_street.json, checked by
+// TestGoldenStreet in package onnx):
+//
+//	go run ./bench/cmd/goldenimg [-image testdata/street.jpg] [-out onnx/testdata/golden_street.json] [-ort bench/ort] [-dir models]
+//
+// Each model's input is built from the image by imageInput (a copy of the one
+// in onnx/image_golden_test.go), written to a temporary file as raw
+// little-endian float32 and run by `node bench/ort/ort.js` (golden request
+// with "data"); install its dependency first with
+//
+//	cd bench/ort && ONNXRUNTIME_NODE_INSTALL=skip npm install
+package main
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"image"
+	_ "image/jpeg"
+	_ "image/png"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// imageInput turns img into a model input of the given shape ([1,3,H,W], or
+// [1,H,W,3] when nhwc): stretch to H×W by nearest neighbour with integer
+// math only (sx = x*Wimg/W, sy = y*Himg/H), channels in RGB order (BGR when
+// bgr), value = (raw - mean[c]) / std[c] with raw 0..255 and c the tensor's
+// channel index.
+//
+// It must stay equal to imageInput in onnx/image_golden_test.go: this copy
+// makes the golden file that the test checks its copy against, so a
+// difference shows up as a TestGoldenStreet failure.
+func imageInput(img image.Image, shape []int, bgr, nhwc bool, mean, std []float32) []float32 {
+	h, w := shape[2], shape[3]
+	if nhwc {
+		h, w = shape[1], shape[2]
+	}
+	b := img.Bounds()
+	data := make([]float32, 3*h*w)
+	for y := 0; y < h; y++ {
+		sy := b.Min.Y + y*b.Dy()/h
+		for x := 0; x < w; x++ {
+			sx := b.Min.X + x*b.Dx()/w
+			r, g, bl, _ := img.At(sx, sy).RGBA()
+			px := [3]float32{float32(r >> 8), float32(g >> 8), float32(bl >> 8)}
+			if bgr {
+				px[0], px[2] = px[2], px[0]
+			}
+			for c := 0; c < 3; c++ {
+				v := (px[c] - mean[c]) / std[c]
+				if nhwc {
+					data[(y*w+x)*3+c] = v
+				} else {
+					data[(c*h+y)*w+x] = v
+				}
+			}
+		}
+	}
+	return data
+}
+
+// spec is one model's input, as in /work/shared/models/MANIFEST.md. A zero
+// h (the dynamic YuNet) means the image's own size.
+type spec struct {
+	path      string // under -dir
+	input     string
+	h, w      int
+	bgr, nhwc bool
+	mean, std []float32
+}
+
+var (
+	zero   = []float32{0, 0, 0}
+	unit   = []float32{1, 1, 1}
+	ultraM = []float32{127, 127, 127}
+	ultraS = []float32{128, 128, 128}
+)
+
+var specs = []spec{
+	{"face/ultraface_rfb_320.onnx", "input", 240, 320, false, false, ultraM, ultraS},
+	{"face/ultraface_rfb_640.onnx", "input", 480, 640, false, false, ultraM, ultraS},
+	{"face/ultraface_slim_320.onnx", "input", 240, 320, false, false, ultraM, ultraS},
+	{"face/yunet_n_320_320.onnx", "input", 320, 320, true, false, zero, unit},
+	{"face/yunet_n_640_640.onnx", "input", 640, 640, true, false, zero, unit},
+	{"face/yunet_n_dynamic.onnx", "input", 0, 0, true, false, zero, unit},
+	{"face/yunet_s_640_640.onnx", "input", 640, 640, true, false, zero, unit},
+	{"plate/lpd_yunet_2023mar.onnx", "input", 240, 320, true, false, zero, unit},
+	{"object/nanodet_m_416.onnx", "input.1", 416, 416, true, false, []float32{103.53, 116.28, 123.675}, []float32{57.375, 57.12, 58.395}},
+	{"object/fastestdet_352.onnx", "input.1", 352, 352, true, false, zero, []float32{255, 255, 255}},
+	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", 257, 257, false, true, []float32{127.5, 127.5, 127.5}, []float32{127.5, 127.5, 127.5}},
+	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", 256, 256, false, true, zero, []float32{255, 255, 255}},
+}
+
+// entry is one model in the output file: the layout of
+// onnx/testdata/golden_synthetic_outputs.json plus bgr and nhwc.
+type entry struct {
+	Input      string          `json:"input"`
+	InputShape []int           `json:"input_shape"`
+	BGR        bool            `json:"bgr"`
+	NHWC       bool            `json:"nhwc"`
+	Mean       []float32       `json:"mean"`
+	Std        []float32       `json:"std"`
+	Outputs    json.RawMessage `json:"outputs"` // as ort.js wrote it (keeps its output order)
+}
+
+type file struct {
+	Generator string           `json:"generator"`
+	InputRule string           `json:"input_rule"`
+	Image     string           `json:"image"`
+	Models    map[string]entry `json:"models"`
+}
+
+const inputRule = "the image stretched to the model's H x W by nearest neighbour (integer math: sx = x*W_img/W, sy = y*H_img/H), " +
+	"channels RGB, or BGR where bgr is true (c = channel index in the tensor), raw 0..255; tensor value = (raw - mean[c]) / std[c]; " +
+	"NCHW, or NHWC where nhwc is true. Built by imageInput in bench/cmd/goldenimg and onnx/image_golden_test.go"
+
+func main() {
+	imagePath := flag.String("image", "testdata/street.jpg", "image (path relative to the repository root, as the test reads it)")
+	out := flag.String("out", "onnx/testdata/golden_street.json", "output file")
+	ortDir := flag.String("ort", "bench/ort", "folder with ort.js and its node_modules")
+	dir := flag.String("dir", "models", "models folder")
+	flag.Parse()
+	if err := run(*imagePath, *out, *ortDir, *dir); err != nil {
+		fmt.Fprintln(os.Stderr, "goldenimg:", err)
+		os.Exit(1)
+	}
+}
+
+func run(imagePath, out, ortDir, dir string) error {
+	f, err := os.Open(imagePath)
+	if err != nil {
+		return err
+	}
+	img, _, err := image.Decode(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", imagePath, err)
+	}
+
+	pkg, err := os.ReadFile(filepath.Join(ortDir, "node_modules", "onnxruntime-node", "package.json"))
+	if err != nil {
+		return fmt.Errorf("onnxruntime-node is not installed in %s/node_modules; run:\n\tcd %s && ONNXRUNTIME_NODE_INSTALL=skip npm install", ortDir, ortDir)
+	}
+	var ver struct{ Version string }
+	if err := json.Unmarshal(pkg, &ver); err != nil {
+		return fmt.Errorf("onnxruntime-node package.json: %w", err)
+	}
+
+	tmp, err := os.MkdirTemp("", "goldenimg")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	cmd := exec.Command("node", filepath.Join(ortDir, "ort.js"))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting node: %w", err)
+	}
+	defer func() {
+		stdin.Close()
+		cmd.Wait()
+	}()
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<16), 1<<24)
+
+	res := file{
+		Generator: "onnxruntime-node " + ver.Version + " CPU, default options",
+		InputRule: inputRule,
+		Image:     filepath.ToSlash(imagePath),
+		Models:    map[string]entry{},
+	}
+	for _, s := range specs {
+		h, w := s.h, s.w
+		if h == 0 {
+			h, w = img.Bounds().Dy(), img.Bounds().Dx()
+		}
+		shape := []int{1, 3, h, w}
+		if s.nhwc {
+			shape = []int{1, h, w, 3}
+		}
+		data := imageInput(img, shape, s.bgr, s.nhwc, s.mean, s.std)
+		buf := make([]byte, 4*len(data))
+		for i, v := range data {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		dataPath := filepath.Join(tmp, "input.f32")
+		if err := os.WriteFile(dataPath, buf, 0o644); err != nil {
+			return err
+		}
+		modelPath, err := filepath.Abs(filepath.Join(dir, s.path))
+		if err != nil {
+			return err
+		}
+		req, err := json.Marshal(map[string]any{"golden": modelPath, "shape": shape, "input": s.input, "data": dataPath})
+		if err != nil {
+			return err
+		}
+		if _, err := stdin.Write(append(req, '\n')); err != nil {
+			return fmt.Errorf("writing to ort.js: %w", err)
+		}
+		if !sc.Scan() {
+			if err := sc.Err(); err != nil {
+				return err
+			}
+			return fmt.Errorf("ort.js exited")
+		}
+		var ans struct {
+			Outputs json.RawMessage `json:"outputs"`
+			Error   string          `json:"error"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &ans); err != nil {
+			return fmt.Errorf("ort.js answer: %w", err)
+		}
+		if ans.Error != "" {
+			return fmt.Errorf("%s: ort.js: %s", s.path, ans.Error)
+		}
+		res.Models[s.path] = entry{
+			Input: s.input, InputShape: shape, BGR: s.bgr, NHWC: s.nhwc,
+			Mean: s.mean, Std: s.std, Outputs: ans.Outputs,
+		}
+		fmt.Fprintf(os.Stderr, "%s %v done\n", s.path, shape)
+	}
+	b, err := json.MarshalIndent(res, "", " ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, append(b, '\n'), 0o644)
+}
