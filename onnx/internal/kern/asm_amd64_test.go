@@ -29,7 +29,7 @@ func forKernelSets(t *testing.T, f func(t *testing.T)) {
 	}
 }
 
-// TestKernelSets runs the depthwise and pooling tests on each kernel set
+// TestKernelSets runs the depthwise, pooling and im2col tests on each kernel set
 // the CPU supports: AVX-512, AVX2 and pure Go.
 func TestKernelSets(t *testing.T) {
 	t.Logf("AVX2 %v, AVX-512 %v", useAVX2, useAVX512)
@@ -39,6 +39,8 @@ func TestKernelSets(t *testing.T) {
 		TestDepthwiseNaN(t)
 		testGuarded(t)
 		testPool(t)
+		testIm2col(t)
+		testGatherS2(t)
 	})
 }
 

@@ -105,3 +105,26 @@ func BenchmarkResize2D(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkIm2col(b *testing.B) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, bc := range []struct{ c, h, w, k, s int }{
+		{3, 640, 640, 3, 2}, // YuNet 640 first conv
+		{3, 416, 416, 3, 2}, // NanoDet first conv
+		{3, 352, 352, 3, 2}, // FastestDet first conv
+		{16, 160, 160, 3, 1},
+		{64, 40, 40, 3, 1},
+	} {
+		p, _ := sq(bc.k, bc.s, 1, bc.k/2).params(1, bc.c, bc.h, bc.w)
+		in := randSlice(r, p.C*p.H*p.W)
+		col := make([]float32, p.C*p.KH*p.KW*p.OutH*p.OutW)
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("c%d_%dx%d_k%d_s%d/t%d", bc.c, bc.h, bc.w, bc.k, bc.s, threads), func(b *testing.B) {
+				for b.Loop() {
+					Im2colParallel(&p, in, col, threads)
+				}
+				reportRate(b, float64(4*(len(in)+len(col))), 0)
+			})
+		}
+	}
+}

@@ -416,10 +416,31 @@ func naiveIm2col(p *Conv2DParams, in []float32) []float32 {
 	return col
 }
 
-func TestIm2col(t *testing.T) {
+// im2colCases adds to dwCases window shapes that only Im2col handles
+// specially: stride 2 with each parity of left padding and dilation,
+// and pads wider than the window.
+var im2colCases = []convCase{
+	{3, 3, 2, 2, 1, 2, [4]int{1, 2, 1, 2}, false},
+	{3, 3, 2, 2, 2, 3, [4]int{2, 3, 0, 1}, false},
+	{1, 4, 1, 2, 1, 1, [4]int{0, 3, 0, 0}, false},
+	{3, 3, 1, 1, 1, 1, [4]int{2, 3, 0, 4}, false},
+	{3, 3, 1, 1, 1, 1, [4]int{0, 0, 0, 0}, false},
+	{3, 3, 1, 1, 1, 1, [4]int{1, 1, 1, 1}, true},
+	{1, 3, 2, 1, 1, 2, [4]int{0, 2, 0, 2}, false},
+	{3, 3, 2, 4, 1, 1, [4]int{1, 1, 1, 1}, false},
+}
+
+func TestIm2col(t *testing.T) { testIm2col(t) }
+
+// testIm2col compares Im2col and Im2colParallel, split into chunks as
+// small as one unit, with naiveIm2col.
+func testIm2col(t *testing.T) {
+	defer func(m int) { im2colMinSplit = m }(im2colMinSplit)
+	im2colMinSplit = 1
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, cc := range dwCases {
-		for _, sz := range planeSizes {
+	sizes := append(planeSizes[:len(planeSizes):len(planeSizes)], [2]int{3, 67}, [2]int{7, 130}, [2]int{2, 161})
+	for _, cc := range append(dwCases[:len(dwCases):len(dwCases)], im2colCases...) {
+		for _, sz := range sizes {
 			p, ok := cc.params(1, 3, sz[0], sz[1])
 			if !ok {
 				continue
@@ -429,6 +450,58 @@ func TestIm2col(t *testing.T) {
 			got := fill(len(want), float32(math.NaN()))
 			Im2col(&p, in, got)
 			compare(t, fmt.Sprintf("%v %dx%d", cc, sz[0], sz[1]), got, want, 0)
+			for _, threads := range []int{2, 3, 7} {
+				got := fill(len(want), float32(math.NaN()))
+				Im2colParallel(&p, in, got, threads)
+				compare(t, fmt.Sprintf("%v %dx%d t%d", cc, sz[0], sz[1], threads), got, want, 0)
+			}
+		}
+	}
+}
+
+// TestIm2colModelShapes covers the first convolutions of the target
+// models, at the real split threshold.
+func TestIm2colModelShapes(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, tc := range []struct {
+		c, h, w int
+		cc      convCase
+	}{
+		{3, 640, 640, sq(3, 2, 1, 1)},
+		{3, 416, 416, sq(3, 2, 1, 1)},
+		{3, 257, 257, sq(3, 2, 1, 1)},
+		{16, 40, 40, sq(3, 1, 1, 1)},
+	} {
+		p, _ := tc.cc.params(1, tc.c, tc.h, tc.w)
+		in := randSlice(r, p.C*p.H*p.W)
+		want := naiveIm2col(&p, in)
+		for _, threads := range []int{1, 2} {
+			got := fill(len(want), float32(math.NaN()))
+			Im2colParallel(&p, in, got, threads)
+			compare(t, fmt.Sprintf("%v %dx%dx%d t%d", tc.cc, tc.c, tc.h, tc.w, threads), got, want, 0)
+		}
+	}
+}
+
+// TestGatherS2 checks gatherS2 reads only src[:2n-1], against a guard
+// page, for every length up to a few blocks.
+func TestGatherS2(t *testing.T) { testGatherS2(t) }
+
+func testGatherS2(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for n := 0; n <= 70; n++ {
+		m := max(2*n-1, 0)
+		vals := randSlice(r, m)
+		want := make([]float32, n)
+		for i := range want {
+			want[i] = vals[2*i]
+		}
+		for _, atStart := range []bool{false, true} {
+			src := guarded(t, m, atStart)
+			copy(src, vals)
+			got := guarded(t, n, !atStart)
+			gatherS2(got, src)
+			compare(t, fmt.Sprintf("n=%d", n), got, want, 0)
 		}
 	}
 }
@@ -757,5 +830,21 @@ func TestNoAllocs(t *testing.T) {
 		if n := testing.AllocsPerRun(20, f); n != 0 {
 			t.Errorf("%s: %v allocations per run", name, n)
 		}
+	}
+}
+
+// TestIm2colParallelNoAllocs checks that splitting Im2colParallel over
+// goroutines does not allocate.
+func TestIm2colParallelNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
+	p, _ := sq(3, 2, 1, 1).params(1, 3, 160, 160)
+	in := make([]float32, p.C*p.H*p.W)
+	col := make([]float32, p.C*9*p.OutH*p.OutW)
+	f := func() { Im2colParallel(&p, in, col, 2) }
+	f()
+	if n := testing.AllocsPerRun(20, f); n != 0 {
+		t.Errorf("%v allocations per run", n)
 	}
 }
