@@ -1,0 +1,144 @@
+package detect
+
+import (
+	"context"
+	"image"
+	"image/draw"
+	_ "image/jpeg"
+	"os"
+	"testing"
+
+	"github.com/veilkit/veil/onnx"
+)
+
+func loadRGBA(t testing.TB, path string) *image.RGBA {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rgba := image.NewRGBA(img.Bounds())
+	draw.Draw(rgba, rgba.Rect, img, img.Bounds().Min, draw.Src)
+	return rgba
+}
+
+func loadModel(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../models/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func count(dets []Detection, c Class) int {
+	n := 0
+	for _, d := range dets {
+		if d.Class == c {
+			n++
+		}
+	}
+	return n
+}
+
+func TestYuNetGroup(t *testing.T) {
+	img := loadRGBA(t, "../testdata/group.jpg")
+	ctx := context.Background()
+	for _, name := range []string{"face/yunet_n_dynamic.onnx", "face/yunet_n_640_640.onnx"} {
+		y, err := NewYuNet(loadModel(t, name), onnx.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dets, err := y.Detect(ctx, img, img.Rect, 0.6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// MANIFEST: YuNet-n at native resolution finds 52 faces here.
+		if n := count(dets, Face); n < 45 || n > 60 {
+			t.Errorf("%s: %d faces, want about 52", name, n)
+		}
+		for _, d := range dets {
+			if len(d.Points) != 5 {
+				t.Fatalf("%s: face with %d landmarks", name, len(d.Points))
+			}
+			if !d.Box.Rect().In(img.Rect.Inset(-20)) {
+				t.Errorf("%s: face box %v outside the image", name, d.Box)
+			}
+			// The nose lies inside the face box.
+			if n := d.Points[2]; n.X < d.Box.X1 || n.X > d.Box.X2 || n.Y < d.Box.Y1 || n.Y > d.Box.Y2 {
+				t.Errorf("%s: nose %v outside its face %v", name, n, d.Box)
+			}
+		}
+	}
+}
+
+func TestLPDYuNet(t *testing.T) {
+	img := loadRGBA(t, "../testdata/plate.jpg")
+	l, err := NewLPDYuNet(loadModel(t, "plate/lpd_yunet_2023mar.onnx"), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dets, err := l.Detect(context.Background(), img, img.Rect, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MANIFEST: one plate at [212,499,405,602], score 0.87.
+	if len(dets) != 1 {
+		t.Fatalf("%d plates, want 1: %+v", len(dets), dets)
+	}
+	want := Box{212, 499, 405, 602}
+	if iou := dets[0].Box.IoU(want); iou < 0.8 {
+		t.Errorf("plate %v, want about %v (IoU %.2f)", dets[0].Box, want, iou)
+	}
+	if s := dets[0].Score; s < 0.8 || s > 0.95 {
+		t.Errorf("plate score %.2f, want about 0.87", s)
+	}
+	if len(dets[0].Points) != 4 {
+		t.Errorf("plate with %d corners", len(dets[0].Points))
+	}
+}
+
+func TestNanoDetStreet(t *testing.T) {
+	img := loadRGBA(t, "../testdata/street.jpg")
+	nd, err := NewNanoDet(loadModel(t, "object/nanodet_m_416.onnx"), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dets, err := nd.Detect(context.Background(), img, img.Rect, 0.4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dets {
+		t.Logf("%s %s %.2f %v", d.Class, d.Label, d.Score, d.Box)
+	}
+	if count(dets, Vehicle) < 1 {
+		t.Errorf("no vehicle (the bus) found")
+	}
+	if count(dets, Person) < 1 {
+		t.Errorf("no person found")
+	}
+}
+
+func TestNMS(t *testing.T) {
+	dets := []Detection{
+		{Class: Face, Score: 0.5, Box: Box{0, 0, 10, 10}},
+		{Class: Face, Score: 0.9, Box: Box{1, 1, 11, 11}},
+		{Class: Person, Score: 0.8, Box: Box{0, 0, 10, 10}},
+		{Class: Face, Score: 0.7, Box: Box{50, 50, 60, 60}},
+	}
+	got := NMS(dets, 0.3)
+	if len(got) != 3 || got[0].Score != 0.9 || got[1].Class != Person || got[2].Score != 0.7 {
+		t.Errorf("NMS = %+v", got)
+	}
+}
+
+func TestLPDPriors(t *testing.T) {
+	if n := len(lpdPriors(320, 240)); n != 4385 {
+		t.Errorf("%d priors, want 4385", n)
+	}
+}

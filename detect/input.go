@@ -1,0 +1,139 @@
+package detect
+
+import (
+	"image"
+	"math"
+)
+
+// Norm says how a model wants its input pixels: channel order and
+// value = (raw − Mean[c]) / Std[c], with c in the model's channel order.
+type Norm struct {
+	BGR       bool
+	NHWC      bool
+	Mean, Std [3]float32
+}
+
+// Tensor resamples the part r of img to w×h (aspect not kept) and writes
+// it normalised into dst (len 3·w·h) as NCHW (or NHWC). Downscaling
+// averages over each output pixel's footprint (a triangle filter as wide
+// as the scale), so small objects are not lost to aliasing; upscaling is
+// bilinear.
+func Tensor(dst []float32, img *image.RGBA, r image.Rectangle, w, h int, n Norm) {
+	TensorInto(dst, w, h, img, r, w, h, n)
+}
+
+// TensorInto is Tensor writing the w×h result into the top-left corner of
+// a tensor whose planes are dw×dh; the rest of dst is left as it is (a
+// letterbox's padding).
+func TensorInto(dst []float32, dw, dh int, img *image.RGBA, r image.Rectangle, w, h int, n Norm) {
+	r = r.Intersect(img.Rect)
+	if r.Empty() || w <= 0 || h <= 0 || w > dw || h > dh {
+		return
+	}
+	xt := filterTaps(r.Dx(), w)
+	yt := filterTaps(r.Dy(), h)
+	// Horizontal pass into a planar float buffer of r.Dy() × w × 3.
+	tmp := make([]float32, r.Dy()*w*3)
+	for y := 0; y < r.Dy(); y++ {
+		row := img.Pix[img.PixOffset(r.Min.X, r.Min.Y+y):]
+		out := tmp[y*w*3 : (y+1)*w*3]
+		for x := 0; x < w; x++ {
+			t := &xt[x]
+			var cr, cg, cb float32
+			for k, wt := range t.w {
+				p := row[(t.start+k)*4:]
+				cr += wt * float32(p[0])
+				cg += wt * float32(p[1])
+				cb += wt * float32(p[2])
+			}
+			out[x*3], out[x*3+1], out[x*3+2] = cr, cg, cb
+		}
+	}
+	var scale, bias [3]float32
+	for c := 0; c < 3; c++ {
+		scale[c] = 1 / n.Std[c]
+		bias[c] = -n.Mean[c] / n.Std[c]
+	}
+	plane := dw * dh
+	for y := 0; y < h; y++ {
+		t := &yt[y]
+		for x := 0; x < w; x++ {
+			var px [3]float32
+			for k, wt := range t.w {
+				p := tmp[((t.start+k)*w+x)*3:]
+				px[0] += wt * p[0]
+				px[1] += wt * p[1]
+				px[2] += wt * p[2]
+			}
+			if n.BGR {
+				px[0], px[2] = px[2], px[0]
+			}
+			for c := 0; c < 3; c++ {
+				v := px[c]*scale[c] + bias[c]
+				if n.NHWC {
+					dst[(y*dw+x)*3+c] = v
+				} else {
+					dst[c*plane+y*dw+x] = v
+				}
+			}
+		}
+	}
+}
+
+// taps are one output sample's source indices and weights.
+type taps struct {
+	start int
+	w     []float32
+}
+
+// filterTaps computes resampling taps from in samples to out samples:
+// a triangle filter of half-width max(1, in/out) centred on each output
+// sample's centre, weights normalised to sum 1.
+func filterTaps(in, out int) []taps {
+	scale := float64(in) / float64(out)
+	support := math.Max(1, scale)
+	t := make([]taps, out)
+	for o := range t {
+		c := (float64(o)+0.5)*scale - 0.5
+		lo := int(math.Floor(c - support + 1))
+		hi := int(math.Ceil(c + support - 1))
+		lo, hi = max(lo, 0), min(hi, in-1)
+		if hi < lo {
+			hi = lo
+		}
+		ws := make([]float32, hi-lo+1)
+		var sum float64
+		for i := lo; i <= hi; i++ {
+			v := 1 - math.Abs(float64(i)-c)/support
+			if v < 0 {
+				v = 0
+			}
+			ws[i-lo] = float32(v)
+			sum += v
+		}
+		if sum == 0 {
+			ws[0], sum = 1, 1
+		}
+		for i := range ws {
+			ws[i] = float32(float64(ws[i]) / sum)
+		}
+		t[o] = taps{start: lo, w: ws}
+	}
+	return t
+}
+
+// Fill sets every pixel of an NCHW (or NHWC) tensor of w×h planes to the
+// normalised value of the raw pixel value raw, as letterbox padding.
+func Fill(dst []float32, w, h int, raw float32, n Norm) {
+	plane := w * h
+	for c := 0; c < 3; c++ {
+		v := (raw - n.Mean[c]) / n.Std[c]
+		for i := 0; i < plane; i++ {
+			if n.NHWC {
+				dst[i*3+c] = v
+			} else {
+				dst[c*plane+i] = v
+			}
+		}
+	}
+}

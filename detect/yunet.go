@@ -1,0 +1,131 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+
+	"github.com/veilkit/veil/onnx"
+)
+
+// YuNet detects faces, with five landmarks each, with a YuNet model
+// (libfacedetection.train): BGR input, raw 0..255 values, outputs
+// cls_/obj_/bbox_/kps_ at strides 8, 16 and 32.
+type YuNet struct {
+	model *onnx.Model
+	w, h  int // fixed input size; 0 for a dynamic model
+	// MaxSide bounds the longer side of a dynamic model's input: an image
+	// region larger than that is scaled down first. 0 means no bound
+	// (native resolution, rounded up to a multiple of 32).
+	MaxSide int
+	// NMSIoU is the overlap above which the weaker of two faces is dropped.
+	NMSIoU float32
+}
+
+// NewYuNet loads a YuNet model. A model with a fixed input size is
+// stretched to it; a dynamic one runs at the region's own size, up to
+// MaxSide.
+func NewYuNet(data []byte, opts onnx.Options) (*YuNet, error) {
+	m, err := onnx.Load(data, opts)
+	if err != nil {
+		return nil, fmt.Errorf("detect: YuNet: %w", err)
+	}
+	shape, ok := m.InputShape("input")
+	if !ok || len(shape) != 4 || shape[1] != 3 && shape[1] != -1 {
+		return nil, fmt.Errorf("detect: YuNet: model has no [N,3,H,W] input named \"input\" (inputs %v)", m.InputNames())
+	}
+	for _, s := range []string{"cls_8", "obj_8", "bbox_8", "kps_8", "cls_32"} {
+		if !contains(m.OutputNames(), s) {
+			return nil, fmt.Errorf("detect: YuNet: model lacks output %q", s)
+		}
+	}
+	y := &YuNet{model: m, MaxSide: 1920, NMSIoU: 0.3}
+	if shape[2] > 0 && shape[3] > 0 {
+		y.h, y.w = shape[2], shape[3]
+	}
+	return y, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Classes returns Face.
+func (y *YuNet) Classes() []Class { return []Class{Face} }
+
+var yunetNorm = Norm{BGR: true, Std: [3]float32{1, 1, 1}}
+
+// inputSize returns the network input size for a region of w×h pixels.
+func (y *YuNet) inputSize(w, h int) (int, int) {
+	if y.w > 0 {
+		return y.w, y.h
+	}
+	s := 1.0
+	if long := max(w, h); y.MaxSide > 0 && long > y.MaxSide {
+		s = float64(y.MaxSide) / float64(long)
+	}
+	round := func(v float64) int { return max(32, int(math.Ceil(v/32))*32) }
+	return round(float64(w) * s), round(float64(h) * s)
+}
+
+// Detect finds the faces in the part r of img.
+func (y *YuNet) Detect(ctx context.Context, img *image.RGBA, r image.Rectangle, minScore float32) ([]Detection, error) {
+	r = r.Intersect(img.Rect)
+	if r.Empty() {
+		return nil, nil
+	}
+	w, h := y.inputSize(r.Dx(), r.Dy())
+	data := make([]float32, 3*w*h)
+	Tensor(data, img, r, w, h, yunetNorm)
+	out, err := y.model.Run(ctx, map[string]*onnx.Tensor{"input": onnx.NewTensor([]int{1, 3, h, w}, data)})
+	if err != nil {
+		return nil, fmt.Errorf("detect: YuNet: %w", err)
+	}
+	sx, sy := float32(r.Dx())/float32(w), float32(r.Dy())/float32(h)
+	ox, oy := float32(r.Min.X), float32(r.Min.Y)
+	var dets []Detection
+	for _, s := range []int{8, 16, 32} {
+		cls, obj := out[fmt.Sprint("cls_", s)], out[fmt.Sprint("obj_", s)]
+		bbox, kps := out[fmt.Sprint("bbox_", s)], out[fmt.Sprint("kps_", s)]
+		if cls == nil || obj == nil || bbox == nil {
+			return nil, fmt.Errorf("detect: YuNet: missing outputs for stride %d", s)
+		}
+		cols := w / s
+		n := (w / s) * (h / s)
+		if cls.Len() != n || obj.Len() != n || bbox.Len() != 4*n || (kps != nil && kps.Len() != 10*n) {
+			return nil, fmt.Errorf("detect: YuNet: stride %d outputs do not fit a %dx%d input", s, w, h)
+		}
+		c, o, b := cls.Float32s(), obj.Float32s(), bbox.Float32s()
+		fs := float32(s)
+		for k := 0; k < n; k++ {
+			score := float32(math.Sqrt(float64(clamp01(c[k]) * clamp01(o[k]))))
+			if score < minScore {
+				continue
+			}
+			col, row := float32(k%cols), float32(k/cols)
+			cx, cy := (col+b[4*k])*fs, (row+b[4*k+1])*fs
+			bw, bh := expf(b[4*k+2])*fs, expf(b[4*k+3])*fs
+			d := Detection{Class: Face, Label: "face", Score: score, Box: Box{
+				ox + (cx-bw/2)*sx, oy + (cy-bh/2)*sy, ox + (cx+bw/2)*sx, oy + (cy+bh/2)*sy}}
+			if kps != nil {
+				kp := kps.Float32s()[10*k : 10*k+10]
+				d.Points = make([]Point, 5)
+				for j := range d.Points {
+					d.Points[j] = Point{ox + (col+kp[2*j])*fs*sx, oy + (row+kp[2*j+1])*fs*sy}
+				}
+			}
+			dets = append(dets, d)
+		}
+	}
+	return NMS(dets, y.NMSIoU), nil
+}
+
+func clamp01(v float32) float32 { return min(max(v, 0), 1) }
+
+func expf(v float32) float32 { return float32(math.Exp(float64(v))) }
