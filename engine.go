@@ -1,0 +1,350 @@
+// Package veil anonymizes images: it finds faces, licence plates, persons
+// and vehicles with small ONNX detectors run by a pure-Go runtime, and
+// blurs, pixelates or blackens them.
+//
+// The option names and defaults follow the Celantur anonymization API
+// (face-threshold, license-plate-threshold, format, ignores, …), Go-cased.
+package veil
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"image"
+	"image/draw"
+	"runtime"
+	"sync"
+
+	"github.com/veilkit/veil/detect"
+	"github.com/veilkit/veil/onnx"
+)
+
+// Class is the kind of object a detection is.
+type Class = detect.Class
+
+// The classes veil detects.
+const (
+	Face         = detect.Face
+	LicensePlate = detect.LicensePlate
+	Person       = detect.Person
+	Vehicle      = detect.Vehicle
+)
+
+// Detection is one object found in an image: class, score, box in the
+// image's pixels, and the detector's key points (a face's five landmarks,
+// a plate's four corners).
+type Detection = detect.Detection
+
+// Box is an axis-aligned box in image pixels.
+type Box = detect.Box
+
+// Errors returned by the engine, wrapped with detail; test with errors.Is.
+var (
+	// ErrOption reports a bad option or parameter value.
+	ErrOption = errors.New("veil: bad option")
+	// ErrImage reports an image that cannot be processed (empty, too large,
+	// undecodable).
+	ErrImage = errors.New("veil: bad image")
+)
+
+// MaxPixels bounds the images the engine accepts, so that a hostile image
+// cannot make it allocate without bound.
+const MaxPixels = 1 << 28
+
+// The default models, embedded so that New needs no files: YuNet-n with
+// a dynamic input (faces at native resolution), LPD-YuNet (plates) and
+// NanoDet-m (persons; vehicles = car, bus, truck, motorcycle, bicycle).
+var (
+	//go:embed models/face/yunet_n_dynamic.onnx
+	faceModel []byte
+	//go:embed models/plate/lpd_yunet_2023mar.onnx
+	plateModel []byte
+	//go:embed models/object/nanodet_m_416.onnx
+	objectModel []byte
+)
+
+// An Engine detects and anonymizes. It is safe for concurrent use.
+type Engine struct {
+	threads   int
+	detectors map[Class]detect.Detector
+}
+
+type config struct {
+	threads   int
+	detectors map[Class]detect.Detector
+}
+
+// An Option configures New.
+type Option func(*config) error
+
+// WithThreads sets how many goroutines one model run may use (default
+// GOMAXPROCS).
+func WithThreads(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("%w: threads %d", ErrOption, n)
+		}
+		c.threads = n
+		return nil
+	}
+}
+
+// WithDetector makes d the detector for class c, replacing the default
+// model: any ONNX model with a decoder that implements detect.Detector.
+func WithDetector(c Class, d detect.Detector) Option {
+	return func(cfg *config) error {
+		if d == nil {
+			return fmt.Errorf("%w: nil detector for %v", ErrOption, c)
+		}
+		cfg.detectors[c] = d
+		return nil
+	}
+}
+
+// New returns an engine with the embedded default models, changed by
+// opts.
+func New(opts ...Option) (*Engine, error) {
+	cfg := &config{detectors: make(map[Class]detect.Detector)}
+	for _, o := range opts {
+		if err := o(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.threads == 0 {
+		cfg.threads = runtime.GOMAXPROCS(0)
+	}
+	mo := onnx.Options{Threads: cfg.threads}
+	if cfg.detectors[Face] == nil {
+		y, err := detect.NewYuNet(faceModel, mo)
+		if err != nil {
+			return nil, err
+		}
+		cfg.detectors[Face] = y
+	}
+	if cfg.detectors[LicensePlate] == nil {
+		l, err := detect.NewLPDYuNet(plateModel, mo)
+		if err != nil {
+			return nil, err
+		}
+		cfg.detectors[LicensePlate] = l
+	}
+	if cfg.detectors[Person] == nil || cfg.detectors[Vehicle] == nil {
+		nd, err := detect.NewNanoDet(objectModel, mo)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.detectors[Person] == nil {
+			cfg.detectors[Person] = nd
+		}
+		if cfg.detectors[Vehicle] == nil {
+			cfg.detectors[Vehicle] = nd
+		}
+	}
+	return &Engine{threads: cfg.threads, detectors: cfg.detectors}, nil
+}
+
+// Default thresholds (Celantur's).
+const (
+	DefaultFaceThreshold         = 0.5
+	DefaultLicensePlateThreshold = 0.5
+	DefaultPersonThreshold       = 0.4
+	DefaultVehicleThreshold      = 0.4
+)
+
+// Params are the per-image parameters of Detect. The zero value detects
+// faces and licence plates with the default thresholds on the whole image.
+type Params struct {
+	// Classes to detect; empty means Face and LicensePlate.
+	Classes []Class
+	// Per-class score thresholds in (0, 1]; 0 means the default.
+	FaceThreshold, LicensePlateThreshold, PersonThreshold, VehicleThreshold float32
+	// Format is the tiling: "whole" (or ""), "pano:N" or a JSON
+	// {"number":[nx,ny],"overlap":[ox,oy]}.
+	Format string
+}
+
+func (p *Params) threshold(c Class) float32 {
+	var t, def float32
+	switch c {
+	case Face:
+		t, def = p.FaceThreshold, DefaultFaceThreshold
+	case LicensePlate:
+		t, def = p.LicensePlateThreshold, DefaultLicensePlateThreshold
+	case Person:
+		t, def = p.PersonThreshold, DefaultPersonThreshold
+	case Vehicle:
+		t, def = p.VehicleThreshold, DefaultVehicleThreshold
+	}
+	if t == 0 {
+		return def
+	}
+	return t
+}
+
+func (p *Params) validate() error {
+	for _, t := range []float32{p.FaceThreshold, p.LicensePlateThreshold, p.PersonThreshold, p.VehicleThreshold} {
+		if t < 0 || t > 1 || t != t {
+			return fmt.Errorf("%w: threshold %v outside [0, 1]", ErrOption, t)
+		}
+	}
+	for _, c := range p.Classes {
+		if c < Face || c > Vehicle {
+			return fmt.Errorf("%w: class %d", ErrOption, c)
+		}
+	}
+	return nil
+}
+
+func (p *Params) classes() []Class {
+	if len(p.Classes) == 0 {
+		return []Class{Face, LicensePlate}
+	}
+	return p.Classes
+}
+
+// toRGBA returns img as an *image.RGBA whose bounds start at (0, 0).
+func toRGBA(img image.Image) (*image.RGBA, error) {
+	if img == nil {
+		return nil, fmt.Errorf("%w: nil image", ErrImage)
+	}
+	b := img.Bounds()
+	if b.Empty() {
+		return nil, fmt.Errorf("%w: empty image", ErrImage)
+	}
+	if b.Dx() > MaxPixels/b.Dy() {
+		return nil, fmt.Errorf("%w: %dx%d is over %d pixels", ErrImage, b.Dx(), b.Dy(), MaxPixels)
+	}
+	if r, ok := img.(*image.RGBA); ok && b.Min == (image.Point{}) {
+		return r, nil
+	}
+	r := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(r, r.Rect, img, b.Min, draw.Src)
+	return r, nil
+}
+
+// Detect finds the objects of p.Classes in img. Boxes are in img's
+// pixels, relative to img.Bounds().Min.
+func (e *Engine) Detect(ctx context.Context, img image.Image, p Params) ([]Detection, error) {
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	tiles, err := tilesFor(p.Format, img)
+	if err != nil {
+		return nil, err
+	}
+	rgba, err := toRGBA(img)
+	if err != nil {
+		return nil, err
+	}
+	want := make(map[Class]bool)
+	for _, c := range p.classes() {
+		want[c] = true
+	}
+	// Each distinct detector runs once per tile, for all the classes it
+	// serves; detectors run concurrently.
+	type job struct {
+		d       detect.Detector
+		classes []Class
+	}
+	var jobs []*job
+	seen := make(map[detect.Detector]*job)
+	for _, c := range []Class{Face, LicensePlate, Person, Vehicle} {
+		if !want[c] {
+			continue
+		}
+		d := e.detectors[c]
+		if j := seen[d]; j != nil {
+			j.classes = append(j.classes, c)
+			continue
+		}
+		j := &job{d: d, classes: []Class{c}}
+		seen[d] = j
+		jobs = append(jobs, j)
+	}
+	var (
+		mu   sync.Mutex
+		all  []Detection
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, j := range jobs {
+		minScore := float32(1)
+		for _, c := range j.classes {
+			minScore = min(minScore, p.threshold(c))
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var found []Detection
+			for _, t := range tiles {
+				dets, err := j.d.Detect(ctx, rgba, t, minScore)
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+				found = append(found, dets...)
+			}
+			kept := found[:0]
+			for _, d := range found {
+				if want[d.Class] && d.Score >= p.threshold(d.Class) {
+					kept = append(kept, d)
+				}
+			}
+			mu.Lock()
+			all = append(all, kept...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	all = mergeTiles(all, tiles)
+	// Back to img's coordinates.
+	if o := img.Bounds().Min; o != (image.Point{}) {
+		for k := range all {
+			all[k] = translate(all[k], float32(o.X), float32(o.Y))
+		}
+	}
+	return all, nil
+}
+
+func translate(d Detection, dx, dy float32) Detection {
+	d.Box = d.Box.Translate(dx, dy)
+	if d.Points != nil {
+		pts := make([]detect.Point, len(d.Points))
+		for k, p := range d.Points {
+			pts[k] = detect.Point{X: p.X + dx, Y: p.Y + dy}
+		}
+		d.Points = pts
+	}
+	return d
+}
+
+// tilesFor returns the regions to run the detectors on.
+func tilesFor(format string, img image.Image) ([]image.Rectangle, error) {
+	if img == nil {
+		return nil, fmt.Errorf("%w: nil image", ErrImage)
+	}
+	b := img.Bounds()
+	whole := []image.Rectangle{image.Rect(0, 0, b.Dx(), b.Dy())}
+	switch format {
+	case "", "whole":
+		return whole, nil
+	}
+	return nil, fmt.Errorf("%w: format %q (tiling is not implemented yet; use \"whole\")", ErrOption, format)
+}
+
+// mergeTiles joins the detections of overlapping tiles.
+func mergeTiles(dets []Detection, tiles []image.Rectangle) []Detection {
+	if len(tiles) <= 1 {
+		return dets
+	}
+	return detect.NMS(dets, 0.5)
+}
