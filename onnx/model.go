@@ -52,6 +52,7 @@ type Model struct {
 
 	mu    sync.Mutex
 	plans map[string]*plan // keyed by input shapes
+	order []string         // plan keys, least recently built first
 
 	sessions sync.Pool
 }
@@ -153,6 +154,11 @@ func (m *Model) planFor(inputs map[string]*Tensor) (*plan, error) {
 		return nil, err
 	}
 	m.plans[k] = p
+	m.order = append(m.order, k)
+	if len(m.order) > maxPlans {
+		delete(m.plans, m.order[0])
+		m.order = m.order[1:]
+	}
 	return p, nil
 }
 
@@ -161,13 +167,45 @@ func (m *Model) planFor(inputs map[string]*Tensor) (*plan, error) {
 // safe for concurrent use; make one per goroutine.
 type Session struct {
 	m      *Model
-	arenas map[*plan]*arena
-	last   *plan // the plan of the previous Run, checked first
+	arenas []sessionArena // most recently used first, at most maxArenas
+	last   *plan          // the plan of the previous Run, checked first
 }
+
+type sessionArena struct {
+	p *plan
+	a *arena
+}
+
+// maxPlans bounds the plans a Model caches and maxArenas the buffer sets
+// a Session keeps, so that a stream of ever-new input shapes (a dynamic
+// model fed images of every size) does not hold memory without bound.
+const (
+	maxPlans  = 16
+	maxArenas = 4
+)
 
 // NewSession returns a Session for m.
 func (m *Model) NewSession() *Session {
-	return &Session{m: m, arenas: make(map[*plan]*arena)}
+	return &Session{m: m}
+}
+
+// arena returns the session's buffers for p, making them if needed and
+// dropping the least recently used set beyond maxArenas.
+func (s *Session) arena(p *plan) *arena {
+	for k, sa := range s.arenas {
+		if sa.p == p {
+			copy(s.arenas[1:k+1], s.arenas[:k])
+			s.arenas[0] = sa
+			return sa.a
+		}
+	}
+	sa := sessionArena{p: p, a: p.newArena()}
+	if len(s.arenas) < maxArenas {
+		s.arenas = append(s.arenas, sessionArena{})
+	}
+	copy(s.arenas[1:], s.arenas)
+	s.arenas[0] = sa
+	return sa.a
 }
 
 // Run evaluates the graph like Model.Run, but the returned map and tensors
@@ -181,10 +219,6 @@ func (s *Session) Run(ctx context.Context, inputs map[string]*Tensor) (map[strin
 		}
 		s.last = p
 	}
-	a := s.arenas[p]
-	if a == nil {
-		a = p.newArena()
-		s.arenas[p] = a
-	}
+	a := s.arena(p)
 	return p.run(ctx, a, inputs)
 }

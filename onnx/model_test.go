@@ -281,3 +281,33 @@ func FuzzLoad(f *testing.F) {
 		_ = m.InputNames()
 	})
 }
+
+// TestPlanCacheBound feeds the dynamic model more input sizes than the
+// caches hold and checks that they stay bounded and still give results.
+func TestPlanCacheBound(t *testing.T) {
+	data, err := os.ReadFile(modelPath(t, "face/yunet_n_dynamic.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(data, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := m.NewSession()
+	for k := 0; k < maxPlans+3; k++ {
+		in := syntheticInput([]int{1, 3, 32, 32 * (k + 1)}, []float32{0, 0, 0}, []float32{1, 1, 1})
+		out, err := s.Run(context.Background(), map[string]*Tensor{"input": in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out["cls_8"].Shape()[1]; got != 4*4*(k+1) {
+			t.Fatalf("size %d: cls_8 has %d cells", k, got)
+		}
+	}
+	if len(m.plans) > maxPlans || len(m.order) != len(m.plans) {
+		t.Errorf("%d plans cached (%d keys), bound %d", len(m.plans), len(m.order), maxPlans)
+	}
+	if len(s.arenas) > maxArenas {
+		t.Errorf("%d arenas kept, bound %d", len(s.arenas), maxArenas)
+	}
+}

@@ -41,7 +41,7 @@ func TestProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := s.last
-	a := s.arenas[p]
+	a := s.arena(p)
 	const runs = 30
 	per := make([]time.Duration, len(p.steps))
 	for r := 0; r < runs; r++ {
