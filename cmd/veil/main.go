@@ -2,10 +2,18 @@
 //
 // Usage:
 //
+//	veil detect [flags] IMAGE...
 //	veil models [-image FILE] [-threads N] [-dir models]
 //
-// The models subcommand runs every shipped ONNX model in veil's pure-Go
-// runtime on an image and prints what each returns and how long it took.
+// detect prints the detections of each image as JSON in the Celantur
+// metadata schema (an array when there are several images). Its flags
+// carry the Celantur parameter names: -face, -license-plate, -person,
+// -vehicle choose the classes (default: face and license-plate), and
+// -face-threshold, -license-plate-threshold, -person-threshold,
+// -vehicle-threshold, -format set the detection.
+//
+// models runs every shipped ONNX model in veil's pure-Go runtime on an
+// image and prints what each returns and how long it took.
 package main
 
 import (
@@ -34,13 +42,15 @@ func main() {
 
 func run(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: veil models [-image FILE] [-threads N] [-dir DIR]")
+		return errors.New("usage: veil detect [flags] IMAGE... | veil models [-image FILE] [-threads N] [-dir DIR]")
 	}
 	switch args[0] {
+	case "detect":
+		return runDetect(args[1:], stdout)
 	case "models":
 		return runModels(args[1:], stdout)
 	}
-	return fmt.Errorf("unknown command %q (have: models)", args[0])
+	return fmt.Errorf("unknown command %q (have: detect, models)", args[0])
 }
 
 // modelInput says how a model wants its input tensor.

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/veilkit/veil"
+	"github.com/veilkit/veil/metadata"
+)
+
+func runDetect(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
+	face := fs.Bool("face", false, "detect faces")
+	plate := fs.Bool("license-plate", false, "detect licence plates")
+	person := fs.Bool("person", false, "detect persons")
+	vehicle := fs.Bool("vehicle", false, "detect vehicles (car, bus, truck, motorcycle, bicycle)")
+	var p veil.Params
+	fs.Func("face-threshold", "face score threshold 0..1 (default 0.5)", floatFlag(&p.FaceThreshold))
+	fs.Func("license-plate-threshold", "licence plate score threshold 0..1 (default 0.5)", floatFlag(&p.LicensePlateThreshold))
+	fs.Func("person-threshold", "person score threshold 0..1 (default 0.4)", floatFlag(&p.PersonThreshold))
+	fs.Func("vehicle-threshold", "vehicle score threshold 0..1 (default 0.4)", floatFlag(&p.VehicleThreshold))
+	fs.StringVar(&p.Format, "format", "whole", `tiling: whole, pano:N or {"number":[nx,ny],"overlap":[ox,oy]}`)
+	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("detect: no images given")
+	}
+	for c, on := range map[veil.Class]bool{veil.Face: *face, veil.LicensePlate: *plate, veil.Person: *person, veil.Vehicle: *vehicle} {
+		if on {
+			p.Classes = append(p.Classes, c)
+		}
+	}
+	e, err := veil.New(veil.WithThreads(*threads))
+	if err != nil {
+		return err
+	}
+	var out []metadata.Image
+	for _, name := range fs.Args() {
+		m, err := detectFile(e, name, p)
+		if err != nil {
+			return err
+		}
+		out = append(out, m)
+	}
+	if len(out) == 1 {
+		return metadata.Encode(stdout, out[0])
+	}
+	return metadata.Encode(stdout, out)
+}
+
+func detectFile(e *veil.Engine, name string, p veil.Params) (metadata.Image, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return metadata.Image{}, err
+	}
+	defer f.Close()
+	img, err := veil.Decode(f)
+	if err != nil {
+		return metadata.Image{}, fmt.Errorf("%s: %w", name, err)
+	}
+	t0 := time.Now()
+	dets, err := e.Detect(context.Background(), img, p)
+	if err != nil {
+		return metadata.Image{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return veil.Metadata(name, img.Bounds(), dets, false, time.Since(t0)), nil
+}
+
+// floatFlag parses a float32 flag value into v.
+func floatFlag(v *float32) func(string) error {
+	return func(s string) error {
+		var f float64
+		if _, err := fmt.Sscan(s, &f); err != nil {
+			return fmt.Errorf("not a number: %q", s)
+		}
+		*v = float32(f)
+		return nil
+	}
+}

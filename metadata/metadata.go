@@ -1,0 +1,68 @@
+// Package metadata writes detections as JSON in the Celantur metadata
+// schema, for images and (frame by frame) videos.
+package metadata
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+)
+
+// Type codes of the classes. Celantur documents 103 for faces; veil
+// numbers the other classes beside it.
+const (
+	TypePerson       = 101
+	TypeVehicle      = 102
+	TypeFace         = 103
+	TypeLicensePlate = 104
+)
+
+// TypeCode returns the type code of a class label ("face",
+// "license-plate", "person", "vehicle"), or 0.
+func TypeCode(label string) int {
+	switch label {
+	case "person":
+		return TypePerson
+	case "vehicle":
+		return TypeVehicle
+	case "face":
+		return TypeFace
+	case "license-plate":
+		return TypeLicensePlate
+	}
+	return 0
+}
+
+// Detection is one object in the Celantur schema.
+type Detection struct {
+	ID           int     `json:"id"`
+	ParentImage  string  `json:"parent_image"`
+	Offset       [2]int  `json:"offset"` // x, y of the tile the object was found in
+	BBox         [4]int  `json:"bbox"`   // x1, y1, x2, y2 in image pixels
+	Type         int     `json:"type"`
+	Score        float64 `json:"score"`
+	IsAnonymised bool    `json:"is_anonymised"`
+	TypeLabel    string  `json:"type_label"`
+	Color        *[3]int `json:"color"` // null unless a colour was assigned
+}
+
+// Image is the metadata of one image.
+type Image struct {
+	ID         string      `json:"id"`
+	Detections []Detection `json:"detections"`
+	Size       [2]int      `json:"size"`     // height, width (as Celantur: numpy order)
+	Duration   float64     `json:"duration"` // seconds of processing
+	Filename   string      `json:"filename"`
+	Folder     string      `json:"folder,omitempty"`
+}
+
+// Round6 rounds a score to 6 decimals, enough for a float32 score and
+// stable in JSON.
+func Round6(v float32) float64 { return math.Round(float64(v)*1e6) / 1e6 }
+
+// Encode writes v as indented JSON followed by a newline.
+func Encode(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
