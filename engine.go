@@ -66,13 +66,15 @@ var (
 
 // An Engine detects and anonymizes. It is safe for concurrent use.
 type Engine struct {
-	threads   int
-	detectors map[Class]detect.Detector
+	threads      int
+	detectors    map[Class]detect.Detector
+	plateCascade bool
 }
 
 type config struct {
-	threads   int
-	detectors map[Class]detect.Detector
+	threads      int
+	detectors    map[Class]detect.Detector
+	plateCascade bool
 }
 
 // An Option configures New.
@@ -102,10 +104,21 @@ func WithDetector(c Class, d detect.Detector) Option {
 	}
 }
 
+// WithPlateCascade sets whether licence plates are also searched inside
+// vehicle boxes (default true): the plate detector has a small fixed
+// input, so a plate that is tiny in a large image is found in the crop of
+// its car.
+func WithPlateCascade(on bool) Option {
+	return func(c *config) error {
+		c.plateCascade = on
+		return nil
+	}
+}
+
 // New returns an engine with the embedded default models, changed by
 // opts.
 func New(opts ...Option) (*Engine, error) {
-	cfg := &config{detectors: make(map[Class]detect.Detector)}
+	cfg := &config{detectors: make(map[Class]detect.Detector), plateCascade: true}
 	for _, o := range opts {
 		if err := o(cfg); err != nil {
 			return nil, err
@@ -141,7 +154,7 @@ func New(opts ...Option) (*Engine, error) {
 			cfg.detectors[Vehicle] = nd
 		}
 	}
-	return &Engine{threads: cfg.threads, detectors: cfg.detectors}, nil
+	return &Engine{threads: cfg.threads, detectors: cfg.detectors, plateCascade: cfg.plateCascade}, nil
 }
 
 // Default thresholds (Celantur's).
@@ -241,66 +254,34 @@ func (e *Engine) Detect(ctx context.Context, img image.Image, p Params) ([]Detec
 	for _, c := range p.classes() {
 		want[c] = true
 	}
-	// Each distinct detector runs once per tile, for all the classes it
-	// serves; detectors run concurrently.
-	type job struct {
-		d       detect.Detector
-		classes []Class
+	// The score each class is detected down to: its threshold, and for
+	// vehicles the cascade's threshold when plates are searched in them.
+	need := make(map[Class]float32)
+	for c := range want {
+		need[c] = p.threshold(c)
 	}
-	var jobs []*job
-	seen := make(map[detect.Detector]*job)
-	for _, c := range []Class{Face, LicensePlate, Person, Vehicle} {
-		if !want[c] {
-			continue
+	cascade := want[LicensePlate] && e.plateCascade
+	if cascade {
+		if t, ok := need[Vehicle]; !ok || t > cascadeVehicleThreshold {
+			need[Vehicle] = cascadeVehicleThreshold
 		}
-		d := e.detectors[c]
-		if j := seen[d]; j != nil {
-			j.classes = append(j.classes, c)
-			continue
-		}
-		j := &job{d: d, classes: []Class{c}}
-		seen[d] = j
-		jobs = append(jobs, j)
 	}
-	var (
-		mu   sync.Mutex
-		all  []Detection
-		errs []error
-		wg   sync.WaitGroup
-	)
-	for _, j := range jobs {
-		minScore := float32(1)
-		for _, c := range j.classes {
-			minScore = min(minScore, p.threshold(c))
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var found []Detection
-			for _, t := range tiles {
-				dets, err := j.d.Detect(ctx, rgba, t, minScore)
-				if err != nil {
-					mu.Lock()
-					errs = append(errs, err)
-					mu.Unlock()
-					return
-				}
-				found = append(found, dets...)
-			}
-			kept := found[:0]
-			for _, d := range found {
-				if want[d.Class] && d.Score >= p.threshold(d.Class) {
-					kept = append(kept, d)
-				}
-			}
-			mu.Lock()
-			all = append(all, kept...)
-			mu.Unlock()
-		}()
+	found, err := e.run(ctx, rgba, tiles, need)
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if cascade {
+		plates, err := e.platesInVehicles(ctx, rgba, found, need[LicensePlate])
+		if err != nil {
+			return nil, err
+		}
+		found = append(found, plates...)
+	}
+	all := found[:0]
+	for _, d := range found {
+		if want[d.Class] && d.Score >= p.threshold(d.Class) {
+			all = append(all, d)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -313,6 +294,95 @@ func (e *Engine) Detect(ctx context.Context, img image.Image, p Params) ([]Detec
 		}
 	}
 	return all, nil
+}
+
+// cascadeVehicleThreshold is the vehicle score down to which licence
+// plates are also searched inside vehicle boxes.
+const cascadeVehicleThreshold = 0.3
+
+// run runs each distinct detector once per tile, concurrently, for the
+// classes in need, and returns what scores at least need[class].
+func (e *Engine) run(ctx context.Context, img *image.RGBA, tiles []image.Rectangle, need map[Class]float32) ([]Detection, error) {
+	type job struct {
+		d        detect.Detector
+		minScore float32
+	}
+	var jobs []*job
+	seen := make(map[detect.Detector]*job)
+	for _, c := range []Class{Face, LicensePlate, Person, Vehicle} {
+		t, ok := need[c]
+		if !ok {
+			continue
+		}
+		d := e.detectors[c]
+		if j := seen[d]; j != nil {
+			j.minScore = min(j.minScore, t)
+			continue
+		}
+		j := &job{d: d, minScore: t}
+		seen[d] = j
+		jobs = append(jobs, j)
+	}
+	var (
+		mu   sync.Mutex
+		all  []Detection
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var found []Detection
+			for _, t := range tiles {
+				dets, err := j.d.Detect(ctx, img, t, j.minScore)
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+				for _, d := range dets {
+					if t, ok := need[d.Class]; ok && d.Score >= t {
+						found = append(found, d)
+					}
+				}
+			}
+			mu.Lock()
+			all = append(all, found...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return all, nil
+}
+
+// platesInVehicles runs the plate detector inside every vehicle box
+// (grown by a margin), where a plate covers more of the detector's fixed
+// input than in the whole image.
+func (e *Engine) platesInVehicles(ctx context.Context, img *image.RGBA, found []Detection, minScore float32) ([]Detection, error) {
+	d := e.detectors[LicensePlate]
+	var plates []Detection
+	for _, v := range found {
+		if v.Class != Vehicle {
+			continue
+		}
+		r := v.Box.Rect()
+		m := max(r.Dx(), r.Dy()) / 10
+		r = r.Inset(-m).Intersect(img.Rect)
+		if r.Dx() < 32 || r.Dy() < 32 {
+			continue
+		}
+		dets, err := d.Detect(ctx, img, r, minScore)
+		if err != nil {
+			return nil, err
+		}
+		plates = append(plates, dets...)
+	}
+	return plates, nil
 }
 
 func translate(d Detection, dx, dy float32) Detection {
@@ -341,10 +411,8 @@ func tilesFor(format string, img image.Image) ([]image.Rectangle, error) {
 	return nil, fmt.Errorf("%w: format %q (tiling is not implemented yet; use \"whole\")", ErrOption, format)
 }
 
-// mergeTiles joins the detections of overlapping tiles.
+// mergeTiles joins the detections of overlapping tiles and of the plate
+// cascade (a plate found both in the whole image and in its car).
 func mergeTiles(dets []Detection, tiles []image.Rectangle) []Detection {
-	if len(tiles) <= 1 {
-		return dets
-	}
-	return detect.NMS(dets, 0.5)
+	return detect.NMS(dets, 0.3)
 }

@@ -21,6 +21,11 @@ type YuNet struct {
 	MaxSide int
 	// NMSIoU is the overlap above which the weaker of two faces is dropped.
 	NMSIoU float32
+	// Scales are the factors a dynamic model's region is resized by before
+	// detection, one pass each, merged with NMS: above 1 finds faces too
+	// small for the network at native size. A pass whose input size equals
+	// an earlier one's (MaxSide capping) is skipped. Empty means {1}.
+	Scales []float32
 }
 
 // NewYuNet loads a YuNet model. A model with a fixed input size is
@@ -61,14 +66,15 @@ func (y *YuNet) Classes() []Class { return []Class{Face} }
 
 var yunetNorm = Norm{BGR: true, Std: [3]float32{1, 1, 1}}
 
-// inputSize returns the network input size for a region of w×h pixels.
-func (y *YuNet) inputSize(w, h int) (int, int) {
+// inputSize returns the network input size for a region of w×h pixels
+// resized by scale.
+func (y *YuNet) inputSize(w, h int, scale float32) (int, int) {
 	if y.w > 0 {
 		return y.w, y.h
 	}
-	s := 1.0
-	if long := max(w, h); y.MaxSide > 0 && long > y.MaxSide {
-		s = float64(y.MaxSide) / float64(long)
+	s := float64(scale)
+	if long := float64(max(w, h)) * s; y.MaxSide > 0 && long > float64(y.MaxSide) {
+		s = float64(y.MaxSide) / float64(max(w, h))
 	}
 	round := func(v float64) int { return max(32, int(math.Ceil(v/32))*32) }
 	return round(float64(w) * s), round(float64(h) * s)
@@ -80,7 +86,38 @@ func (y *YuNet) Detect(ctx context.Context, img *image.RGBA, r image.Rectangle, 
 	if r.Empty() {
 		return nil, nil
 	}
-	w, h := y.inputSize(r.Dx(), r.Dy())
+	scales := y.Scales
+	if len(scales) == 0 {
+		scales = []float32{1}
+	}
+	var dets []Detection
+	var done [][2]int
+	for _, sc := range scales {
+		w, h := y.inputSize(r.Dx(), r.Dy(), sc)
+		if containsSize(done, w, h) {
+			continue
+		}
+		done = append(done, [2]int{w, h})
+		d, err := y.detect(ctx, img, r, w, h, minScore)
+		if err != nil {
+			return nil, err
+		}
+		dets = append(dets, d...)
+	}
+	return NMS(dets, y.NMSIoU), nil
+}
+
+func containsSize(sizes [][2]int, w, h int) bool {
+	for _, s := range sizes {
+		if s == [2]int{w, h} {
+			return true
+		}
+	}
+	return false
+}
+
+// detect runs one pass with a w×h network input.
+func (y *YuNet) detect(ctx context.Context, img *image.RGBA, r image.Rectangle, w, h int, minScore float32) ([]Detection, error) {
 	data := make([]float32, 3*w*h)
 	Tensor(data, img, r, w, h, yunetNorm)
 	out, err := y.model.Run(ctx, map[string]*onnx.Tensor{"input": onnx.NewTensor([]int{1, 3, h, w}, data)})
@@ -123,7 +160,7 @@ func (y *YuNet) Detect(ctx context.Context, img *image.RGBA, r image.Rectangle, 
 			dets = append(dets, d)
 		}
 	}
-	return NMS(dets, y.NMSIoU), nil
+	return dets, nil
 }
 
 func clamp01(v float32) float32 { return min(max(v, 0), 1) }
