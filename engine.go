@@ -18,6 +18,7 @@ import (
 
 	"github.com/veilkit/veil/detect"
 	"github.com/veilkit/veil/onnx"
+	"github.com/veilkit/veil/tiling"
 )
 
 // Class is the kind of object a detection is.
@@ -172,8 +173,11 @@ type Params struct {
 	Classes []Class
 	// Per-class score thresholds in (0, 1]; 0 means the default.
 	FaceThreshold, LicensePlateThreshold, PersonThreshold, VehicleThreshold float32
-	// Format is the tiling: "whole" (or ""), "pano:N" or a JSON
-	// {"number":[nx,ny],"overlap":[ox,oy]}.
+	// Format is the tiling: "whole" (or ""), "pano:N" for an
+	// equirectangular panorama of width N (presets 4096, 5400, 5640, 7060,
+	// 7680, 8000, 8192, 11000) or a JSON grid
+	// {"number":[nx,ny],"overlap":[ox,oy]} where the overlap is the
+	// fraction of a tile that neighbouring tiles share (0.1 = 10%).
 	Format string
 }
 
@@ -302,7 +306,12 @@ const cascadeVehicleThreshold = 0.3
 
 // run runs each distinct detector once per tile, concurrently, for the
 // classes in need, and returns what scores at least need[class].
-func (e *Engine) run(ctx context.Context, img *image.RGBA, tiles []image.Rectangle, need map[Class]float32) ([]Detection, error) {
+func (e *Engine) run(ctx context.Context, img *image.RGBA, tiles []tiling.Tile, need map[Class]float32) ([]Detection, error) {
+	// A panorama's wrap-around tile is stitched once, for every detector.
+	imgs := make([]*image.RGBA, len(tiles))
+	for k, t := range tiles {
+		imgs[k] = t.Image(img)
+	}
 	type job struct {
 		d        detect.Detector
 		minScore float32
@@ -334,15 +343,15 @@ func (e *Engine) run(ctx context.Context, img *image.RGBA, tiles []image.Rectang
 		go func() {
 			defer wg.Done()
 			var found []Detection
-			for _, t := range tiles {
-				dets, err := j.d.Detect(ctx, img, t, j.minScore)
+			for k, t := range tiles {
+				dets, err := j.d.Detect(ctx, imgs[k], t.Bounds(), j.minScore)
 				if err != nil {
 					mu.Lock()
-					errs = append(errs, err)
+					errs = append(errs, fmt.Errorf("tile %d: %w", k, err))
 					mu.Unlock()
 					return
 				}
-				for _, d := range dets {
+				for _, d := range t.Map(dets) {
 					if t, ok := need[d.Class]; ok && d.Score >= t {
 						found = append(found, d)
 					}
@@ -397,22 +406,27 @@ func translate(d Detection, dx, dy float32) Detection {
 	return d
 }
 
-// tilesFor returns the regions to run the detectors on.
-func tilesFor(format string, img image.Image) ([]image.Rectangle, error) {
+// tilesFor returns the regions to run the detectors on, for the format
+// option (see package tiling).
+func tilesFor(format string, img image.Image) ([]tiling.Tile, error) {
 	if img == nil {
 		return nil, fmt.Errorf("%w: nil image", ErrImage)
 	}
-	b := img.Bounds()
-	whole := []image.Rectangle{image.Rect(0, 0, b.Dx(), b.Dy())}
-	switch format {
-	case "", "whole":
-		return whole, nil
+	f, err := tiling.Parse(format)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOption, err)
 	}
-	return nil, fmt.Errorf("%w: format %q (tiling is not implemented yet; use \"whole\")", ErrOption, format)
+	b := img.Bounds()
+	return f.Tiles(image.Rect(0, 0, b.Dx(), b.Dy())), nil
 }
 
-// mergeTiles joins the detections of overlapping tiles and of the plate
-// cascade (a plate found both in the whole image and in its car).
-func mergeTiles(dets []Detection, tiles []image.Rectangle) []Detection {
-	return detect.NMS(dets, 0.3)
+// mergeIoU is the overlap above which two detections of a class are one
+// object, when merging tiles and the plate cascade.
+const mergeIoU = 0.3
+
+// mergeTiles joins the detections of overlapping tiles (objects cut by a
+// seam become one box) and of the plate cascade (a plate found both in
+// the whole image and in its car).
+func mergeTiles(dets []Detection, tiles []tiling.Tile) []Detection {
+	return tiling.Merge(dets, tiles, mergeIoU)
 }

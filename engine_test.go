@@ -111,3 +111,37 @@ func TestDetectErrors(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+// TestDetectTiled checks that tiling finds the same faces as the whole
+// image, with objects cut by seams merged into one box each.
+func TestDetectTiled(t *testing.T) {
+	e, err := New(WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := decodeFile(t, "testdata/group.jpg")
+	ctx := context.Background()
+	whole, err := e.Detect(ctx, img, Params{Classes: []Class{Face}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiled, err := e.Detect(ctx, img, Params{Classes: []Class{Face}, Format: `{"number":[3,2],"overlap":[0.2,0.2]}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every face of the whole-image pass is found once in the tiled pass.
+	for _, w := range whole {
+		n := 0
+		for _, d := range tiled {
+			if d.Box.IoU(w.Box) > 0.5 {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("face %v found %d times with tiling", w.Box, n)
+		}
+	}
+	if len(tiled) > len(whole)+len(whole)/5 {
+		t.Errorf("%d faces tiled, %d whole: duplicates across seams?", len(tiled), len(whole))
+	}
+}
