@@ -142,3 +142,53 @@ func TestLPDPriors(t *testing.T) {
 		t.Errorf("%d priors, want 4385", n)
 	}
 }
+
+func TestWindows(t *testing.T) {
+	for _, r := range []image.Rectangle{image.Rect(0, 0, 4320, 2868), image.Rect(10, 20, 1300, 1290), image.Rect(0, 0, 2000, 500)} {
+		ws := windows(r, 1280, 160)
+		cover := image.Rectangle{}
+		for k, w := range ws {
+			if w.Dx() > 1280 || w.Dy() > 1280 || !w.In(r) {
+				t.Errorf("%v: window %v", r, w)
+			}
+			cover = cover.Union(w)
+			// Neighbours in a row overlap by at least 160 px.
+			if k > 0 && ws[k-1].Min.Y == w.Min.Y && ws[k-1].Max.X-w.Min.X < 160 {
+				t.Errorf("%v: windows %v and %v overlap by %d", r, ws[k-1], w, ws[k-1].Max.X-w.Min.X)
+			}
+		}
+		if cover != r {
+			t.Errorf("%v: windows cover %v", r, cover)
+		}
+	}
+}
+
+// TestTensorIdentity checks the no-resampling path against the general
+// one on a size where both apply the same arithmetic.
+func TestTensorIdentity(t *testing.T) {
+	img := loadRGBA(t, "../testdata/street.jpg")
+	r := image.Rect(13, 7, 13+64, 7+48)
+	for _, n := range []Norm{yunetNorm, nanodetNorm, {NHWC: true, Mean: [3]float32{127.5, 127.5, 127.5}, Std: [3]float32{127.5, 127.5, 127.5}}} {
+		got := make([]float32, 3*64*48)
+		Tensor(got, img, r, 64, 48, n)
+		for y := 0; y < 48; y++ {
+			for x := 0; x < 64; x++ {
+				p := img.RGBAAt(r.Min.X+x, r.Min.Y+y)
+				raw := [3]float32{float32(p.R), float32(p.G), float32(p.B)}
+				if n.BGR {
+					raw[0], raw[2] = raw[2], raw[0]
+				}
+				for c := 0; c < 3; c++ {
+					want := (raw[c] - n.Mean[c]) / n.Std[c]
+					i := c*64*48 + y*64 + x
+					if n.NHWC {
+						i = (y*64+x)*3 + c
+					}
+					if d := got[i] - want; d > 1e-5 || d < -1e-5 {
+						t.Fatalf("%+v: (%d,%d) channel %d = %v, want %v", n, x, y, c, got[i], want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -30,6 +30,10 @@ func TensorInto(dst []float32, dw, dh int, img *image.RGBA, r image.Rectangle, w
 	if r.Empty() || w <= 0 || h <= 0 || w > dw || h > dh {
 		return
 	}
+	if w == r.Dx() && h == r.Dy() {
+		copyNormalized(dst, dw, dh, img, r, n)
+		return
+	}
 	xt := filterTaps(r.Dx(), w)
 	yt := filterTaps(r.Dy(), h)
 	// Horizontal pass into a planar float buffer of r.Dy() × w × 3.
@@ -134,6 +138,49 @@ func Fill(dst []float32, w, h int, raw float32, n Norm) {
 			} else {
 				dst[c*plane+i] = v
 			}
+		}
+	}
+}
+
+// copyNormalized is TensorInto without resampling.
+func copyNormalized(dst []float32, dw, dh int, img *image.RGBA, r image.Rectangle, n Norm) {
+	var lut [3][256]float32
+	for c := 0; c < 3; c++ {
+		src := c
+		if n.BGR {
+			src = 2 - c
+		}
+		for v := 0; v < 256; v++ {
+			lut[src][v] = (float32(v) - n.Mean[c]) / n.Std[c]
+		}
+	}
+	// lut[k] maps RGBA channel k to the model channel it lands in.
+	chanOf := [3]int{0, 1, 2}
+	if n.BGR {
+		chanOf = [3]int{2, 1, 0}
+	}
+	plane := dw * dh
+	w := r.Dx()
+	for y := 0; y < r.Dy(); y++ {
+		row := img.Pix[img.PixOffset(r.Min.X, r.Min.Y+y):][:4*w]
+		if n.NHWC {
+			out := dst[y*dw*3:][:3*w]
+			for x := 0; x < w; x++ {
+				p := row[4*x : 4*x+3]
+				out[3*x+chanOf[0]] = lut[0][p[0]]
+				out[3*x+chanOf[1]] = lut[1][p[1]]
+				out[3*x+chanOf[2]] = lut[2][p[2]]
+			}
+			continue
+		}
+		o0 := dst[chanOf[0]*plane+y*dw:][:w]
+		o1 := dst[chanOf[1]*plane+y*dw:][:w]
+		o2 := dst[chanOf[2]*plane+y*dw:][:w]
+		for x := range o0 {
+			p := row[4*x : 4*x+3]
+			o0[x] = lut[0][p[0]]
+			o1[x] = lut[1][p[1]]
+			o2[x] = lut[2][p[2]]
 		}
 	}
 }

@@ -15,10 +15,15 @@ import (
 type YuNet struct {
 	model *onnx.Model
 	w, h  int // fixed input size; 0 for a dynamic model
-	// MaxSide bounds the longer side of a dynamic model's input: an image
-	// region larger than that is scaled down first. 0 means no bound
-	// (native resolution, rounded up to a multiple of 32).
+	// MaxSide bounds the longer side of a dynamic model's input. A region
+	// larger than that still runs at native resolution, in overlapping
+	// windows of MaxSide (so small faces keep their pixels and memory stays
+	// bounded), plus one pass scaled down to MaxSide for the faces too big
+	// for a window. 0 means no bound.
 	MaxSide int
+	// Overlap is how many pixels neighbouring native windows share: faces
+	// up to this size are whole in some window.
+	Overlap int
 	// NMSIoU is the overlap above which the weaker of two faces is dropped.
 	NMSIoU float32
 	// Scales are the factors a dynamic model's region is resized by before
@@ -45,7 +50,7 @@ func NewYuNet(data []byte, opts onnx.Options) (*YuNet, error) {
 			return nil, fmt.Errorf("detect: YuNet: model lacks output %q", s)
 		}
 	}
-	y := &YuNet{model: m, MaxSide: 1920, NMSIoU: 0.3}
+	y := &YuNet{model: m, MaxSide: 1280, Overlap: 160, NMSIoU: 0.3}
 	if shape[2] > 0 && shape[3] > 0 {
 		y.h, y.w = shape[2], shape[3]
 	}
@@ -91,6 +96,17 @@ func (y *YuNet) Detect(ctx context.Context, img *image.RGBA, r image.Rectangle, 
 		scales = []float32{1}
 	}
 	var dets []Detection
+	if y.w == 0 && y.MaxSide > 0 && max(r.Dx(), r.Dy()) > y.MaxSide {
+		// Native resolution in windows; the scaled passes below then see
+		// the whole region at MaxSide.
+		for _, win := range windows(r, y.MaxSide, y.Overlap) {
+			d, err := y.detect(ctx, img, win, roundUp32(win.Dx()), roundUp32(win.Dy()), minScore)
+			if err != nil {
+				return nil, err
+			}
+			dets = append(dets, d...)
+		}
+	}
 	var done [][2]int
 	for _, sc := range scales {
 		w, h := y.inputSize(r.Dx(), r.Dy(), sc)
@@ -106,6 +122,31 @@ func (y *YuNet) Detect(ctx context.Context, img *image.RGBA, r image.Rectangle, 
 	}
 	return NMS(dets, y.NMSIoU), nil
 }
+
+// windows cuts r into overlapping windows of at most size pixels a side.
+func windows(r image.Rectangle, size, overlap int) []image.Rectangle {
+	overlap = min(overlap, size/2)
+	starts := func(lo, hi int) []int {
+		if hi-lo <= size {
+			return []int{lo}
+		}
+		n := (hi - lo - overlap + size - overlap - 1) / (size - overlap)
+		var s []int
+		for k := 0; k < n; k++ {
+			s = append(s, lo+k*(hi-lo-size)/max(1, n-1))
+		}
+		return s
+	}
+	var ws []image.Rectangle
+	for _, y0 := range starts(r.Min.Y, r.Max.Y) {
+		for _, x0 := range starts(r.Min.X, r.Max.X) {
+			ws = append(ws, image.Rect(x0, y0, min(x0+size, r.Max.X), min(y0+size, r.Max.Y)))
+		}
+	}
+	return ws
+}
+
+func roundUp32(v int) int { return max(32, (v+31)/32*32) }
 
 func containsSize(sizes [][2]int, w, h int) bool {
 	for _, s := range sizes {

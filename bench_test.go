@@ -1,0 +1,45 @@
+package veil
+
+import (
+	"context"
+	"image"
+	"image/draw"
+	"testing"
+)
+
+// mosaic12MP tiles the bundled photos into a 4320×2868 (12.4 MP) image.
+func mosaic12MP(b *testing.B) image.Image {
+	srcs := []image.Image{decodeFile(b, "testdata/group.jpg"), decodeFile(b, "testdata/street.jpg")}
+	dst := image.NewRGBA(image.Rect(0, 0, 4320, 2868))
+	k := 0
+	for y := 0; y < 2868; y += 478 {
+		for x := 0; x < 4320; x += 720 {
+			src := srcs[k%len(srcs)]
+			draw.Draw(dst, image.Rect(x, y, x+720, y+478), src, src.Bounds().Min, draw.Src)
+			k++
+		}
+	}
+	return dst
+}
+
+// BenchmarkDetect12MP detects all four classes on a 12 MP image with the
+// default models, at 1 and 2 threads (target: under 1.5 s at 2).
+func BenchmarkDetect12MP(b *testing.B) {
+	img := mosaic12MP(b)
+	for _, threads := range []int{1, 2} {
+		b.Run(map[int]string{1: "threads=1", 2: "threads=2"}[threads], func(b *testing.B) {
+			e, err := New(WithThreads(threads))
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := Params{Classes: []Class{Face, LicensePlate, Person, Vehicle}}
+			ctx := context.Background()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := e.Detect(ctx, img, p); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
