@@ -141,33 +141,40 @@ func TestGolden(t *testing.T) {
 		for _, name := range names {
 			gm := g.Models[name]
 			t.Run(name, func(t *testing.T) {
-				data, err := os.ReadFile(modelPath(t, name))
-				if err != nil {
-					t.Fatal(err)
-				}
 				input := syntheticInput(gm.InputShape, gm.Mean, gm.Std)
-				for _, threads := range []int{1, 2} {
-					m, err := Load(data, Options{Threads: threads})
-					if err != nil {
-						t.Fatal(err)
-					}
-					out, err := m.Run(context.Background(), map[string]*Tensor{gm.Input: input})
-					if err != nil {
-						t.Fatal(err)
-					}
-					if len(out) != len(gm.Outputs) {
-						t.Errorf("threads=%d: %d outputs, want %d", threads, len(out), len(gm.Outputs))
-					}
-					for oname, want := range gm.Outputs {
-						got := out[oname]
-						if got == nil {
-							t.Errorf("threads=%d: output %q missing", threads, oname)
-							continue
-						}
-						checkGolden(t, oname, got, want)
-					}
-				}
+				runGolden(t, name, gm.Input, input, gm.Outputs)
 			})
+		}
+	}
+}
+
+// runGolden runs the named model on input at 1 and 2 threads and checks
+// every output against onnxruntime's statistics.
+func runGolden(t *testing.T, name, inputName string, input *Tensor, outputs map[string]goldenOutput) {
+	t.Helper()
+	data, err := os.ReadFile(modelPath(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, threads := range []int{1, 2} {
+		m, err := Load(data, Options{Threads: threads})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := m.Run(context.Background(), map[string]*Tensor{inputName: input})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != len(outputs) {
+			t.Errorf("threads=%d: %d outputs, want %d", threads, len(out), len(outputs))
+		}
+		for oname, want := range outputs {
+			got := out[oname]
+			if got == nil {
+				t.Errorf("threads=%d: output %q missing", threads, oname)
+				continue
+			}
+			checkGolden(t, oname, got, want)
 		}
 	}
 }

@@ -4,8 +4,8 @@
 //
 //	go run ./bench/cmd/goldenimg [-image testdata/street.jpg] [-out onnx/testdata/golden_street.json] [-ort bench/ort] [-dir models]
 //
-// Each model's input is built from the image by imageInput (a copy of the one
-// in onnx/image_golden_test.go), written to a temporary file as raw
+// Each model's input is built from the image by testimg.Input (the rule the
+// runtime's golden test uses too), written to a temporary file as raw
 // little-endian float32 and run by `node bench/ort/ort.js` (golden request
 // with "data"); install its dependency first with
 //
@@ -25,45 +25,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-)
 
-// imageInput turns img into a model input of the given shape ([1,3,H,W], or
-// [1,H,W,3] when nhwc): stretch to H×W by nearest neighbour with integer
-// math only (sx = x*Wimg/W, sy = y*Himg/H), channels in RGB order (BGR when
-// bgr), value = (raw - mean[c]) / std[c] with raw 0..255 and c the tensor's
-// channel index.
-//
-// It must stay equal to imageInput in onnx/image_golden_test.go: this copy
-// makes the golden file that the test checks its copy against, so a
-// difference shows up as a TestGoldenStreet failure.
-func imageInput(img image.Image, shape []int, bgr, nhwc bool, mean, std []float32) []float32 {
-	h, w := shape[2], shape[3]
-	if nhwc {
-		h, w = shape[1], shape[2]
-	}
-	b := img.Bounds()
-	data := make([]float32, 3*h*w)
-	for y := 0; y < h; y++ {
-		sy := b.Min.Y + y*b.Dy()/h
-		for x := 0; x < w; x++ {
-			sx := b.Min.X + x*b.Dx()/w
-			r, g, bl, _ := img.At(sx, sy).RGBA()
-			px := [3]float32{float32(r >> 8), float32(g >> 8), float32(bl >> 8)}
-			if bgr {
-				px[0], px[2] = px[2], px[0]
-			}
-			for c := 0; c < 3; c++ {
-				v := (px[c] - mean[c]) / std[c]
-				if nhwc {
-					data[(y*w+x)*3+c] = v
-				} else {
-					data[(c*h+y)*w+x] = v
-				}
-			}
-		}
-	}
-	return data
-}
+	"github.com/veilkit/veil/internal/testimg"
+)
 
 // spec is one model's input, as in /work/shared/models/MANIFEST.md. A zero
 // h (the dynamic YuNet) means the image's own size.
@@ -118,7 +82,7 @@ type file struct {
 
 const inputRule = "the image stretched to the model's H x W by nearest neighbour (integer math: sx = x*W_img/W, sy = y*H_img/H), " +
 	"channels RGB, or BGR where bgr is true (c = channel index in the tensor), raw 0..255; tensor value = (raw - mean[c]) / std[c]; " +
-	"NCHW, or NHWC where nhwc is true. Built by imageInput in bench/cmd/goldenimg and onnx/image_golden_test.go"
+	"NCHW, or NHWC where nhwc is true. Built by internal/testimg.Input"
 
 func main() {
 	imagePath := flag.String("image", "testdata/street.jpg", "image (path relative to the repository root, as the test reads it)")
@@ -193,7 +157,7 @@ func run(imagePath, out, ortDir, dir string) error {
 		if s.nhwc {
 			shape = []int{1, h, w, 3}
 		}
-		data := imageInput(img, shape, s.bgr, s.nhwc, s.mean, s.std)
+		data := testimg.Input(img, shape, s.bgr, s.nhwc, s.mean, s.std)
 		buf := make([]byte, 4*len(data))
 		for i, v := range data {
 			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
