@@ -274,12 +274,12 @@ func (e *Engine) Detect(ctx context.Context, img image.Image, p Params) ([]Detec
 	if err != nil {
 		return nil, err
 	}
-	if cascade {
-		plates, err := e.platesInVehicles(ctx, rgba, found, need[LicensePlate])
+	if want[LicensePlate] {
+		plates, err := e.plateZoom(ctx, rgba, tiles, found, need[LicensePlate], cascade)
 		if err != nil {
 			return nil, err
 		}
-		found = append(found, plates...)
+		found = dropNested(append(found, plates...), LicensePlate, nestedFrac)
 	}
 	all := found[:0]
 	for _, d := range found {
@@ -369,29 +369,174 @@ func (e *Engine) run(ctx context.Context, img *image.RGBA, tiles []tiling.Tile, 
 	return all, nil
 }
 
-// platesInVehicles runs the plate detector inside every vehicle box
-// (grown by a margin), where a plate covers more of the detector's fixed
-// input than in the whole image.
-func (e *Engine) platesInVehicles(ctx context.Context, img *image.RGBA, found []Detection, minScore float32) ([]Detection, error) {
+// Plate zoom passes. The plate detector stretches a region to its small
+// fixed input (LPD-YuNet: 320×240), so in a whole photo a plate covers few
+// of the network's pixels (opencv_zoo runs LPD-YuNet at the image's native
+// size, which our fixed-shape model cannot). When the detector reports
+// its input size (detect.InputSizer), plates are also searched where a
+// pass zooms in at least minZoomGain times more than the passes already
+// run on that part of the image:
+//
+//   - windows: a tile up to plateWindowMax inputs a side is also run in
+//     2×2 overlapping windows, each at least the input's size (a 640×480
+//     photo runs at native resolution). Larger tiles leave plates to the
+//     cascade: four windows would still shrink them too much.
+//   - the cascade (WithPlateCascade): every vehicle box, grown by a margin
+//     and to at least half the input's size (a zoom of at most 2: the
+//     detector sees some context and no blown-up pixels).
+//
+// A plate from a window or a crop must lie at least plateInside inside it
+// and not touch its edges inside the tile: at a crop's edge the detector
+// reads cut plate-like things as plates (with boxes often reaching far
+// outside), and a plate cut by the edge is whole in the whole-tile pass
+// or a neighbouring window. A detector without an input size gets no
+// windows and the cascade in every vehicle.
+const (
+	minZoomGain    = 1.25
+	plateWindowMax = 4
+	plateOverlap   = 0.25
+	plateInside    = 0.9
+)
+
+// plateZoom runs the plate zoom passes over the tiles and, when cascade
+// is set, inside the vehicles of found.
+func (e *Engine) plateZoom(ctx context.Context, img *image.RGBA, tiles []tiling.Tile, found []Detection, minScore float32, cascade bool) ([]Detection, error) {
 	d := e.detectors[LicensePlate]
+	var iw, ih int
+	if s, ok := d.(detect.InputSizer); ok {
+		iw, ih = s.InputSize()
+	}
+	zoomOf := func(w, h int) float64 {
+		return min(float64(iw)/float64(max(w, 1)), float64(ih)/float64(max(h, 1)))
+	}
 	var plates []Detection
+	// reached[k] is the largest zoom tile k's passes ran at.
+	reached := make([]float64, len(tiles))
+	for k, t := range tiles {
+		if iw <= 0 || ih <= 0 {
+			break
+		}
+		b := t.Bounds()
+		reached[k] = zoomOf(b.Dx(), b.Dy())
+		if b.Dx() > plateWindowMax*iw || b.Dy() > plateWindowMax*ih {
+			continue
+		}
+		ww := max(iw, int(float64(b.Dx())/(2-plateOverlap)+0.5))
+		wh := max(ih, int(float64(b.Dy())/(2-plateOverlap)+0.5))
+		z := zoomOf(min(ww, b.Dx()), min(wh, b.Dy()))
+		if z < minZoomGain*reached[k] {
+			continue
+		}
+		reached[k] = z
+		timg := t.Image(img)
+		for _, w := range detect.GridOf(b, 2, ww, wh) {
+			dets, err := d.Detect(ctx, timg, w, minScore)
+			if err != nil {
+				return nil, err
+			}
+			plates = append(plates, t.Map(whollyInside(dets, w, b))...)
+		}
+	}
+	if !cascade {
+		return plates, nil
+	}
 	for _, v := range found {
 		if v.Class != Vehicle {
 			continue
 		}
 		r := v.Box.Rect()
 		m := max(r.Dx(), r.Dy()) / 10
-		r = r.Inset(-m).Intersect(img.Rect)
+		r = r.Inset(-m)
+		if iw > 0 && ih > 0 {
+			r = grow(r, iw/2, ih/2, img.Rect)
+		}
+		r = r.Intersect(img.Rect)
 		if r.Dx() < 32 || r.Dy() < 32 {
 			continue
+		}
+		if iw > 0 && ih > 0 {
+			c := image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2)
+			var zp float64
+			for k, t := range tiles {
+				if c.In(t.Rect) {
+					zp = max(zp, reached[k])
+				}
+			}
+			if zoomOf(r.Dx(), r.Dy()) < minZoomGain*zp {
+				continue
+			}
 		}
 		dets, err := d.Detect(ctx, img, r, minScore)
 		if err != nil {
 			return nil, err
 		}
-		plates = append(plates, dets...)
+		plates = append(plates, whollyInside(dets, r, img.Rect)...)
 	}
 	return plates, nil
+}
+
+// nestedFrac is how much of a plate may lie inside a stronger plate:
+// plates do not nest, so more is a part of that plate (its dealer strip,
+// half its characters) that a zoomed pass saw as a plate of its own.
+const nestedFrac = 0.7
+
+// dropNested removes the detections of class c that lie more than frac
+// inside a higher-scoring detection of c, reusing dets' storage.
+func dropNested(dets []Detection, c Class, frac float32) []Detection {
+	var cs []Detection
+	for _, d := range dets {
+		if d.Class == c {
+			cs = append(cs, d)
+		}
+	}
+	out := dets[:0]
+	for _, d := range dets {
+		if d.Class == c && nested(d, cs, frac) {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// nested reports whether more than frac of d lies inside a detection of
+// others that scores higher.
+func nested(d Detection, others []Detection, frac float32) bool {
+	for _, o := range others {
+		if o.Score > d.Score && d.Box.Intersect(o.Box).Area() > frac*d.Box.Area() {
+			return true
+		}
+	}
+	return false
+}
+
+// grow returns r widened (heightened) about its centre to at least w (h)
+// pixels, shifted to stay inside bounds where it can.
+func grow(r image.Rectangle, w, h int, bounds image.Rectangle) image.Rectangle {
+	span := func(lo, hi, n, blo, bhi int) (int, int) {
+		if hi-lo >= n {
+			return lo, hi
+		}
+		lo = (lo+hi)/2 - n/2
+		lo = max(min(lo, bhi-n), blo)
+		return lo, lo + n
+	}
+	r.Min.X, r.Max.X = span(r.Min.X, r.Max.X, w, bounds.Min.X, bounds.Max.X)
+	r.Min.Y, r.Max.Y = span(r.Min.Y, r.Max.Y, h, bounds.Min.Y, bounds.Max.Y)
+	return r
+}
+
+// whollyInside keeps the detections whose box lies at least plateInside
+// inside r and does not reach an edge of r inside bounds, reusing dets'
+// storage.
+func whollyInside(dets []Detection, r, bounds image.Rectangle) []Detection {
+	out := dets[:0]
+	for _, d := range dets {
+		if d.Box.Clip(r).Area() >= plateInside*d.Box.Area() && !detect.CutByTile(d.Box, r, bounds) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 func translate(d Detection, dx, dy float32) Detection {

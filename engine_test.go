@@ -145,3 +145,47 @@ func TestDetectTiled(t *testing.T) {
 		t.Errorf("%d faces tiled, %d whole: duplicates across seams?", len(tiled), len(whole))
 	}
 }
+
+func TestGrow(t *testing.T) {
+	bounds := image.Rect(0, 0, 1000, 800)
+	for _, tt := range []struct{ r, want image.Rectangle }{
+		{image.Rect(100, 100, 400, 300), image.Rect(100, 100, 400, 300)}, // big enough
+		{image.Rect(500, 400, 540, 420), image.Rect(440, 350, 600, 470)}, // grown about its centre
+		{image.Rect(0, 0, 40, 20), image.Rect(0, 0, 160, 120)},           // shifted inside
+		{image.Rect(980, 790, 1000, 800), image.Rect(840, 680, 1000, 800)},
+	} {
+		if got := grow(tt.r, 160, 120, bounds); got != tt.want {
+			t.Errorf("grow(%v) = %v, want %v", tt.r, got, tt.want)
+		}
+	}
+}
+
+func TestPlateFilters(t *testing.T) {
+	crop := image.Rect(100, 100, 300, 250)
+	bounds := image.Rect(0, 0, 1000, 1000)
+	plate := func(score, x1, y1, x2, y2 float32) Detection {
+		return Detection{Class: LicensePlate, Score: score, Box: Box{X1: x1, Y1: y1, X2: x2, Y2: y2}}
+	}
+	in := []Detection{
+		plate(0.9, 150, 200, 250, 225), // inside
+		plate(0.8, 50, 200, 150, 225),  // half outside
+		plate(0.7, 150, 101, 250, 130), // touches the crop's top edge
+	}
+	if got := whollyInside(in, crop, bounds); len(got) != 1 || got[0].Score != 0.9 {
+		t.Errorf("whollyInside = %+v", got)
+	}
+	// At the image's edge the crop's edge is no cut.
+	if got := whollyInside([]Detection{plate(0.7, 150, 1, 250, 30)}, image.Rect(100, 0, 300, 150), bounds); len(got) != 1 {
+		t.Errorf("plate at the image's edge dropped")
+	}
+	dets := []Detection{
+		plate(0.9, 100, 100, 200, 130),
+		plate(0.6, 150, 120, 170, 128), // inside the first: a part of it
+		plate(0.95, 400, 100, 500, 130),
+		{Class: Face, Score: 0.5, Box: Box{X1: 150, Y1: 120, X2: 170, Y2: 128}},
+	}
+	got := dropNested(dets, LicensePlate, nestedFrac)
+	if len(got) != 3 || got[1].Score != 0.95 || got[2].Class != Face {
+		t.Errorf("dropNested = %+v", got)
+	}
+}

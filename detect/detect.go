@@ -109,6 +109,24 @@ type Detector interface {
 	Detect(ctx context.Context, img *image.RGBA, r image.Rectangle, minScore float32) ([]Detection, error)
 }
 
+// An InputSizer is a detector whose network has a fixed input size. A
+// region is stretched to that size, so the engine sizes its zoom passes
+// (tiles, crops) by it.
+type InputSizer interface {
+	InputSize() (w, h int)
+}
+
+// Calibrate maps a raw detector score s in [0, 1] to a confidence by
+// multiplying its odds by k: k·s / (1 + (k−1)·s). The map is strictly
+// increasing and keeps 0 and 1; k = 1 leaves s unchanged and k > 1 raises
+// it (a logit shifted by ln k, i.e. Platt scaling with unit slope).
+func Calibrate(s, k float32) float32 {
+	if k == 1 || k <= 0 {
+		return s
+	}
+	return k * s / (1 + (k-1)*s)
+}
+
 // NMS performs greedy non-maximum suppression per class: detections are
 // taken by decreasing score and one is dropped when its IoU with a kept
 // detection of the same class exceeds iou. It returns the kept detections

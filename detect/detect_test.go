@@ -192,3 +192,115 @@ func TestTensorIdentity(t *testing.T) {
 		}
 	}
 }
+
+func TestCalibrate(t *testing.T) {
+	for _, k := range []float32{1, 1.5, 1.6} {
+		if Calibrate(0, k) != 0 || Calibrate(1, k) != 1 {
+			t.Errorf("k %v: Calibrate(0), Calibrate(1) = %v, %v, want 0, 1", k, Calibrate(0, k), Calibrate(1, k))
+		}
+		prev := float32(-1)
+		for s := float32(0); s <= 1; s += 0.01 {
+			c := Calibrate(s, k)
+			if c <= prev || c < s || c > 1 {
+				t.Fatalf("k %v: Calibrate(%v) = %v after %v: not increasing in [s, 1]", k, s, c, prev)
+			}
+			prev = c
+		}
+	}
+	// Odds ×1.5: a raw 0.4 (odds 2/3) becomes 0.5 (odds 1).
+	if c := Calibrate(0.4, 1.5); c < 0.4999 || c > 0.5001 {
+		t.Errorf("Calibrate(0.4, 1.5) = %v, want 0.5", c)
+	}
+}
+
+func TestGrid(t *testing.T) {
+	r := image.Rect(10, 20, 650, 500)
+	ts := Grid(r, 2, 0.25)
+	if len(ts) != 4 {
+		t.Fatalf("%d tiles", len(ts))
+	}
+	cover := image.Rectangle{}
+	for _, tl := range ts {
+		if !tl.In(r) || tl.Dx() != 366 || tl.Dy() != 274 {
+			t.Errorf("tile %v of %v", tl, r)
+		}
+		cover = cover.Union(tl)
+	}
+	if cover != r {
+		t.Errorf("tiles cover %v, want %v", cover, r)
+	}
+	// Overlap: 2·366 − 640 = 92 px, a quarter of a tile.
+	if o := ts[0].Max.X - ts[1].Min.X; o != 92 {
+		t.Errorf("overlap %d px, want 92", o)
+	}
+	// Tiles larger than the region shrink to it.
+	if ts := GridOf(r, 2, 1000, 100); ts[0] != image.Rect(10, 20, 650, 120) || ts[3] != image.Rect(10, 400, 650, 500) {
+		t.Errorf("GridOf = %v", ts)
+	}
+}
+
+func TestCutByTile(t *testing.T) {
+	r := image.Rect(0, 0, 100, 100)
+	tile := image.Rect(0, 40, 60, 100) // inner edges: top (40) and right (60)
+	for _, tt := range []struct {
+		b   Box
+		cut bool
+	}{
+		{Box{0, 50, 20, 70}, false},   // at the region's left edge
+		{Box{10, 60, 30, 100}, false}, // at the region's bottom edge
+		{Box{10, 41, 30, 60}, true},   // at the tile's top edge
+		{Box{30, 60, 59, 80}, true},   // at the tile's right edge
+		{Box{30, 45, 55, 80}, false},
+	} {
+		if got := CutByTile(tt.b, tile, r); got != tt.cut {
+			t.Errorf("CutByTile(%v) = %v, want %v", tt.b, got, tt.cut)
+		}
+	}
+}
+
+// TestYuNetMinSide checks that a dynamic model runs a small region scaled
+// up to MinSide, and a large one at its own size.
+func TestYuNetMinSide(t *testing.T) {
+	y := &YuNet{MaxSide: 1280, MinSide: 640}
+	for _, tt := range []struct{ w, h, ww, wh int }{
+		{416, 416, 640, 640},
+		{400, 300, 640, 480},
+		{720, 478, 736, 480},
+		{2000, 1000, 1280, 640},
+	} {
+		if w, h := y.inputSize(tt.w, tt.h, 1); w != tt.ww || h != tt.wh {
+			t.Errorf("%dx%d: input %dx%d, want %dx%d", tt.w, tt.h, w, h, tt.ww, tt.wh)
+		}
+	}
+}
+
+// TestNanoDetTiles checks that the tile pass finds at least what the
+// whole-image pass finds on a photo larger than the input, and no object
+// twice.
+func TestNanoDetTiles(t *testing.T) {
+	img := loadRGBA(t, "../testdata/group.jpg")
+	nd, err := NewNanoDet(loadModel(t, "object/nanodet_m_416.onnx"), onnx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tiled, err := nd.Detect(ctx, img, img.Rect, 0.4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd.Tiles = 0
+	whole, err := nd.Detect(ctx, img, img.Rect, 0.4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count(tiled, Person) < count(whole, Person) {
+		t.Errorf("%d persons with tiles, %d without", count(tiled, Person), count(whole, Person))
+	}
+	for i, a := range tiled {
+		for _, b := range tiled[i+1:] {
+			if a.Class == b.Class && a.Box.IoU(b.Box) > nd.NMSIoU {
+				t.Errorf("duplicates %v and %v", a, b)
+			}
+		}
+	}
+}

@@ -43,14 +43,27 @@ func TensorInto(dst []float32, dw, dh int, img *image.RGBA, r image.Rectangle, w
 		out := tmp[y*w*3 : (y+1)*w*3]
 		for x := 0; x < w; x++ {
 			t := &xt[x]
-			var cr, cg, cb float32
-			for k, wt := range t.w {
-				p := row[(t.start+k)*4:]
-				cr += wt * float32(p[0])
-				cg += wt * float32(p[1])
-				cb += wt * float32(p[2])
+			ws := t.w
+			src := row[t.start*4 : (t.start+len(ws))*4]
+			var cr, cg, cb, dr, dg, db float32
+			for len(ws) >= 2 && len(src) >= 8 {
+				w0, w1 := ws[0], ws[1]
+				cr += w0 * float32(src[0])
+				cg += w0 * float32(src[1])
+				cb += w0 * float32(src[2])
+				dr += w1 * float32(src[4])
+				dg += w1 * float32(src[5])
+				db += w1 * float32(src[6])
+				ws, src = ws[2:], src[8:]
 			}
-			out[x*3], out[x*3+1], out[x*3+2] = cr, cg, cb
+			if len(ws) > 0 && len(src) >= 4 {
+				wt := ws[0]
+				cr += wt * float32(src[0])
+				cg += wt * float32(src[1])
+				cb += wt * float32(src[2])
+			}
+			o := out[x*3 : x*3+3 : x*3+3]
+			o[0], o[1], o[2] = cr+dr, cg+dg, cb+db
 		}
 	}
 	var scale, bias [3]float32
@@ -59,21 +72,25 @@ func TensorInto(dst []float32, dw, dh int, img *image.RGBA, r image.Rectangle, w
 		bias[c] = -n.Mean[c] / n.Std[c]
 	}
 	plane := dw * dh
+	// Vertical pass, a row at a time: each tap adds a weighted row of tmp.
+	acc := make([]float32, w*3)
 	for y := 0; y < h; y++ {
 		t := &yt[y]
+		clear(acc)
+		for k, wt := range t.w {
+			src := tmp[(t.start+k)*w*3:][:len(acc)]
+			for i, v := range src {
+				acc[i] += wt * v
+			}
+		}
 		for x := 0; x < w; x++ {
-			var px [3]float32
-			for k, wt := range t.w {
-				p := tmp[((t.start+k)*w+x)*3:]
-				px[0] += wt * p[0]
-				px[1] += wt * p[1]
-				px[2] += wt * p[2]
-			}
+			px := acc[x*3 : x*3+3 : x*3+3]
+			r, g, b := px[0], px[1], px[2]
 			if n.BGR {
-				px[0], px[2] = px[2], px[0]
+				r, b = b, r
 			}
-			for c := 0; c < 3; c++ {
-				v := px[c]*scale[c] + bias[c]
+			for c, v := range [3]float32{r, g, b} {
+				v = v*scale[c] + bias[c]
 				if n.NHWC {
 					dst[(y*dw+x)*3+c] = v
 				} else {

@@ -21,6 +21,13 @@ type YuNet struct {
 	// bounded), plus one pass scaled down to MaxSide for the faces too big
 	// for a window. 0 means no bound.
 	MaxSide int
+	// MinSide is the longer side a dynamic model's input is scaled up to
+	// when the region is smaller: YuNet is trained on 640×640 crops and
+	// misses faces under about 10 px, so a small image (a 416×416
+	// thumbnail, a crop) is run at 640 instead of its own size, which
+	// brings its small faces into the network's range. 0 means no
+	// upscaling.
+	MinSide int
 	// Overlap is how many pixels neighbouring native windows share: faces
 	// up to this size are whole in some window.
 	Overlap int
@@ -50,7 +57,7 @@ func NewYuNet(data []byte, opts onnx.Options) (*YuNet, error) {
 			return nil, fmt.Errorf("detect: YuNet: model lacks output %q", s)
 		}
 	}
-	y := &YuNet{model: m, MaxSide: 1280, Overlap: 160, NMSIoU: 0.3}
+	y := &YuNet{model: m, MaxSide: 1280, MinSide: 640, Overlap: 160, NMSIoU: 0.3}
 	if shape[2] > 0 && shape[3] > 0 {
 		y.h, y.w = shape[2], shape[3]
 	}
@@ -72,12 +79,15 @@ func (y *YuNet) Classes() []Class { return []Class{Face} }
 var yunetNorm = Norm{BGR: true, Std: [3]float32{1, 1, 1}}
 
 // inputSize returns the network input size for a region of w×h pixels
-// resized by scale.
+// resized by scale, then scaled up to MinSide and down to MaxSide.
 func (y *YuNet) inputSize(w, h int, scale float32) (int, int) {
 	if y.w > 0 {
 		return y.w, y.h
 	}
 	s := float64(scale)
+	if long := float64(max(w, h)) * s; long < float64(y.MinSide) {
+		s = float64(y.MinSide) / float64(max(w, h))
+	}
 	if long := float64(max(w, h)) * s; y.MaxSide > 0 && long > float64(y.MaxSide) {
 		s = float64(y.MaxSide) / float64(max(w, h))
 	}
