@@ -18,7 +18,10 @@ const maxKH = 8
 // The work is split over N·C planes on up to threads goroutines.
 //
 // With AVX-512, 3×3 windows with stride 1 (any dilation) or stride 2 and
-// 5×5 windows with stride 1 run in assembly straight from the input.
+// 5×5 windows with stride 1 run in assembly straight from the input; 3×3
+// windows with stride 1, horizontal dilation up to 4 and OutW = W mostly
+// by the flat kernels, which run 16-lane blocks over the whole output
+// plane as one row, so that narrow planes waste no lanes.
 // Otherwise windows up to 8 rows tall are computed from a zero-padded copy
 // of each plane, in AVX2 assembly for 3×3 with stride 1 or 2 and for any
 // stride-1 window, else row by row in Go; taller windows are computed
@@ -52,12 +55,14 @@ type dwJob struct {
 }
 
 // dwScratch holds one worker's zero-padded copy of an input plane, or
-// the choice and lane masks of an AVX-512 kernel.
+// the choice and lane masks of an AVX-512 kernel, and the masks of the
+// flat kernels for the last few plane geometries.
 type dwScratch struct {
 	buf   []float32
 	masks []uint16
 	kind  int
 	geom  dwGeom
+	flat  flatCache
 }
 
 var dwPool = sync.Pool{New: func() any { return new(dwScratch) }}

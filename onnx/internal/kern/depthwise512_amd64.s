@@ -861,3 +861,162 @@ s5blk:
 	JNZ  s5row
 	VZEROUPPER
 	RET
+
+// The flat 3×3 kernels compute a plane with OutW = W as one row of
+// OutH·W outputs in 16-lane blocks, as if the window rows were the plane
+// read as one row from a fixed offset each (see flatMasks). Like the
+// align kernels they load each input vector once and shift the taps out
+// of pairs of vectors with VALIGND. Lanes whose column wraps into the
+// next or previous row are masked off each tap's FMA; the loads of the
+// head and tail blocks are masked to the plane, so that window rows in
+// the vertical padding read zeros. The masks start with those of the
+// first loads of the window rows, then come per block the column masks
+// of its taps, for head and tail blocks followed by those of its window
+// rows' next loads and the store lanes. The window rows are at R8-R10.
+
+// FALDU and FALDM load into dst the next 16 elements of the window row
+// at r, FALDM under the mask at m(R15).
+#define FALDU(r, m, dst) \
+	VMOVUPS 64(r), dst
+
+#define FALDM(r, m, dst) \
+	KMOVW m(R15), K4 \
+	VMOVUPS.Z 64(r), K4, dst
+
+// FAFMA and FAMUL accumulate into acc, or set acc to, the tap x times
+// the weight wa under the column mask K1.
+#define FAFMA(x, wa, acc) \
+	VFMADD231PS x, wa, K1, acc
+
+#define FAMUL(x, wa, acc) \
+	VMULPS.Z x, wa, K1, acc
+
+// FA3ROW accumulates into acc (sets it with FAMUL as first) the three
+// taps of the window row at r, whose current elements are in cur, under
+// the column masks K1-K3, loading the next elements into nxt.
+#define FA3ROW(ld, m, r, cur, nxt, first, wa, wb, wc, acc, s1, s2) \
+	ld(r, m, nxt) \
+	VALIGND $s1, cur, nxt, Z23 \
+	VALIGND $s2, cur, nxt, Z24 \
+	first(cur, wa, acc) \
+	VFMADD231PS Z23, wb, K2, acc \
+	VFMADD231PS Z24, wc, K3, acc
+
+// FA3BLOCK computes one block into Z13 and stores it with st, for taps
+// s1 and s2 columns apart, from the current elements of the window rows
+// in c0-c2, loading the next ones into n0-n2 with ld. R15 points at the
+// block's masks.
+#define FA3BLOCK(ld, act, c0, c1, c2, n0, n1, n2, s1, s2) \
+	KMOVW 0(R15), K1 \
+	KMOVW 2(R15), K2 \
+	KMOVW 4(R15), K3 \
+	VMOVAPS Z9, Z13 \
+	FA3ROW(ld, 6, R8, c0, n0, FAFMA, Z0, Z1, Z2, Z13, s1, s2) \
+	FA3ROW(ld, 8, R9, c1, n1, FAMUL, Z3, Z4, Z5, Z14, s1, s2) \
+	FA3ROW(ld, 10, R10, c2, n2, FAMUL, Z6, Z7, Z8, Z15, s1, s2) \
+	VADDPS Z15, Z14, Z14 \
+	VADDPS Z14, Z13, Z13 \
+	act(Z13, Z14) \
+	ADDQ $64, R8 \
+	ADDQ $64, R9 \
+	ADDQ $64, R10
+
+// FA3INNER is an inner block: unmasked loads and store.
+#define FA3INNER(act, c0, c1, c2, n0, n1, n2, s1, s2) \
+	FA3BLOCK(FALDU, act, c0, c1, c2, n0, n1, n2, s1, s2) \
+	VMOVUPS Z13, 0(DI) \
+	ADDQ $64, DI \
+	ADDQ $6, R15
+
+// FA3EDGE is a head or tail block, with the current elements of the
+// window rows in Z17-Z19.
+#define FA3EDGE(act, s1, s2) \
+	FA3BLOCK(FALDM, act, Z17, Z18, Z19, Z25, Z26, Z27, s1, s2) \
+	VMOVAPS Z25, Z17 \
+	VMOVAPS Z26, Z18 \
+	VMOVAPS Z27, Z19 \
+	KMOVW 12(R15), K5 \
+	VMOVUPS Z13, K5, 0(DI) \
+	ADDQ $64, DI \
+	ADDQ $14, R15
+
+// DW3FLAT defines the flat 3×3 kernel for horizontal dilation d, with
+// taps at +s1 = d and +s2 = 2d columns, applying act. The inner loop
+// runs pairs of blocks, alternating the current elements of the window
+// rows between Z17-Z19 and Z25-Z27.
+#define DW3FLAT(name, act, s1, s2) \
+TEXT name(SB), NOSPLIT, $0-56 \
+	LOADW9 \
+	MOVQ geom+48(FP), BX \
+	MOVQ o+0(FP), DI \
+	MOVQ 144(BX), AX \
+	MOVQ in+8(FP), R8 \
+	ADDQ 136(BX), R8 \
+	LEAQ (R8)(AX*1), R9 \
+	LEAQ (R9)(AX*1), R10 \
+	MOVQ masks+24(FP), R15 \
+	KMOVW 0(R15), K4 \
+	VMOVUPS.Z 0(R8), K4, Z17 \
+	KMOVW 2(R15), K4 \
+	VMOVUPS.Z 0(R9), K4, Z18 \
+	KMOVW 4(R15), K4 \
+	VMOVUPS.Z 0(R10), K4, Z19 \
+	ADDQ $6, R15 \
+	MOVQ 112(BX), CX \
+	TESTQ CX, CX \
+	JZ   inner \
+head: \
+	FA3EDGE(act, s1, s2) \
+	DECQ CX \
+	JNZ  head \
+inner: \
+	MOVQ 120(BX), CX \
+	TESTQ CX, CX \
+	JZ   tail \
+iloop: \
+	FA3INNER(act, Z17, Z18, Z19, Z25, Z26, Z27, s1, s2) \
+	DECQ CX \
+	JZ   odd \
+	FA3INNER(act, Z25, Z26, Z27, Z17, Z18, Z19, s1, s2) \
+	DECQ CX \
+	JNZ  iloop \
+	JMP  tail \
+odd: \
+	VMOVAPS Z25, Z17 \
+	VMOVAPS Z26, Z18 \
+	VMOVAPS Z27, Z19 \
+tail: \
+	MOVQ 128(BX), CX \
+	TESTQ CX, CX \
+	JZ   done \
+tloop: \
+	FA3EDGE(act, s1, s2) \
+	DECQ CX \
+	JNZ  tloop \
+done: \
+	VZEROUPPER \
+	RET
+
+// func dw3Flat1ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3FLAT(·dw3Flat1ClampAVX512, CLAMPZ, 1, 2)
+
+// func dw3Flat1LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3FLAT(·dw3Flat1LeakyAVX512, LEAKYZ, 1, 2)
+
+// func dw3Flat2ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3FLAT(·dw3Flat2ClampAVX512, CLAMPZ, 2, 4)
+
+// func dw3Flat2LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3FLAT(·dw3Flat2LeakyAVX512, LEAKYZ, 2, 4)
+
+// func dw3Flat3ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3FLAT(·dw3Flat3ClampAVX512, CLAMPZ, 3, 6)
+
+// func dw3Flat3LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3FLAT(·dw3Flat3LeakyAVX512, LEAKYZ, 3, 6)
+
+// func dw3Flat4ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3FLAT(·dw3Flat4ClampAVX512, CLAMPZ, 4, 8)
+
+// func dw3Flat4LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+DW3FLAT(·dw3Flat4LeakyAVX512, LEAKYZ, 4, 8)

@@ -77,6 +77,7 @@ type dwGeom struct {
 	oh, outRowBytes, blocks, h, inRowBytes, iy0, sh, dh, padLeftBytes, dilBytes int
 	lastPair                                                                    int
 	fullRuns, edgeBlocks, edgeMaskBytes                                         int
+	flatHead, flatInner, flatTail, flatStartBytes, flatRowBytes                 int
 }
 
 // s2Idx holds the even then the odd lane indices of a pair of 16-lane
@@ -136,6 +137,32 @@ func dw3s2ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *cla
 //go:noescape
 func dw3s2LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom, idx *[32]int32)
 
+// The flat kernels, for horizontal dilations 1 to 4.
+
+//go:noescape
+func dw3Flat1ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+
+//go:noescape
+func dw3Flat1LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+
+//go:noescape
+func dw3Flat2ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+
+//go:noescape
+func dw3Flat2LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+
+//go:noescape
+func dw3Flat3ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+
+//go:noescape
+func dw3Flat3LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+
+//go:noescape
+func dw3Flat4ClampAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+
+//go:noescape
+func dw3Flat4LeakyAVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
+
 //go:noescape
 func dw3s1AVX512(o, in, zero *float32, masks *uint16, w *[9]float32, a *clampArgs, geom *dwGeom)
 
@@ -161,7 +188,143 @@ const (
 	dw3S2     // 3×3, stride 2, dilation 1
 	dw3Masked // 3×3, stride 1, any dilation: one masked load per tap
 	dw5Masked // 5×5, stride 1, any dilation
+	dw3Flat   // 3×3, stride 1, dilation 1 to 4, OutW = W: the plane as one row
 )
+
+// useFlat enables the flat kernels; tests clear it to exercise the
+// kernels that run blocks along each output row.
+var useFlat = true
+
+// flatFits reports whether a flat kernel should compute p: 3×3 with
+// strides 1, horizontal dilation 1 to 4, and OutW = W. With dilations 1
+// the pair kernels are as fast on planes wider than 64 whose width is a
+// multiple of 16.
+func flatFits(p *Conv2DParams) bool {
+	if !useFlat || p.KH != 3 || p.KW != 3 || p.StrideH != 1 || p.StrideW != 1 ||
+		p.DilW < 1 || p.DilW > 4 || p.OutW != p.W {
+		return false
+	}
+	if p.DilH == 1 && p.DilW == 1 && p.OutH >= 2 {
+		return p.W%16 != 0 || p.W <= 64
+	}
+	return true
+}
+
+// flatKey is what the masks of a flat kernel depend on.
+type flatKey struct {
+	kh, kw, h, w, outH, dilH, dilW, padTop, padLeft int
+}
+
+// flatCache holds the geometry and masks of the flat kernel for the
+// last few plane geometries, replaced in turn, so that a model's layers
+// do not recompute them on every run.
+type flatCache struct {
+	e    [8]flatEntry
+	n    int // entries in use
+	next int // the entry to replace
+}
+
+type flatEntry struct {
+	key   flatKey
+	geom  dwGeom
+	masks []uint16
+}
+
+// prepareFlat fills s.geom and s.masks for a flat kernel for p, from
+// s.flat if it holds them.
+func prepareFlat(p *Conv2DParams, s *dwScratch) {
+	k := flatKey{p.KH, p.KW, p.H, p.W, p.OutH, p.DilH, p.DilW, p.PadTop, p.PadLeft}
+	c := &s.flat
+	for i := range c.e[:c.n] {
+		if e := &c.e[i]; e.key == k {
+			s.geom = e.geom
+			s.masks = append(s.masks[:0], e.masks...)
+			return
+		}
+	}
+	e := &c.e[c.next]
+	c.next = (c.next + 1) % len(c.e)
+	c.n = max(c.n, c.next)
+	if c.next == 0 {
+		c.n = len(c.e)
+	}
+	e.key = k
+	e.masks = flatMasks(p, &e.geom, e.masks)
+	s.geom = e.geom
+	s.masks = append(s.masks[:0], e.masks...)
+}
+
+// flatMasks fills g and returns the masks, in buf if it has room, of a
+// flat kernel for p.
+//
+// The flat kernels treat the output plane as one row of OutH·W outputs
+// in 16-lane blocks. Window row ky is then the input plane read as one
+// row from offset (ky·DilH-PadTop)·W - PadLeft, and its taps shifted by
+// kx·DilW; the lanes of a tap whose column wraps into the next or
+// previous row are masked off, and the lanes that would be read from
+// outside the plane, whose row lies in the vertical padding, are loaded
+// as zeros. The blocks run in three groups: head blocks, inner blocks
+// whose loads lie in the plane and whose lanes are all stored, and tail
+// blocks. The masks are those of the first 16 elements of each window
+// row, then per block the column masks of its KW taps, for head and
+// tail blocks followed by those of the next 16 elements of each window
+// row and by the store lanes.
+func flatMasks(p *Conv2DParams, g *dwGeom, buf []uint16) []uint16 {
+	w, total, hw := p.W, p.OutH*p.W, p.H*p.W
+	blocks := (total + 15) / 16
+	so := func(ky int) int { return (ky*p.DilH-p.PadTop)*w - p.PadLeft }
+	inner := func(b int) bool {
+		if 16*(b+1) > total {
+			return false
+		}
+		for ky := 0; ky < p.KH; ky++ {
+			if 16*(b+1)+so(ky) < 0 || 16*(b+2)+so(ky) > hw {
+				return false
+			}
+		}
+		return true
+	}
+	head := 0
+	for head < blocks && !inner(head) {
+		head++
+	}
+	n := head
+	for n < blocks && inner(n) {
+		n++
+	}
+	*g = dwGeom{
+		flatHead:       head,
+		flatInner:      n - head,
+		flatTail:       blocks - n,
+		flatStartBytes: 4 * so(0),
+		flatRowBytes:   4 * p.DilH * w,
+	}
+	edge := p.KW + p.KH + 1 // masks per head or tail block
+	m := grow(buf, p.KH+(blocks-(n-head))*edge+(n-head)*p.KW)[:0]
+	for ky := 0; ky < p.KH; ky++ {
+		m = append(m, laneMask(so(ky), 0, hw))
+	}
+	for b := range blocks {
+		q0 := 16 * b
+		for kx := 0; kx < p.KW; kx++ {
+			x0 := max(p.PadLeft-kx*p.DilW, 0)   // the first output column whose tap lies in the row
+			x1 := min(w+p.PadLeft-kx*p.DilW, w) // and the end
+			var cm uint16
+			for oy := q0 / w; oy*w < min(q0+16, total); oy++ {
+				cm |= laneMask(q0, oy*w+x0, oy*w+x1)
+			}
+			m = append(m, cm)
+		}
+		if b >= head && b < n {
+			continue
+		}
+		for ky := 0; ky < p.KH; ky++ {
+			m = append(m, laneMask(q0+16+so(ky), 0, hw))
+		}
+		m = append(m, laneMask(q0, 0, total))
+	}
+	return m
+}
 
 // dwPrepare reports whether an AVX-512 kernel can compute the planes of p
 // straight from the unpadded input, and if so records it and its
@@ -181,6 +344,10 @@ func dwPrepare(p *Conv2DParams, s *dwScratch) bool {
 	k3, k5 := p.KH == 3 && p.KW == 3, p.KH == 5 && p.KW == 5
 	pairs := p.StrideH == 1 && p.DilH == 1 && p.OutH >= 2
 	switch {
+	case flatFits(p):
+		s.kind = dw3Flat
+		prepareFlat(p, s)
+		return true
 	case k3 && p.StrideW == 1 && p.DilW == 1 && pairs:
 		s.kind = dw3Pairs
 	case k3 && p.StrideW == 1 && (p.DilW == 1 || p.DilW == 2 || p.DilW == 4):
@@ -314,6 +481,26 @@ func dwPlaneDirect(p *Conv2DParams, out, in, w []float32, ca *clampArgs, s *dwSc
 			dw3s2ClampAVX512(o, i, z, m, (*[9]float32)(w), ca, &g, &s2Idx)
 		} else {
 			dw3s2LeakyAVX512(o, i, z, m, (*[9]float32)(w), ca, &g, &s2Idx)
+		}
+	case dw3Flat:
+		w9 := (*[9]float32)(w)
+		switch {
+		case p.DilW == 1 && clamp:
+			dw3Flat1ClampAVX512(o, i, z, m, w9, ca, &g)
+		case p.DilW == 1:
+			dw3Flat1LeakyAVX512(o, i, z, m, w9, ca, &g)
+		case p.DilW == 2 && clamp:
+			dw3Flat2ClampAVX512(o, i, z, m, w9, ca, &g)
+		case p.DilW == 2:
+			dw3Flat2LeakyAVX512(o, i, z, m, w9, ca, &g)
+		case p.DilW == 3 && clamp:
+			dw3Flat3ClampAVX512(o, i, z, m, w9, ca, &g)
+		case p.DilW == 3:
+			dw3Flat3LeakyAVX512(o, i, z, m, w9, ca, &g)
+		case clamp:
+			dw3Flat4ClampAVX512(o, i, z, m, w9, ca, &g)
+		default:
+			dw3Flat4LeakyAVX512(o, i, z, m, w9, ca, &g)
 		}
 	case dw3Masked:
 		dw3s1AVX512(o, i, z, m, (*[9]float32)(w), ca, &g)

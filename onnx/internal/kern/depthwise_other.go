@@ -13,3 +13,5 @@ func dwPlaneDirect(p *Conv2DParams, out, in, w []float32, ca *clampArgs, s *dwSc
 }
 
 type dwGeom struct{}
+
+type flatCache struct{}

@@ -28,35 +28,49 @@ var im2colMinSplit = 1 << 15 // a variable for the tests
 // stride 2 a gather of every other element (AVX-512 or AVX2 assembly
 // where available), and the padded edges are zeroed.
 func Im2colParallel(p *Conv2DParams, in []float32, col []float32, threads int) {
-	ohw := p.OutH * p.OutW
+	Im2colRows(p, in, col, 0, p.OutH, threads)
+}
+
+// Im2colRows writes into col the columns of output rows [oy0, oy1) of
+// the Im2col matrix: a [C·KH·KW][(oy1-oy0)·OutW] matrix whose column
+// (oy-oy0)·OutW+ox is that of output pixel (oy, ox). A convolution can
+// run as a GEMM per band of output rows whose matrix stays in cache. The
+// work is split over up to threads goroutines.
+func Im2colRows(p *Conv2DParams, in []float32, col []float32, oy0, oy1, threads int) {
+	if oy0 < 0 || oy1 > p.OutH || oy0 > oy1 {
+		panic(fmt.Sprintf("kern: im2col rows [%d, %d) of %d", oy0, oy1, p.OutH))
+	}
+	ld := (oy1 - oy0) * p.OutW
 	if len(in) < p.C*p.H*p.W {
 		panic(fmt.Sprintf("kern: im2col input has %d elements, want %d", len(in), p.C*p.H*p.W))
 	}
-	if len(col) < p.C*p.KH*p.KW*ohw {
-		panic(fmt.Sprintf("kern: im2col matrix has %d elements, want %d", len(col), p.C*p.KH*p.KW*ohw))
+	if len(col) < p.C*p.KH*p.KW*ld {
+		panic(fmt.Sprintf("kern: im2col matrix has %d elements, want %d", len(col), p.C*p.KH*p.KW*ld))
 	}
 	// The work is split in units of one output row of every tap of one
 	// window row of one channel: KW segments of OutW elements.
-	n := p.C * p.KH * p.OutH
-	threads = min(threads, p.C*p.KH*p.KW*ohw/im2colMinSplit)
+	n := p.C * p.KH * (oy1 - oy0)
+	threads = min(threads, p.C*p.KH*p.KW*ld/im2colMinSplit)
 	if threads <= 1 || n <= 1 {
-		j := im2colJob{p: p, in: in, col: col}
+		j := im2colJob{p: *p, in: in, col: col, oy0: oy0, oy1: oy1}
 		j.run(0, n)
 		return
 	}
 	j := im2colPool.Get().(*im2colJob)
-	j.p, j.in, j.col = p, in, col
+	j.p, j.in, j.col, j.oy0, j.oy1 = *p, in, col, oy0, oy1
 	par.For(threads, n, j.fn)
 	*j = im2colJob{fn: j.fn}
 	im2colPool.Put(j)
 }
 
-// im2colJob is one Im2colParallel call. fn is its run method, bound once
-// so that handing it to par.For does not allocate.
+// im2colJob is one Im2colRows call, for output rows [oy0, oy1). fn is
+// its run method, bound once so that handing it to par.For does not
+// allocate.
 type im2colJob struct {
-	p       *Conv2DParams
-	in, col []float32
-	fn      func(lo, hi int)
+	p        Conv2DParams
+	in, col  []float32
+	oy0, oy1 int
+	fn       func(lo, hi int)
 }
 
 var im2colPool = sync.Pool{New: func() any {
@@ -65,22 +79,25 @@ var im2colPool = sync.Pool{New: func() any {
 	return j
 }}
 
-// run fills units [lo, hi): unit (c·KH+ky)·OutH+oy is output row oy of
-// the matrix rows of channel c's taps (ky, 0) to (ky, KW-1).
+// run fills units [lo, hi): unit (c·KH+ky)·(oy1-oy0) + oy-oy0 is output
+// row oy of the matrix rows of channel c's taps (ky, 0) to (ky, KW-1).
 func (j *im2colJob) run(lo, hi int) {
+	bh := j.oy1 - j.oy0
 	for u := lo; u < hi; {
-		cky, oy0 := u/j.p.OutH, u%j.p.OutH
-		oy1 := min(j.p.OutH, oy0+hi-u)
-		j.rows(cky, oy0, oy1)
-		u += oy1 - oy0
+		cky, oy := u/bh, j.oy0+u%bh
+		end := min(j.oy1, oy+hi-u)
+		j.rows(cky, oy, end)
+		u += end - oy
 	}
 }
 
-// rows fills output rows [oy0, oy1) of the matrix rows of the taps of
-// window row ky of channel c, cky = c·KH+ky.
+// rows fills output rows [oy0, oy1), within the job's band, of the
+// matrix rows of the taps of window row ky of channel c, cky = c·KH+ky.
 func (j *im2colJob) rows(cky, oy0, oy1 int) {
-	p := j.p
-	ow, ohw, sw := p.OutW, p.OutH*p.OutW, p.StrideW
+	p := &j.p
+	ow, sw := p.OutW, p.StrideW
+	ld := (j.oy1 - j.oy0) * ow // elements per matrix row
+	z := j.oy0 * ow            // the offset of the band's first row
 	ky, c := cky%p.KH, cky/p.KH
 	plane := j.in[c*p.H*p.W : (c+1)*p.H*p.W]
 	// Rows [a, b) have their window row in the input:
@@ -102,9 +119,10 @@ func (j *im2colJob) rows(cky, oy0, oy1 int) {
 	// then zeroed.
 	contiguous := sw == 1 && p.StrideH == 1 && ow == p.W
 	for kx := 0; kx < p.KW; kx++ {
-		d := j.col[(cky*p.KW+kx)*ohw : (cky*p.KW+kx+1)*ohw]
-		clear(d[oy0*ow : a*ow])
-		clear(d[b*ow : oy1*ow])
+		// d[oy*ow-z+x] is the column of output pixel (oy, x).
+		d := j.col[(cky*p.KW+kx)*ld : (cky*p.KW+kx+1)*ld]
+		clear(d[oy0*ow-z : a*ow-z])
+		clear(d[b*ow-z : oy1*ow-z])
 		if a == b {
 			continue
 		}
@@ -119,15 +137,15 @@ func (j *im2colJob) rows(cky, oy0, oy1 int) {
 		hi = min(hi, ow)
 		lo = min(lo, hi)
 		if lo == hi {
-			clear(d[a*ow : b*ow])
+			clear(d[a*ow-z : b*ow-z])
 			continue
 		}
 		if contiguous {
 			s := (a+iy0)*p.W + off
-			copy(d[a*ow+lo:(b-1)*ow+hi], plane[s+lo:s+(b-1-a)*ow+hi])
+			copy(d[a*ow-z+lo:(b-1)*ow-z+hi], plane[s+lo:s+(b-1-a)*ow+hi])
 			if lo > 0 || hi < ow {
 				for oy := a; oy < b; oy++ {
-					r := d[oy*ow : (oy+1)*ow]
+					r := d[oy*ow-z : (oy+1)*ow-z]
 					clear(r[:lo])
 					clear(r[hi:])
 				}
@@ -135,7 +153,7 @@ func (j *im2colJob) rows(cky, oy0, oy1 int) {
 			continue
 		}
 		for oy := a; oy < b; oy++ {
-			r := d[oy*ow : (oy+1)*ow]
+			r := d[oy*ow-z : (oy+1)*ow-z]
 			clear(r[:lo])
 			clear(r[hi:])
 			iy := oy*p.StrideH + iy0

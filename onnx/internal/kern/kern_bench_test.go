@@ -31,11 +31,14 @@ func benchDepthwise(b *testing.B, threads []int) {
 		{256, 60, 80, 3, 1},
 		{96, 22, 22, 5, 1},
 		{256, 33, 33, 3, 1}, // DeepLab, dilation 2
+		{480, 33, 33, 3, 1}, // DeepLab, dilation 4
 		{128, 10, 10, 3, 1},
+		{232, 13, 13, 3, 1},
+		{48, 22, 22, 3, 1},
 	} {
-		d := 1
-		if bc.h == 33 {
-			d = 2
+		d := map[int]int{256: 2, 480: 4}[bc.c] // DeepLab's dilated layers
+		if bc.h != 33 || d == 0 {
+			d = 1
 		}
 		p, _ := sq(bc.k, bc.s, d, d*(bc.k/2)).params(1, bc.c, bc.h, bc.w)
 		in := randSlice(r, p.C*p.H*p.W)
@@ -73,6 +76,24 @@ func BenchmarkMaxPool(b *testing.B) {
 				reportRate(b, float64(4*(len(in)+len(out))), 0)
 			})
 		}
+	}
+}
+
+func BenchmarkAveragePool(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, bc := range []struct{ c, h, w, k, s, pad int }{
+		{48, 46, 46, 3, 2, 0},    // FastestDet
+		{160, 33, 33, 33, 33, 0}, // DeepLab image pooling
+	} {
+		p, _ := sq(bc.k, bc.s, 1, bc.pad).params(1, bc.c, bc.h, bc.w)
+		in := randSlice(r, p.C*p.H*p.W)
+		out := make([]float32, p.C*p.OutH*p.OutW)
+		b.Run(fmt.Sprintf("c%d_%dx%d_k%d_s%d/t1", bc.c, bc.h, bc.w, bc.k, bc.s), func(b *testing.B) {
+			for b.Loop() {
+				AveragePool(&p, in, out, false, 1)
+			}
+			reportRate(b, float64(4*(len(in)+len(out))), 0)
+		})
 	}
 }
 

@@ -129,6 +129,11 @@ var dwCases = []convCase{
 	{5, 3, 1, 1, 2, 1, [4]int{0, 1, 4, 1}, false},
 	{3, 3, 3, 3, 1, 2, [4]int{2, 1, 0, 2}, false},
 	{2, 2, 1, 1, 1, 1, [4]int{0, 0, 1, 1}, false},
+	// OutW = W with uneven pads, for the flat kernels.
+	{3, 3, 1, 1, 1, 1, [4]int{1, 0, 1, 2}, false},
+	{3, 3, 1, 1, 1, 1, [4]int{0, 2, 2, 0}, false},
+	{3, 3, 1, 1, 2, 1, [4]int{2, 1, 2, 1}, false},
+	{3, 3, 1, 1, 1, 3, [4]int{1, 4, 1, 2}, false},
 }
 
 func naiveDepthwise(p *Conv2DParams, in, w, bias []float32, act Act) []float32 {
@@ -211,6 +216,12 @@ func testDepthwiseModelShapes(t *testing.T) {
 		{2, 33, 33, sq(3, 1, 2, 2)},
 		{2, 33, 33, sq(3, 1, 4, 4)},
 		{2, 60, 80, sq(3, 1, 1, 1)},
+		{96, 33, 33, sq(3, 1, 2, 2)},
+		{2, 33, 129, sq(3, 1, 2, 2)},
+		{2, 9, 65, sq(3, 1, 1, 1)},
+		{2, 7, 100, sq(3, 1, 4, 4)},
+		{2, 6, 80, sq(3, 1, 1, 1)},
+		{3, 13, 13, sq(3, 1, 1, 1)},
 		{2, 3, 4100, sq(3, 1, 1, 1)}, // wider than zeroRow
 		{2, 5, 4101, sq(3, 2, 1, 1)},
 	}
@@ -342,11 +353,14 @@ var poolCases = []convCase{
 	{3, 3, 1, 1, 2, 2, [4]int{2, 2, 2, 2}, false},
 	{2, 3, 3, 2, 2, 3, [4]int{1, 2, 0, 1}, true},
 	{9, 9, 1, 1, 1, 1, [4]int{4, 4, 4, 4}, false}, // taller than the row path
+	{10, 10, 3, 3, 1, 1, [4]int{1, 2, 3, 4}, true},
+	{12, 12, 2, 2, 1, 1, [4]int{0, 0, 0, 0}, false},
 }
 
 func TestPool(t *testing.T) { testPool(t) }
 
 func testPool(t *testing.T) {
+	testPoolModelShapes(t)
 	r := rand.New(rand.NewPCG(5, 6))
 	for _, cc := range poolCases {
 		for _, sz := range planeSizes {
@@ -368,6 +382,39 @@ func testPool(t *testing.T) {
 					compare(t, fmt.Sprintf("avg inc=%v %s", inc, name), got, want, 1e-6)
 				}
 			}
+		}
+	}
+}
+
+// testPoolModelShapes covers the pools of the target models and wide
+// planes, whose rows take the assembly kernels with tails.
+func testPoolModelShapes(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, tc := range []struct {
+		c, h, w int
+		cc      convCase
+	}{
+		{3, 46, 46, sq(3, 2, 1, 0)},   // FastestDet
+		{3, 33, 33, sq(33, 33, 1, 0)}, // DeepLab's image pooling
+		{2, 176, 176, sq(3, 2, 1, 1)},
+		{2, 40, 40, sq(2, 2, 1, 0)},
+		{2, 9, 61, sq(3, 2, 1, 1)},
+		{2, 7, 70, sq(2, 2, 1, 0)},
+		{2, 8, 35, convCase{3, 3, 2, 2, 1, 1, [4]int{1, 1, 1, 1}, true}},
+		{2, 8, 37, convCase{2, 2, 2, 2, 1, 1, [4]int{0, 0, 1, 1}, true}},
+	} {
+		p, _ := tc.cc.params(1, tc.c, tc.h, tc.w)
+		in := randSlice(r, p.C*p.H*p.W)
+		name := fmt.Sprintf("%v %dx%dx%d", tc.cc, tc.c, tc.h, tc.w)
+		want := naivePool(&p, in, false, false)
+		got := fill(len(want), float32(math.NaN()))
+		MaxPool(&p, in, got, 2)
+		compare(t, "max "+name, got, want, 0)
+		for _, inc := range []bool{false, true} {
+			want := naivePool(&p, in, true, inc)
+			got := fill(len(want), float32(math.NaN()))
+			AveragePool(&p, in, got, inc, 2)
+			compare(t, fmt.Sprintf("avg inc=%v %s", inc, name), got, want, 1e-5)
 		}
 	}
 }
@@ -454,6 +501,20 @@ func testIm2col(t *testing.T) {
 				got := fill(len(want), float32(math.NaN()))
 				Im2colParallel(&p, in, got, threads)
 				compare(t, fmt.Sprintf("%v %dx%d t%d", cc, sz[0], sz[1], threads), got, want, 0)
+			}
+			// Bands of output rows.
+			ohw := p.OutH * p.OutW
+			for _, band := range []int{1, 2, 3} {
+				for oy0 := 0; oy0 < p.OutH; oy0 += band {
+					oy1 := min(oy0+band, p.OutH)
+					ld := (oy1 - oy0) * p.OutW
+					got := fill(p.C*p.KH*p.KW*ld, float32(math.NaN()))
+					Im2colRows(&p, in, got, oy0, oy1, 2)
+					for r := 0; r < p.C*p.KH*p.KW; r++ {
+						compare(t, fmt.Sprintf("%v %dx%d rows [%d, %d) row %d", cc, sz[0], sz[1], oy0, oy1, r),
+							got[r*ld:(r+1)*ld], want[r*ohw+oy0*p.OutW:r*ohw+oy1*p.OutW], 0)
+					}
+				}
 			}
 		}
 	}
@@ -760,7 +821,9 @@ func naiveResize(n, c, inH, inW, outH, outW int, scaleH, scaleW float32, mode Re
 	return out
 }
 
-func TestResize(t *testing.T) {
+func TestResize(t *testing.T) { testResize(t) }
+
+func testResize(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	type size struct {
 		inH, inW, outH, outW int
@@ -780,6 +843,8 @@ func TestResize(t *testing.T) {
 		{3, 3, 7, 11, 2.5, 3.7},
 		{12, 15, 5, 6, 0.45, 0.41},
 		{2, 3, 2, 9, 1, 3},
+		{5, 37, 10, 74, 2, 2}, // rows of the assembly kernels with tails
+		{3, 40, 6, 100, 2, 2.5},
 	}
 	for _, sz := range sizes {
 		sh, sw := sz.scaleH, sz.scaleW
@@ -818,11 +883,14 @@ func TestNoAllocs(t *testing.T) {
 	big := make([]float32, p.C*40*40)
 	act := Act{Kind: ActClip, Max: 6}
 	for name, f := range map[string]func(){
-		"Depthwise":         func() { Depthwise(&p, in, w, w[:p.C], out, act, 1) },
-		"MaxPool":           func() { MaxPool(&p, in, out, 1) },
-		"AveragePool":       func() { AveragePool(&p, in, out, true, 1) },
+		// The params are copied per call, as callers build them on their
+		// stack: a kernel that lets them escape allocates.
+		"Depthwise":         func() { q := p; Depthwise(&q, in, w, w[:p.C], out, act, 1) },
+		"MaxPool":           func() { q := p; MaxPool(&q, in, out, 1) },
+		"AveragePool":       func() { q := p; AveragePool(&q, in, out, true, 1) },
 		"GlobalAveragePool": func() { GlobalAveragePool(p.C, p.H*p.W, in, out, 1) },
-		"Im2col":            func() { Im2col(&p, in, col) },
+		"Im2col":            func() { q := p; Im2col(&q, in, col) },
+		"Im2colRows":        func() { q := p; Im2colRows(&q, in, col, 3, 9, 1) },
 		"ResizeLinear":      func() { Resize2D(1, p.C, 20, 20, 40, 40, 2, 2, Linear, HalfPixel, 0, in, big, 1) },
 		"ResizeNearest":     func() { Resize2D(1, p.C, 20, 20, 40, 40, 2, 2, Nearest, Asymmetric, Floor, in, big, 1) },
 	} {
@@ -842,7 +910,7 @@ func TestIm2colParallelNoAllocs(t *testing.T) {
 	p, _ := sq(3, 2, 1, 1).params(1, 3, 160, 160)
 	in := make([]float32, p.C*p.H*p.W)
 	col := make([]float32, p.C*9*p.OutH*p.OutW)
-	f := func() { Im2colParallel(&p, in, col, 2) }
+	f := func() { q := p; Im2colParallel(&q, in, col, 2) }
 	f()
 	if n := testing.AllocsPerRun(20, f); n != 0 {
 		t.Errorf("%v allocations per run", n)

@@ -62,11 +62,10 @@ func (j *poolJob) plane(in, out []float32) {
 		orow := out[oy*p.OutW : (oy+1)*p.OutW]
 		iy := oy*p.StrideH - p.PadTop
 		nr, cnt := 0, 0 // valid rows, rows counted by the divisor
-		if ox1 > ox0 && p.KH <= maxKH {
+		if ox1 > ox0 && (j.avg || p.KH <= maxKH) {
 			for ky := 0; ky < p.KH; ky++ {
 				y := iy + ky*p.DilH
 				if y >= 0 && y < p.H {
-					rows[nr] = in[y*p.W+ix0 : (y+1)*p.W]
 					nr++
 				}
 				if j.includePad && y < p.H+p.PadBottom || y >= 0 && y < p.H {
@@ -87,14 +86,38 @@ func (j *poolJob) plane(in, out []float32) {
 			orow[ox] = j.pixel(in, oy, ox)
 		}
 		o := orow[ox0:ox1]
-		if j.avg {
-			sumRow(o, rows[:nr], p.KW, p.StrideW, p.DilW)
-			scale := 1 / float32(cnt*p.KW)
+		// Gather the window rows in the input, maxKH at a time (the
+		// max path has at most maxKH).
+		nr = 0
+		first, scaled := true, false
+		scale := 1 / float32(cnt*p.KW)
+		for ky := 0; ky < p.KH; ky++ {
+			y := iy + ky*p.DilH
+			if y >= 0 && y < p.H {
+				rows[nr] = in[y*p.W+ix0 : (y+1)*p.W]
+				nr++
+			}
+			if nr == 0 || nr < maxKH && ky < p.KH-1 {
+				continue
+			}
+			switch {
+			case !j.avg:
+				maxRow(o, rows[:nr], p.KW, p.StrideW, p.DilW)
+			case first && ky == p.KH-1 && avgRowAsm(o, rows[:nr], p.KW, p.StrideW, p.DilW, scale):
+				scaled = true
+			default:
+				if first {
+					clear(o)
+				}
+				sumRow(o, rows[:nr], p.KW, p.StrideW, p.DilW)
+			}
+			first = false
+			nr = 0
+		}
+		if j.avg && !scaled {
 			for i := range o {
 				o[i] *= scale
 			}
-		} else {
-			maxRow(o, rows[:nr], p.KW, p.StrideW, p.DilW)
 		}
 	}
 }
@@ -196,14 +219,17 @@ func maxRow(o []float32, rows [][]float32, kw, s, d int) {
 	}
 }
 
-// sumRow sets o[i] to the sum of rows[r][s·i+k·d] over r and k < kw.
+// sumRow adds to o[i] the sum of rows[r][s·i+k·d] over r and k < kw.
 func sumRow(o []float32, rows [][]float32, kw, s, d int) {
-	clear(o)
 	n := len(o)
 	if n == 0 {
 		return
 	}
 	for _, row := range rows {
+		if n == 1 && d == 1 {
+			o[0] += sum32(row[:kw])
+			continue
+		}
 		for k := 0; k < kw; k++ {
 			src := row[k*d : k*d+s*(n-1)+1]
 			if s == 1 {

@@ -247,11 +247,7 @@ func (j *resizeJob) nearestPlane(in, out []float32) {
 		}
 		row := in[int(yi[y])*j.inW : (int(yi[y])+1)*j.inW]
 		if j.xHalf {
-			o = o[:2*len(row)]
-			for i, v := range row {
-				o[2*i] = v
-				o[2*i+1] = v
-			}
+			dupRow(o, row)
 			continue
 		}
 		xi := xi[:len(o)]
@@ -285,10 +281,24 @@ func (j *resizeJob) linearPlane(in, out, h0, h1 []float32) {
 			j.hrow(h1, in[y1*j.inW:(y1+1)*j.inW])
 			c1 = y1
 		}
-		a, b := h0[:len(o)], h1[:len(o)]
-		for x := range o {
-			o[x] = a[x] + wy*(b[x]-a[x])
-		}
+		blendRow(o, h0, h1, wy)
+	}
+}
+
+// blendRowGo sets o[i] = a[i] + w·(b[i]-a[i]).
+func blendRowGo(o, a, b []float32, w float32) {
+	a, b = a[:len(o)], b[:len(o)]
+	for x := range o {
+		o[x] = a[x] + w*(b[x]-a[x])
+	}
+}
+
+// dupRowGo sets o[2i] = o[2i+1] = r[i].
+func dupRowGo(o, r []float32) {
+	o = o[:2*len(r)]
+	for i, v := range r {
+		o[2*i] = v
+		o[2*i+1] = v
 	}
 }
 
