@@ -232,12 +232,18 @@ func (o *convOp) pack(wt *Tensor, w []int) []*gemm.PackedA {
 	return packed
 }
 
+// im2colBand is about how many floats of im2col matrix a convolution
+// builds at a time (512 KiB).
+const im2colBand = 1 << 17
+
 func (o *convOp) scratch(in []*value, out []value, threads int) int {
 	p, w, err := o.geometry(in)
 	if err != nil || o.depthwise(&p, w) || (o.group == 1 && o.pointwise(&p)) {
 		return 0
 	}
-	return (p.C / o.group) * p.KH * p.KW * p.OutH * p.OutW
+	k := (p.C / o.group) * p.KH * p.KW
+	band := max(1, im2colBand/(k*p.OutW))
+	return k * min(band, p.OutH) * p.OutW
 }
 
 // gemmEpilogue returns the GEMM epilogue that applies act.
@@ -327,11 +333,22 @@ func (o *convOp) gemmConv(rc *runCtx, p *kern.Conv2DParams, wt *Tensor, w []int,
 				gemm.Mul(packed[g], xs, inPlane, outPlane, y[lo:hi], outPlane, ep, rc.threads)
 				continue
 			}
+			// Build the im2col matrix a band of output rows at a time, so
+			// that it is still in cache when the GEMM reads it.
 			gp := *p
 			gp.N, gp.C = 1, cg
-			col := rc.scratch[:cg*p.KH*p.KW*outPlane]
-			kern.Im2col(&gp, xs, col)
-			gemm.Mul(packed[g], col, outPlane, outPlane, y[lo:hi], outPlane, ep, rc.threads)
+			k := cg * p.KH * p.KW
+			band := max(1, im2colBand/(k*p.OutW))
+			for oy := 0; oy < p.OutH; oy += band {
+				oy1 := min(oy+band, p.OutH)
+				n := (oy1 - oy) * p.OutW
+				col := rc.scratch[:k*n]
+				kern.Im2colRows(&gp, xs, col, oy, oy1, rc.threads)
+				if res != nil {
+					ep.Add = res.f[lo+oy*p.OutW : hi]
+				}
+				gemm.Mul(packed[g], col, n, n, y[lo+oy*p.OutW:hi], outPlane, ep, rc.threads)
+			}
 		}
 	}
 }
