@@ -11,7 +11,10 @@ import (
 	"time"
 )
 
-var profileModel = flag.String("profile", "", "model under ../models to time operator by operator (TestProfile)")
+var (
+	profileModel   = flag.String("profile", "", "model under ../models to time operator by operator (TestProfile)")
+	profileThreads = flag.Int("profile-threads", 1, "threads for TestProfile")
+)
 
 // TestProfile prints where a model's run time goes, per operator type
 // and per node: go test -run TestProfile -profile face/yunet_n_640_640.onnx ./onnx/
@@ -31,7 +34,7 @@ func TestProfile(t *testing.T) {
 	if !ok {
 		t.Fatalf("no golden input for %s", *profileModel)
 	}
-	m, err := Load(data, Options{Threads: 1})
+	m, err := Load(data, Options{Threads: *profileThreads})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,36 +1,80 @@
 // Package par runs loops across goroutines.
 //
-// For hands chunks to a pool of long-lived worker goroutines instead of
-// starting goroutines per call, so that the many short parallel loops of
-// a model run cost neither goroutine start-up nor allocations.
+// For hands a loop's chunks to long-lived worker goroutines. Chunks are
+// claimed one at a time from an atomic counter by the workers and by the
+// caller, which works too and never waits for a worker that has not
+// started: a chunk nobody claimed yet is done by whoever gets there
+// first. Idle workers poll for new work for a little while before they
+// park, because waking a parked goroutine on another core can cost tens
+// of microseconds — as long as a whole layer of a small network.
 package par
 
 import (
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
-type task struct {
+// spin is how long an idle worker, or a caller waiting for chunks that
+// workers are running, polls before it parks.
+const spin = 50 * time.Microsecond
+
+type job struct {
 	fn     func(lo, hi int)
-	lo, hi int
-	wg     *sync.WaitGroup
+	n      int
+	chunks int32
+	next   atomic.Int32  // next chunk to claim
+	left   atomic.Int32  // chunks not finished yet
+	done   chan struct{} // receives when left reaches 0
+}
+
+// work claims and runs chunks until none is left to claim.
+func (j *job) work() {
+	for {
+		c := j.next.Add(1) - 1
+		if c >= j.chunks {
+			return
+		}
+		lo := int(int64(c) * int64(j.n) / int64(j.chunks))
+		hi := int(int64(c+1) * int64(j.n) / int64(j.chunks))
+		j.fn(lo, hi)
+		if j.left.Add(-1) == 0 {
+			j.done <- struct{}{}
+		}
+	}
 }
 
 var (
-	tasks   = make(chan task)
+	jobs    = make(chan *job, 64)
 	mu      sync.Mutex
 	workers int // started so far
-	wgs     = sync.Pool{New: func() any { return new(sync.WaitGroup) }}
 )
 
 func worker() {
-	for t := range tasks {
-		t.fn(t.lo, t.hi)
-		t.wg.Done()
+	for {
+		var j *job
+		select {
+		case j = <-jobs:
+		default:
+			deadline := time.Now().Add(spin)
+			for j == nil && time.Now().Before(deadline) {
+				runtime.Gosched()
+				select {
+				case j = <-jobs:
+				default:
+				}
+			}
+			if j == nil {
+				j = <-jobs
+			}
+		}
+		j.work()
 	}
 }
 
 // ensureWorkers starts workers until n are running. Workers are never
-// stopped: they block on a channel receive while idle.
+// stopped: they park on a channel receive while idle.
 func ensureWorkers(n int) {
 	mu.Lock()
 	for workers < n {
@@ -43,7 +87,6 @@ func ensureWorkers(n int) {
 // For splits the range [0, n) into at most threads contiguous chunks and
 // calls fn(lo, hi) for each, concurrently, returning when all are done.
 // With threads <= 1 or n <= 1 it calls fn(0, n) on the calling goroutine.
-// The calling goroutine runs the first chunk itself.
 func For(threads, n int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -56,22 +99,27 @@ func For(threads, n int, fn func(lo, hi int)) {
 		return
 	}
 	ensureWorkers(threads - 1)
-	wg := wgs.Get().(*sync.WaitGroup)
-	wg.Add(threads - 1)
+	j := &job{fn: fn, n: n, chunks: int32(threads), done: make(chan struct{}, 1)}
+	j.left.Store(int32(threads))
 	for t := 1; t < threads; t++ {
-		tk := task{fn: fn, lo: t * n / threads, hi: (t + 1) * n / threads, wg: wg}
 		select {
-		case tasks <- tk:
-		default:
-			// Every worker is busy (another Run in parallel): do not wait
-			// for one.
-			go func() {
-				tk.fn(tk.lo, tk.hi)
-				tk.wg.Done()
-			}()
+		case jobs <- j:
+		default: // the queue is full: the caller does the chunks
 		}
 	}
-	fn(0, n/threads)
-	wg.Wait()
-	wgs.Put(wg)
+	j.work()
+	if j.left.Load() == 0 {
+		<-j.done
+		return
+	}
+	deadline := time.Now().Add(spin)
+	for time.Now().Before(deadline) {
+		select {
+		case <-j.done:
+			return
+		default:
+			runtime.Gosched()
+		}
+	}
+	<-j.done
 }
