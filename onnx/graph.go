@@ -133,6 +133,7 @@ func buildGraph(mp *pb.Model) (*graph, error) {
 		return nil, err
 	}
 	g.fuse()
+	g.fuseHardSwish()
 	// A fused residual may be computed after its Conv in file order.
 	if err := g.sort(); err != nil {
 		return nil, err
@@ -273,6 +274,101 @@ func (g *graph) fuse() {
 		}
 	}
 	g.nodes = kept
+}
+
+// fuseHardSwish replaces the hard-swish chain converters emit for
+// MobileNetV3-style models, y = x · (c · Clip(x + 3, 0, 6)) with c = 1/6 —
+// Add, Clip, Mul, Mul — by one element-wise operator that reads x once.
+func (g *graph) fuseHardSwish() {
+	readers := make(map[string][]*node)
+	for _, n := range g.nodes {
+		for _, in := range n.inputs {
+			readers[in] = append(readers[in], n)
+		}
+	}
+	isOutput := make(map[string]bool)
+	for _, o := range g.outputs {
+		isOutput[o] = true
+	}
+	// only returns the single reader of v, if v has one and is no graph
+	// output.
+	only := func(v string) *node {
+		if r := readers[v]; len(r) == 1 && !isOutput[v] {
+			return r[0]
+		}
+		return nil
+	}
+	removed := make(map[*node]bool)
+	for _, add := range g.nodes {
+		b, ok := add.op.(*binaryOp)
+		if !ok || b.name != "Add" || len(add.inputs) != 2 || removed[add] {
+			continue
+		}
+		x, three, ok := g.scalarOperand(add.inputs)
+		if !ok || three != 3 {
+			continue
+		}
+		clip := only(add.outputs[0])
+		if clip == nil {
+			continue
+		}
+		act, ok := activationOf(clip, g.consts)
+		if !ok || act.kind != actClip || act.min != 0 || act.max != 6 || clip.inputs[0] != add.outputs[0] {
+			continue
+		}
+		scale := only(clip.outputs[0])
+		if scale == nil || !isBinary(scale, "Mul") {
+			continue
+		}
+		v, c, ok := g.scalarOperand(scale.inputs)
+		if !ok || v != clip.outputs[0] {
+			continue
+		}
+		mul := only(scale.outputs[0])
+		if mul == nil || !isBinary(mul, "Mul") || len(mul.inputs) != 2 ||
+			!(mul.inputs[0] == x && mul.inputs[1] == scale.outputs[0] || mul.inputs[1] == x && mul.inputs[0] == scale.outputs[0]) {
+			continue
+		}
+		shape := g.consts[add.inputs[0]]
+		if shape == nil {
+			shape = g.consts[add.inputs[1]]
+		}
+		add.opType = "HardSwish(fused)"
+		add.op = &hardSwishOp{scale: c, constShape: shape.shape}
+		add.inputs = []string{x}
+		add.outputs = mul.outputs
+		removed[clip], removed[scale], removed[mul] = true, true, true
+	}
+	if len(removed) == 0 {
+		return
+	}
+	kept := g.nodes[:0]
+	for _, n := range g.nodes {
+		if !removed[n] {
+			kept = append(kept, n)
+		}
+	}
+	g.nodes = kept
+}
+
+func isBinary(n *node, name string) bool {
+	b, ok := n.op.(*binaryOp)
+	return ok && b.name == name && b.legacyAxis < 0
+}
+
+// scalarOperand splits a binary node's inputs into a value and a constant
+// float scalar (a tensor of one element), if it has that form.
+func (g *graph) scalarOperand(inputs []string) (string, float32, bool) {
+	if len(inputs) != 2 {
+		return "", 0, false
+	}
+	for k := 0; k < 2; k++ {
+		c := g.consts[inputs[k]]
+		if c != nil && c.dtype == Float32 && c.Len() == 1 && g.consts[inputs[1-k]] == nil {
+			return inputs[1-k], c.f[0], true
+		}
+	}
+	return "", 0, false
 }
 
 // residualOf reports whether n is an Add of out and another value, and

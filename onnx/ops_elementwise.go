@@ -551,3 +551,34 @@ func init() {
 		return &variadicOp{name: "Mean", f: arithRowOf(1, func(a, b float32) float32 { return a + b }), mean: true}, nil
 	})
 }
+
+// hardSwishOp is the fused chain x · (scale · Clip(x + 3, 0, 6)), in the
+// order of the operators it replaces. The Add's constant had shape
+// constShape (all ones), which may add leading axes to x's shape.
+type hardSwishOp struct {
+	scale      float32
+	constShape []int
+}
+
+func (o *hardSwishOp) infer(in []*value, nOut int) ([]value, error) {
+	if len(in) != 1 || in[0] == nil || in[0].dtype != Float32 {
+		return nil, errShape("HardSwish needs a float input")
+	}
+	shape, err := broadcastShape(in[0].shape, o.constShape)
+	if err != nil {
+		return nil, err
+	}
+	return []value{{shape: shape, dtype: Float32}}, nil
+}
+
+func (o *hardSwishOp) run(rc *runCtx, in, out []*Tensor) error {
+	src, dst := in[0].f, out[0].f
+	if rc.threads <= 1 || len(src) < minParallel {
+		o.apply(dst, src)
+		return nil
+	}
+	parallelChunks(rc.threads, len(src), func(lo, hi int) { o.apply(dst[lo:hi], src[lo:hi]) })
+	return nil
+}
+
+func (o *hardSwishOp) apply(dst, src []float32) { vmath.HardSwish(dst, src, o.scale) }

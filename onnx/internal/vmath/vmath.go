@@ -44,3 +44,26 @@ func Logistic1(x float32) float32 {
 func fmaf(a, b, c float32) float32 {
 	return float32(float64(a)*float64(b) + float64(c))
 }
+
+// HardSwish sets dst[i] = x · (scale · min(max(x+3, 0), 6)) for x =
+// src[i], in that order of operations (scale is 1/6 for the textbook
+// function), so that it matches the Add, Clip, Mul, Mul chain it fuses.
+func HardSwish(dst, src []float32, scale float32) {
+	dst = dst[:len(src)]
+	n := 0
+	if haveAVX2 && len(src) >= 8 {
+		n = len(src) &^ 7
+		hardSwishAVX2(&dst[0], &src[0], n, scale)
+	}
+	for k := n; k < len(src); k++ {
+		x := src[k]
+		v := x + 3
+		if v < 0 {
+			v = 0
+		}
+		if v > 6 {
+			v = 6
+		}
+		dst[k] = x * (scale * v)
+	}
+}

@@ -38,3 +38,24 @@ func BenchmarkLogistic(b *testing.B) {
 		Logistic(dst, src)
 	}
 }
+
+func TestHardSwish(t *testing.T) {
+	var src []float32
+	for x := float32(-9); x <= 9; x += 0.0137 {
+		src = append(src, x)
+	}
+	const scale = float32(1.0 / 6)
+	for _, n := range []int{0, 3, 8, 13, len(src)} {
+		dst := make([]float32, n)
+		HardSwish(dst, src[:n], scale)
+		for k, x := range src[:n] {
+			// The operator chain it replaces, one operation at a time.
+			v := x + 3
+			v = float32(math.Min(math.Max(float64(v), 0), 6))
+			want := x * (scale * v)
+			if dst[k] != want {
+				t.Fatalf("n=%d: HardSwish(%v) = %v, want %v", n, x, dst[k], want)
+			}
+		}
+	}
+}
