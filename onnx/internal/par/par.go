@@ -1,12 +1,12 @@
 // Package par runs loops across goroutines.
 //
 // For hands a loop's chunks to long-lived worker goroutines. Chunks are
-// claimed one at a time from an atomic counter by the workers and by the
-// caller, which works too and never waits for a worker that has not
-// started: a chunk nobody claimed yet is done by whoever gets there
-// first. Idle workers poll for new work for a little while before they
-// park, because waking a parked goroutine on another core can cost tens
-// of microseconds — as long as a whole layer of a small network.
+// claimed one at a time by the workers and by the caller, which works too
+// and never waits for a worker that has not started: a chunk nobody
+// claimed yet is done by whoever gets there first. Idle workers poll for
+// new work for a little while before they park, because waking a parked
+// goroutine on another core can cost tens of microseconds — as long as a
+// whole layer of a small network. Nothing is allocated per call.
 package par
 
 import (
@@ -16,28 +16,50 @@ import (
 	"time"
 )
 
-// spin is how long an idle worker, or a caller waiting for chunks that
-// workers are running, polls before it parks.
-const spin = 50 * time.Microsecond
+const (
+	// chunksPerThread is how many chunks each thread's share is cut into,
+	// so that a worker that starts late takes a small share.
+	chunksPerThread = 4
+	// spin is how long an idle worker, or a caller waiting for chunks
+	// that workers are running, polls before it parks.
+	spin = 50 * time.Microsecond
+)
 
+// A job is one For call. Jobs are recycled; a worker may hold a stale
+// notification for a job that has since finished and been reused, so the
+// claim counter carries the generation: state = gen<<32 | chunks<<16 |
+// next. A claim succeeds only for the generation the notification names.
 type job struct {
-	fn     func(lo, hi int)
-	n      int
-	chunks int32
-	next   atomic.Int32  // next chunk to claim
-	left   atomic.Int32  // chunks not finished yet
-	done   chan struct{} // receives when left reaches 0
+	fn    func(lo, hi int)
+	n     int
+	state atomic.Uint64
+	left  atomic.Int32  // chunks not finished yet
+	done  chan struct{} // receives when left reaches 0
 }
 
-// work claims and runs chunks until none is left to claim.
-func (j *job) work() {
+type item struct {
+	j   *job
+	gen uint32
+}
+
+// work claims and runs chunks of generation gen until none is left.
+func (j *job) work(gen uint32) {
 	for {
-		c := j.next.Add(1) - 1
-		if c >= j.chunks {
+		s := j.state.Load()
+		if uint32(s>>32) != gen {
 			return
 		}
-		lo := int(int64(c) * int64(j.n) / int64(j.chunks))
-		hi := int(int64(c+1) * int64(j.n) / int64(j.chunks))
+		chunks, c := uint32(s>>16)&0xffff, uint32(s)&0xffff
+		if c >= chunks {
+			return
+		}
+		if !j.state.CompareAndSwap(s, s+1) {
+			continue
+		}
+		// The claim makes this goroutine part of the generation: the For
+		// does not return, nor reuse j, before left reaches 0.
+		lo := int(int64(c) * int64(j.n) / int64(chunks))
+		hi := int(int64(c+1) * int64(j.n) / int64(chunks))
 		j.fn(lo, hi)
 		if j.left.Add(-1) == 0 {
 			j.done <- struct{}{}
@@ -46,30 +68,31 @@ func (j *job) work() {
 }
 
 var (
-	jobs    = make(chan *job, 64)
+	items   = make(chan item, 64)
+	jobs    = sync.Pool{New: func() any { return &job{done: make(chan struct{}, 1)} }}
 	mu      sync.Mutex
 	workers int // started so far
 )
 
 func worker() {
 	for {
-		var j *job
+		var it item
 		select {
-		case j = <-jobs:
+		case it = <-items:
 		default:
 			deadline := time.Now().Add(spin)
-			for j == nil && time.Now().Before(deadline) {
+			for it.j == nil && time.Now().Before(deadline) {
 				runtime.Gosched()
 				select {
-				case j = <-jobs:
+				case it = <-items:
 				default:
 				}
 			}
-			if j == nil {
-				j = <-jobs
+			if it.j == nil {
+				it = <-items
 			}
 		}
-		j.work()
+		it.j.work(it.gen)
 	}
 }
 
@@ -84,9 +107,10 @@ func ensureWorkers(n int) {
 	mu.Unlock()
 }
 
-// For splits the range [0, n) into at most threads contiguous chunks and
-// calls fn(lo, hi) for each, concurrently, returning when all are done.
-// With threads <= 1 or n <= 1 it calls fn(0, n) on the calling goroutine.
+// For splits the range [0, n) into contiguous chunks (a few per thread)
+// and calls fn(lo, hi) for each on up to threads goroutines, returning
+// when all are done. With threads <= 1 or n <= 1 it calls fn(0, n) on the
+// calling goroutine.
 func For(threads, n int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -99,27 +123,26 @@ func For(threads, n int, fn func(lo, hi int)) {
 		return
 	}
 	ensureWorkers(threads - 1)
-	j := &job{fn: fn, n: n, chunks: int32(threads), done: make(chan struct{}, 1)}
-	j.left.Store(int32(threads))
+	chunks := min(n, chunksPerThread*threads, 0xffff)
+	j := jobs.Get().(*job)
+	j.fn, j.n = fn, n
+	j.left.Store(int32(chunks))
+	gen := uint32(j.state.Load()>>32) + 1
+	j.state.Store(uint64(gen)<<32 | uint64(chunks)<<16)
 	for t := 1; t < threads; t++ {
 		select {
-		case jobs <- j:
+		case items <- item{j, gen}:
 		default: // the queue is full: the caller does the chunks
 		}
 	}
-	j.work()
-	if j.left.Load() == 0 {
-		<-j.done
-		return
-	}
-	deadline := time.Now().Add(spin)
-	for time.Now().Before(deadline) {
-		select {
-		case <-j.done:
-			return
-		default:
+	j.work(gen)
+	if j.left.Load() != 0 {
+		deadline := time.Now().Add(spin)
+		for j.left.Load() != 0 && time.Now().Before(deadline) {
 			runtime.Gosched()
 		}
 	}
 	<-j.done
+	j.fn = nil
+	jobs.Put(j)
 }

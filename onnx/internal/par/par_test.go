@@ -22,7 +22,7 @@ func TestFor(t *testing.T) {
 					t.Fatalf("threads=%d n=%d: index %d visited %d times", threads, n, i, c)
 				}
 			}
-			if max(threads, 1) < int(calls.Load()) {
+			if max(threads, 1)*chunksPerThread < int(calls.Load()) {
 				t.Errorf("threads=%d n=%d: %d chunks", threads, n, calls.Load())
 			}
 		}
