@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // spec is one model's input: name, shape, and the mean/std of the synthetic
@@ -200,9 +201,14 @@ func run(modelsFlag, threadsFlag string, rounds, iters int, asJSON bool, ortDir,
 				if r%2 == 1 {
 					first, second = ortBatch, veilBatch
 				}
+				// A pause before each batch lets the other runtime's idle
+				// threads (onnxruntime's spin for a while after a run) go
+				// quiet, so that neither batch starts on a contended core.
+				time.Sleep(batchGap)
 				if err := first(); err != nil {
 					return err
 				}
+				time.Sleep(batchGap)
 				if err := second(); err != nil {
 					return err
 				}
@@ -282,6 +288,9 @@ func median(xs []float64) float64 {
 	}
 	return (s[n/2-1] + s[n/2]) / 2
 }
+
+// batchGap is the pause before each batch of timed runs.
+const batchGap = 50 * time.Millisecond
 
 func round(x float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))

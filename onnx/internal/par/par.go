@@ -22,7 +22,7 @@ const (
 	chunksPerThread = 4
 	// spin is how long an idle worker, or a caller waiting for chunks
 	// that workers are running, polls before it parks.
-	spin = 50 * time.Microsecond
+	spin = 300 * time.Microsecond
 )
 
 // A job is one For call. Jobs are recycled; a worker may hold a stale
