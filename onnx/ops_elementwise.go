@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/veilkit/veil/onnx/internal/par"
 	"github.com/veilkit/veil/onnx/internal/vmath"
@@ -399,24 +400,18 @@ func broadcast[T float32 | int64](threads int, sa, sb, so []int, a, b, out []T, 
 	if n == 0 {
 		return
 	}
-	flat := func(ia, ib int) {
-		if threads <= 1 || n < minParallel {
-			row(out, a, b, ia, ib)
-			return
-		}
-		par.For(threads, n, func(lo, hi int) {
-			row(out[lo:hi], a[lo*ia:], b[lo*ib:], ia, ib)
-		})
+	if n < minParallel {
+		threads = 1
 	}
 	switch {
 	case len(a) == n && len(b) == n:
-		flat(1, 1)
+		broadcastFlat(threads, a, b, out, row, 1, 1)
 		return
 	case len(b) == 1 && len(a) == n:
-		flat(1, 0)
+		broadcastFlat(threads, a, b, out, row, 1, 0)
 		return
 	case len(a) == 1 && len(b) == n:
-		flat(0, 1)
+		broadcastFlat(threads, a, b, out, row, 0, 1)
 		return
 	}
 	// General case: walk the output one innermost row at a time.
@@ -429,29 +424,47 @@ func broadcast[T float32 | int64](threads int, sa, sb, so []int, a, b, out []T, 
 	} else {
 		stA, stB = broadcastStrides(sa, so), broadcastStrides(sb, so)
 	}
+	rows := n / so[len(so)-1]
+	if threads <= 1 {
+		broadcastRows(0, rows, so, stA, stB, a, b, out, row)
+		return
+	}
+	// The closure gets its own copies, so that the stride arrays above
+	// stay on the stack of the single-threaded path.
+	pa, pb := slices.Clone(stA), slices.Clone(stB)
+	par.For(threads, rows, func(lo, hi int) { broadcastRows(lo, hi, so, pa, pb, a, b, out, row) })
+}
+
+// broadcastFlat runs row over whole slices whose strides are 0 or 1.
+// Its closure is made only on the parallel path, so that the
+// single-threaded one allocates nothing.
+func broadcastFlat[T float32 | int64](threads int, a, b, out []T, row rowFunc[T], ia, ib int) {
+	if threads <= 1 {
+		row(out, a, b, ia, ib)
+		return
+	}
+	par.For(threads, len(out), func(lo, hi int) {
+		row(out[lo:hi], a[lo*ia:], b[lo*ib:], ia, ib)
+	})
+}
+
+// broadcastRows computes the innermost output rows [rlo, rhi).
+func broadcastRows[T float32 | int64](rlo, rhi int, so, stA, stB []int, a, b, out []T, row rowFunc[T]) {
 	rank := len(so)
 	inner := so[rank-1]
 	ia, ib := stA[rank-1], stB[rank-1]
-	rows := n / inner
-	work := func(rlo, rhi int) {
-		for r := rlo; r < rhi; r++ {
-			// Decompose the row index into the outer coordinates.
-			rem := r
-			offA, offB := 0, 0
-			for k := rank - 2; k >= 0; k-- {
-				c := rem % so[k]
-				rem /= so[k]
-				offA += c * stA[k]
-				offB += c * stB[k]
-			}
-			row(out[r*inner:(r+1)*inner], a[offA:], b[offB:], ia, ib)
+	for r := rlo; r < rhi; r++ {
+		// Decompose the row index into the outer coordinates.
+		rem := r
+		offA, offB := 0, 0
+		for k := rank - 2; k >= 0; k-- {
+			c := rem % so[k]
+			rem /= so[k]
+			offA += c * stA[k]
+			offB += c * stB[k]
 		}
+		row(out[r*inner:(r+1)*inner], a[offA:], b[offB:], ia, ib)
 	}
-	if threads <= 1 || n < minParallel {
-		work(0, rows)
-		return
-	}
-	par.For(threads, rows, work)
 }
 
 func init() {

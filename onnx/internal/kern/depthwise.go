@@ -3,8 +3,6 @@ package kern
 import (
 	"fmt"
 	"sync"
-
-	"github.com/veilkit/veil/onnx/internal/par"
 )
 
 // maxKH is the tallest kernel the row-wise depthwise path handles; taller
@@ -41,8 +39,7 @@ func Depthwise(p *Conv2DParams, in, w, bias, out []float32, act Act, threads int
 		j.run(0, n)
 		return
 	}
-	jj := j
-	par.For(threads, n, jj.run)
+	parallel(dwJobs, j, threads, n)
 }
 
 // dwJob is one Depthwise call.

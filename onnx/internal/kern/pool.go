@@ -3,8 +3,6 @@ package kern
 import (
 	"fmt"
 	"math"
-
-	"github.com/veilkit/veil/onnx/internal/par"
 )
 
 // MaxPool computes a 2-D max pooling of in, [N][C][H][W], into out,
@@ -34,8 +32,7 @@ func pool(p *Conv2DParams, in, out []float32, avg, includePad bool, threads int)
 		j.run(0, n)
 		return
 	}
-	jj := j
-	par.For(threads, n, jj.run)
+	parallel(poolJobs, j, threads, n)
 }
 
 // poolJob is one MaxPool or AveragePool call.
@@ -257,8 +254,7 @@ func GlobalAveragePool(planes, size int, in, out []float32, threads int) {
 		j.run(0, planes)
 		return
 	}
-	jj := j
-	par.For(threads, planes, jj.run)
+	parallel(gapJobs, j, threads, planes)
 }
 
 type gapJob struct {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-
-	"github.com/veilkit/veil/onnx/internal/par"
 )
 
 // ResizeMode is the interpolation of Resize2D.
@@ -74,8 +72,7 @@ func Resize2D(n, c, inH, inW, outH, outW int, scaleH, scaleW float32, mode Resiz
 		j.run(0, planes)
 		return
 	}
-	jj := j
-	par.For(threads, planes, jj.run)
+	parallel(resizeJobs, j, threads, planes)
 }
 
 // axisTable maps every output index along one axis to input indices:
