@@ -67,7 +67,6 @@ var (
 
 // An Engine detects and anonymizes. It is safe for concurrent use.
 type Engine struct {
-	threads      int
 	detectors    map[Class]detect.Detector
 	plateCascade bool
 }
@@ -155,7 +154,7 @@ func New(opts ...Option) (*Engine, error) {
 			cfg.detectors[Vehicle] = nd
 		}
 	}
-	return &Engine{threads: cfg.threads, detectors: cfg.detectors, plateCascade: cfg.plateCascade}, nil
+	return &Engine{detectors: cfg.detectors, plateCascade: cfg.plateCascade}, nil
 }
 
 // Default thresholds (Celantur's).

@@ -264,6 +264,11 @@ func (g *graph) fuse() {
 			removed[next] = true
 		}
 	}
+	g.drop(removed)
+}
+
+// drop removes the given nodes, keeping the others' order.
+func (g *graph) drop(removed map[*node]bool) {
 	if len(removed) == 0 {
 		return
 	}
@@ -334,21 +339,12 @@ func (g *graph) fuseHardSwish() {
 			shape = g.consts[add.inputs[1]]
 		}
 		add.opType = "HardSwish(fused)"
-		add.op = &hardSwishOp{scale: c, constShape: shape.shape}
+		add.op = newHardSwish(c, shape.shape)
 		add.inputs = []string{x}
 		add.outputs = mul.outputs
 		removed[clip], removed[scale], removed[mul] = true, true, true
 	}
-	if len(removed) == 0 {
-		return
-	}
-	kept := g.nodes[:0]
-	for _, n := range g.nodes {
-		if !removed[n] {
-			kept = append(kept, n)
-		}
-	}
-	g.nodes = kept
+	g.drop(removed)
 }
 
 func isBinary(n *node, name string) bool {

@@ -42,25 +42,22 @@ type activation struct {
 	min, max float32
 }
 
-func (a activation) apply(x []float32) {
-	switch a.kind {
-	case actRelu:
-		for k, v := range x {
-			if v < 0 {
-				x[k] = 0
-			}
-		}
-	case actLeakyRelu:
-		for k, v := range x {
-			if v < 0 {
-				x[k] = v * a.alpha
-			}
-		}
-	case actClip:
-		for k, v := range x {
-			x[k] = min(max(v, a.min), a.max)
-		}
+// apply applies a to every element of x in place (the kernels' own
+// activation code, so that fused and standalone activations agree).
+func (a activation) apply(x []float32) { kernAct(a).ApplySlice(x) }
+
+// applyActivation computes dst = act(src), split over goroutines when
+// src is large.
+func applyActivation(rc *runCtx, act activation, dst, src []float32) {
+	if rc.threads <= 1 || len(src) < minParallel {
+		copy(dst, src)
+		act.apply(dst)
+		return
 	}
+	parallelChunks(rc.threads, len(src), func(lo, hi int) {
+		copy(dst[lo:hi], src[lo:hi])
+		act.apply(dst[lo:hi])
+	})
 }
 
 // activationOf returns the activation node n computes, if it is one that
@@ -96,16 +93,7 @@ type actOp struct{ act activation }
 func (o *actOp) infer(in []*value, nOut int) ([]value, error) { return sameAsInput(in, Float32) }
 
 func (o *actOp) run(rc *runCtx, in, out []*Tensor) error {
-	src, dst := in[0].f, out[0].f
-	if rc.threads <= 1 || len(src) < minParallel {
-		copy(dst, src)
-		o.act.apply(dst)
-		return nil
-	}
-	parallelChunks(rc.threads, len(src), func(lo, hi int) {
-		copy(dst[lo:hi], src[lo:hi])
-		o.act.apply(dst[lo:hi])
-	})
+	applyActivation(rc, o.act, out[0].f, in[0].f)
 	return nil
 }
 
@@ -130,19 +118,14 @@ func (o *clipOp) run(rc *runCtx, in, out []*Tensor) error {
 	if len(in) > 2 && in[2] != nil {
 		hi = in[2].f[0]
 	}
-	act := activation{kind: actClip, min: lo, max: hi}
-	src, dst := in[0].f, out[0].f
-	parallelChunks(rc.threads, len(src), func(a, b int) {
-		copy(dst[a:b], src[a:b])
-		act.apply(dst[a:b])
-	})
+	applyActivation(rc, activation{kind: actClip, min: lo, max: hi}, out[0].f, in[0].f)
 	return nil
 }
 
 // unaryOp applies a float32 function element by element.
 type unaryOp struct {
 	f   func(float32) float32
-	vec func(dst, src []float32) // a vectorised f, or nil
+	vec func(dst, src []float32) // a vectorised f; used instead of f when set
 }
 
 func (o *unaryOp) infer(in []*value, nOut int) ([]value, error) { return sameAsInput(in, Float32) }
@@ -569,8 +552,15 @@ func init() {
 // order of the operators it replaces. The Add's constant had shape
 // constShape (all ones), which may add leading axes to x's shape.
 type hardSwishOp struct {
-	scale      float32
+	unaryOp    // run: vmath.HardSwish with the chain's scale
 	constShape []int
+}
+
+func newHardSwish(scale float32, constShape []int) *hardSwishOp {
+	return &hardSwishOp{
+		unaryOp:    unaryOp{vec: func(dst, src []float32) { vmath.HardSwish(dst, src, scale) }},
+		constShape: constShape,
+	}
 }
 
 func (o *hardSwishOp) infer(in []*value, nOut int) ([]value, error) {
@@ -583,15 +573,3 @@ func (o *hardSwishOp) infer(in []*value, nOut int) ([]value, error) {
 	}
 	return []value{{shape: shape, dtype: Float32}}, nil
 }
-
-func (o *hardSwishOp) run(rc *runCtx, in, out []*Tensor) error {
-	src, dst := in[0].f, out[0].f
-	if rc.threads <= 1 || len(src) < minParallel {
-		o.apply(dst, src)
-		return nil
-	}
-	parallelChunks(rc.threads, len(src), func(lo, hi int) { o.apply(dst[lo:hi], src[lo:hi]) })
-	return nil
-}
-
-func (o *hardSwishOp) apply(dst, src []float32) { vmath.HardSwish(dst, src, o.scale) }
