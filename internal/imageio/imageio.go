@@ -89,19 +89,40 @@ func header(r io.Reader) (cfg image.Config, format string, orientation int, rest
 // when the tag is absent, out of range or unreadable, and never panics on
 // hostile input. b may be a truncated prefix of the file.
 func Orientation(b []byte) int {
+	tiff, _ := exifPayload(b)
+	return tiffOrientation(tiff)
+}
+
+// JPEGEXIF returns the TIFF payload (the bytes after "Exif\0\0") of the first
+// APP1 EXIF segment of the JPEG b, or nil when b is not a JPEG, has no EXIF
+// segment before its image data, or ends inside that segment. The result
+// aliases b. It never panics on truncated or hostile input.
+func JPEGEXIF(b []byte) []byte {
+	tiff, whole := exifPayload(b)
+	if !whole {
+		return nil
+	}
+	return tiff
+}
+
+// exifPayload walks the JPEG segments of b up to the first APP1 EXIF segment
+// and returns its TIFF payload, cut short when b ends inside the segment
+// (whole is then false). It returns nil when there is no such segment before
+// SOS or EOI.
+func exifPayload(b []byte) (tiff []byte, whole bool) {
 	if len(b) < 4 || b[0] != 0xFF || b[1] != 0xD8 {
-		return 1
+		return nil, false
 	}
 	i := 2
 	for {
 		if i >= len(b) || b[i] != 0xFF {
-			return 1
+			return nil, false
 		}
 		for i < len(b) && b[i] == 0xFF { // marker plus optional fill bytes
 			i++
 		}
 		if i >= len(b) {
-			return 1
+			return nil, false
 		}
 		m := b[i]
 		i++
@@ -109,72 +130,36 @@ func Orientation(b []byte) int {
 		case m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7): // standalone markers
 			continue
 		case m == 0xD9 || m == 0xDA || m == 0x00: // EOI, SOS (no EXIF past it), invalid
-			return 1
+			return nil, false
 		}
 		if i+2 > len(b) {
-			return 1
+			return nil, false
 		}
 		end := i + (int(b[i])<<8 | int(b[i+1]))
 		if end < i+2 {
-			return 1
+			return nil, false
 		}
 		if m == 0xE1 {
-			seg := b[i+2 : min(end, len(b))]
+			e := min(end, len(b))
+			seg := b[i+2 : e : e]
 			if len(seg) >= 6 && string(seg[:5]) == "Exif\x00" {
 				// The first EXIF segment is authoritative.
-				return tiffOrientation(seg[6:])
+				return seg[6:], end <= len(b)
 			}
 		}
 		i = end
 	}
 }
 
-// tiffOrientation reads tag 0x0112 from IFD0 of a TIFF structure.
-func tiffOrientation(t []byte) int {
-	if len(t) < 8 {
+// tiffOrientation reads tag 0x0112 from IFD0 of a TIFF structure, which may
+// be cut short: the entries before the cut are used.
+func tiffOrientation(b []byte) int {
+	t, off, err := parseTIFF(b)
+	if err != nil {
 		return 1
 	}
-	var bo binary.ByteOrder
-	switch string(t[:4]) {
-	case "II*\x00":
-		bo = binary.LittleEndian
-	case "MM\x00*":
-		bo = binary.BigEndian
-	default:
-		return 1
-	}
-	off := uint64(bo.Uint32(t[4:8]))
-	if off+2 > uint64(len(t)) {
-		return 1
-	}
-	p := int(off) + 2
-	n := int(bo.Uint16(t[off:]))
-	for k := 0; k < n; k++ {
-		e := p + 12*k
-		if e+12 > len(t) {
-			return 1
-		}
-		if bo.Uint16(t[e:]) != 0x0112 {
-			continue
-		}
-		if bo.Uint32(t[e+4:]) < 1 { // count
-			return 1
-		}
-		var v uint32
-		switch bo.Uint16(t[e+2:]) { // type
-		case 3: // SHORT
-			v = uint32(bo.Uint16(t[e+8:]))
-		case 4: // LONG
-			v = bo.Uint32(t[e+8:])
-		default:
-			return 1
-		}
-		if v < 1 || v > 8 {
-			return 1
-		}
-		return int(v)
-	}
-	return 1
+	entries, _, _ := t.ifd(off)
+	return t.orientation(entries)
 }
 
 // Rotate applies an EXIF orientation to img and returns a new image whose

@@ -740,8 +740,12 @@ func seeds(f *testing.F) {
 func FuzzOrientation(f *testing.F) {
 	seeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if o := Orientation(b); o < 1 || o > 8 {
+		o := Orientation(b)
+		if o < 1 || o > 8 {
 			t.Fatalf("Orientation = %d", o)
+		}
+		if p := JPEGEXIF(b); p != nil && tiffOrientation(p) != o {
+			t.Fatalf("Orientation = %d, but %d from JPEGEXIF's payload", o, tiffOrientation(p))
 		}
 	})
 }

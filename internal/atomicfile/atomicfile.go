@@ -1,0 +1,54 @@
+// Package atomicfile writes files so that readers never see a half-written
+// one.
+package atomicfile
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// WriteFile writes the file name through write, atomically: readers of name
+// see either the file it held before or the whole new content, never a
+// half-written file.
+//
+// The data goes to a temporary file in the same directory (named
+// ".NAME.tmp" plus a random suffix), which is synced, closed, given the
+// permissions perm (exactly, not filtered by the umask) and then renamed onto
+// name. If write or any of these steps fails — or write panics — the
+// temporary file is removed and name is left as it was. The error of write is
+// returned as it is.
+func WriteFile(name string, perm os.FileMode, write func(w io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	done, closed := false, false
+	defer func() {
+		if !done {
+			if !closed {
+				f.Close()
+			}
+			os.Remove(tmp)
+		}
+	}()
+	if err := write(f); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	closed = true
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, perm); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		return err
+	}
+	done = true
+	return nil
+}

@@ -1,0 +1,174 @@
+package atomicfile
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// dirNames lists the names in dir, sorted.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+func TestWriteFile(t *testing.T) {
+	errWrite := errors.New("write failed")
+	for _, tc := range []struct {
+		name     string
+		previous []byte // content of the file before; nil for none
+		write    func(w io.Writer) error
+		wantErr  error // nil: success
+		want     []byte
+	}{
+		{
+			name:  "new file",
+			write: func(w io.Writer) error { _, err := io.WriteString(w, "hello"); return err },
+			want:  []byte("hello"),
+		},
+		{
+			name:     "replaces file",
+			previous: []byte("old content, longer than the new"),
+			write:    func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err },
+			want:     []byte("new"),
+		},
+		{
+			name:  "empty",
+			write: func(w io.Writer) error { return nil },
+			want:  []byte{},
+		},
+		{
+			name:    "write error",
+			write:   func(w io.Writer) error { io.WriteString(w, "partial"); return errWrite },
+			wantErr: errWrite,
+		},
+		{
+			name:     "write error keeps file",
+			previous: []byte("old content"),
+			write:    func(w io.Writer) error { io.WriteString(w, "partial"); return errWrite },
+			wantErr:  errWrite,
+			want:     []byte("old content"),
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			name := filepath.Join(dir, "out.jpg")
+			if tc.previous != nil {
+				if err := os.WriteFile(name, tc.previous, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := WriteFile(name, 0o640, tc.write)
+			if !errors.Is(err, tc.wantErr) || (err == nil) != (tc.wantErr == nil) {
+				t.Fatalf("WriteFile = %v, want %v", err, tc.wantErr)
+			}
+			// Only the target (if any) is left: no temporary file.
+			var wantNames []string
+			if tc.want != nil {
+				wantNames = []string{"out.jpg"}
+			}
+			if got := dirNames(t, dir); !slices.Equal(got, wantNames) {
+				t.Fatalf("directory holds %q, want %q", got, wantNames)
+			}
+			if tc.want == nil {
+				return
+			}
+			got, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(tc.want) {
+				t.Fatalf("content %q, want %q", got, tc.want)
+			}
+			fi, err := os.Stat(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantPerm := os.FileMode(0o640)
+			if tc.wantErr != nil {
+				wantPerm = 0o600 // the previous file, untouched
+			}
+			if runtime.GOOS != "windows" && fi.Mode().Perm() != wantPerm {
+				t.Fatalf("mode %v, want %v", fi.Mode().Perm(), wantPerm)
+			}
+		})
+	}
+}
+
+// The temporary file lies next to the target, hidden, while write runs.
+func TestWriteFileTemp(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "photo.png")
+	err := WriteFile(name, 0o644, func(w io.Writer) error {
+		f, ok := w.(*os.File)
+		if !ok {
+			t.Fatalf("write got a %T, want *os.File", w)
+		}
+		if d, b := filepath.Dir(f.Name()), filepath.Base(f.Name()); d != dir || !strings.HasPrefix(b, ".photo.png.tmp") || b == ".photo.png.tmp" {
+			t.Errorf("temporary file %q, want %s/.photo.png.tmp*", f.Name(), dir)
+		}
+		if _, err := os.Stat(name); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("target exists before the rename: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWriteFilePanic(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "out")
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("no panic")
+			}
+		}()
+		WriteFile(name, 0o644, func(w io.Writer) error { panic("boom") })
+	}()
+	if got := dirNames(t, dir); len(got) != 0 {
+		t.Fatalf("directory holds %q after a panic", got)
+	}
+}
+
+func TestWriteFileNoDir(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "missing", "out")
+	called := false
+	err := WriteFile(name, 0o644, func(w io.Writer) error { called = true; return nil })
+	if err == nil || called {
+		t.Fatalf("WriteFile into a missing directory = %v (write called: %v), want an error", err, called)
+	}
+}
+
+// The target is a directory: the rename fails and the temporary file goes.
+func TestWriteFileRenameError(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "sub")
+	if err := os.Mkdir(name, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(name, "x"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(name, 0o644, func(w io.Writer) error { return nil }); err == nil {
+		t.Fatal("WriteFile onto a non-empty directory succeeded")
+	}
+	if got := dirNames(t, dir); !slices.Equal(got, []string{"sub"}) {
+		t.Fatalf("directory holds %q", got)
+	}
+}
