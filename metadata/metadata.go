@@ -8,13 +8,14 @@ import (
 	"math"
 )
 
-// Type codes of the classes. Celantur documents 103 for faces; veil
-// numbers the other classes beside it.
+// Type codes of the classes. Celantur documents 102 for persons and 103
+// for faces; it does not document licence plates and vehicles, and veil
+// numbers them after faces: 104 licence plate, 105 vehicle.
 const (
-	TypePerson       = 101
-	TypeVehicle      = 102
+	TypePerson       = 102
 	TypeFace         = 103
 	TypeLicensePlate = 104
+	TypeVehicle      = 105
 )
 
 // TypeCode returns the type code of a class label ("face",
@@ -53,7 +54,7 @@ type Image struct {
 	Size       [2]int      `json:"size"`     // height, width (as Celantur: numpy order)
 	Duration   float64     `json:"duration"` // seconds of processing
 	Filename   string      `json:"filename"`
-	Folder     string      `json:"folder,omitempty"`
+	Folder     *string     `json:"folder"` // null when unknown
 }
 
 // Round6 rounds a score to 6 decimals, enough for a float32 score and

@@ -3,6 +3,9 @@ package metadata
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -35,9 +38,45 @@ func TestImageJSON(t *testing.T) {
 }
 
 func TestTypeCode(t *testing.T) {
-	for label, want := range map[string]int{"face": 103, "license-plate": 104, "person": 101, "vehicle": 102, "dog": 0} {
+	for label, want := range map[string]int{"face": 103, "license-plate": 104, "person": 102, "vehicle": 105, "dog": 0} {
 		if got := TypeCode(label); got != want {
 			t.Errorf("TypeCode(%q) = %d, want %d", label, got, want)
+		}
+	}
+}
+
+// TestSpecExamples decodes the image metadata examples of the Celantur
+// Container REST API document into Image and encodes them again: every
+// key and value must survive.
+func TestSpecExamples(t *testing.T) {
+	files, err := filepath.Glob("testdata/spec_image_*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no spec examples: %v", err)
+	}
+	for _, name := range files {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var img Image
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&img); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var b bytes.Buffer
+		if err := Encode(&b, img); err != nil {
+			t.Fatal(err)
+		}
+		var want, got any
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: round trip\n got %v\nwant %v", name, got, want)
 		}
 	}
 }
