@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
+	"reflect"
 	"runtime"
 	"sync"
 
@@ -178,6 +179,32 @@ type Params struct {
 	// {"number":[nx,ny],"overlap":[ox,oy]} where the overlap is the
 	// fraction of a tile that neighbouring tiles share (0.1 = 10%).
 	Format string
+
+	// The rest is read by Anonymize only.
+
+	// Method hides the objects: Blur (the zero value), Pixelate, Blacken,
+	// or DetectOnly.
+	Method Method
+	// BBox anonymizes each object's box instead of its shape (a face's
+	// ellipse, a plate's quadrilateral).
+	BBox bool
+	// Debug draws the boxes (and the plate corners and face landmarks) on
+	// the output; Score adds each object's class and score.
+	Debug, Score bool
+	// Ignores are regions, in the image's pixels with (0, 0) its top-left
+	// corner, where nothing is anonymized (see ParseIgnores); objects in
+	// them are still reported.
+	Ignores []image.Rectangle
+	// Blur kernel sizes; 0 means the default. Faces' and licence plates'
+	// are relative to the object (fraction of the larger side of its box;
+	// defaults 0.35 and 0.5), persons' and vehicles' are in pixels
+	// (defaults 95 and 61). See Sigma for the blur a kernel size gives and
+	// CellSize for the pixelation.
+	KernelSizeFace, KernelSizeLicensePlate, KernelSizePerson, KernelSizeVehicle float64
+	// FaceGradient and LicensePlateGradient soften the edge of faces and
+	// plates; nil means DefaultGradient (start 0.3, stop 0), &Gradient{}
+	// a hard edge.
+	FaceGradient, LicensePlateGradient *Gradient
 }
 
 func (p *Params) threshold(c Class) float32 {
@@ -316,20 +343,20 @@ func (e *Engine) run(ctx context.Context, img *image.RGBA, tiles []tiling.Tile, 
 		minScore float32
 	}
 	var jobs []*job
-	seen := make(map[detect.Detector]*job)
+classes:
 	for _, c := range []Class{Face, LicensePlate, Person, Vehicle} {
 		t, ok := need[c]
 		if !ok {
 			continue
 		}
 		d := e.detectors[c]
-		if j := seen[d]; j != nil {
-			j.minScore = min(j.minScore, t)
-			continue
+		for _, j := range jobs {
+			if sameDetector(j.d, d) {
+				j.minScore = min(j.minScore, t)
+				continue classes
+			}
 		}
-		j := &job{d: d, minScore: t}
-		seen[d] = j
-		jobs = append(jobs, j)
+		jobs = append(jobs, &job{d: d, minScore: t})
 	}
 	var (
 		mu   sync.Mutex
@@ -366,6 +393,14 @@ func (e *Engine) run(ctx context.Context, img *image.RGBA, tiles []tiling.Tile, 
 		return nil, errors.Join(errs...)
 	}
 	return all, nil
+}
+
+// sameDetector reports whether a and b are the same detector. A user's
+// detector may be of a type that == cannot compare (a struct holding a
+// slice): such a detector is only ever itself.
+func sameDetector(a, b detect.Detector) bool {
+	ta := reflect.TypeOf(a)
+	return ta == reflect.TypeOf(b) && ta.Comparable() && a == b
 }
 
 // Plate zoom passes. The plate detector stretches a region to its small

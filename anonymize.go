@@ -1,0 +1,365 @@
+package veil
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"math"
+	"strings"
+
+	"github.com/veilkit/veil/blur"
+	"github.com/veilkit/veil/internal/debugdraw"
+)
+
+// Method is how Anonymize hides an object.
+type Method uint8
+
+// The anonymization methods, as the Celantur API names them.
+const (
+	Blur       Method = iota // Gaussian-like blur (the default)
+	Pixelate                 // mean colour of square cells
+	Blacken                  // black
+	DetectOnly               // "detect": find the objects, leave the image as it is
+)
+
+// String returns the method's name in the Celantur API.
+func (m Method) String() string {
+	switch m {
+	case Blur:
+		return "blur"
+	case Pixelate:
+		return "pixelate"
+	case Blacken:
+		return "blacken"
+	case DetectOnly:
+		return "detect"
+	}
+	return fmt.Sprintf("Method(%d)", m)
+}
+
+// ParseMethod returns the method named s: blur, pixelate, blacken or
+// detect.
+func ParseMethod(s string) (Method, error) {
+	for m := Blur; m <= DetectOnly; m++ {
+		if strings.EqualFold(s, m.String()) {
+			return m, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: method %q (want blur, pixelate, blacken or detect)", ErrOption, s)
+}
+
+// ParseClass returns the class named s as the Celantur API spells it:
+// face, license-plate, person or vehicle.
+func ParseClass(s string) (Class, error) {
+	for c := Face; c <= Vehicle; c++ {
+		if strings.EqualFold(s, c.String()) {
+			return c, nil
+		}
+	}
+	return 0, fmt.Errorf("%w: class %q (want face, license-plate, person or vehicle)", ErrOption, s)
+}
+
+// Gradient is the soft edge of a face or licence plate (Celantur's
+// *-anonymization-gradient-start and -stop): full strength inside the
+// object shrunk by Stop × its size on each side, fading to nothing at the
+// object grown by Start × its size on each side.
+type Gradient = blur.Gradient
+
+// Default anonymization parameters (Celantur's).
+const (
+	// DefaultKernelSizeFace and DefaultKernelSizeLicensePlate are
+	// relative: the blur kernel is this fraction of the object's larger
+	// side.
+	DefaultKernelSizeFace         = 0.35
+	DefaultKernelSizeLicensePlate = 0.5
+	// DefaultKernelSizePerson and DefaultKernelSizeVehicle are in pixels.
+	DefaultKernelSizePerson  = 95
+	DefaultKernelSizeVehicle = 61
+)
+
+// DefaultGradient is the default gradient of faces and licence plates.
+var DefaultGradient = Gradient{Start: 0.3, Stop: 0}
+
+// Kernel sizes: a blur of kernel size k pixels is three box passes of
+// radius k (a Gaussian-like blur of σ = √(k² + k), see Sigma); pixelation
+// uses square cells of 2k + 1 pixels (CellSize). For faces and licence
+// plates k is relative (k = KernelSize × the larger side of the object's
+// box), so small and large faces are equally unrecognisable; for persons
+// and vehicles it is in pixels.
+
+// kernelSize returns the kernel size in pixels for detection d.
+func (p *Params) kernelSize(d Detection) float64 {
+	side := float64(max(d.Box.W(), d.Box.H()))
+	switch d.Class {
+	case Face:
+		return orDefault(p.KernelSizeFace, DefaultKernelSizeFace) * side
+	case LicensePlate:
+		return orDefault(p.KernelSizeLicensePlate, DefaultKernelSizeLicensePlate) * side
+	case Person:
+		return orDefault(p.KernelSizePerson, DefaultKernelSizePerson)
+	case Vehicle:
+		return orDefault(p.KernelSizeVehicle, DefaultKernelSizeVehicle)
+	}
+	return side
+}
+
+func orDefault(v, def float64) float64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// gradient returns the gradient of class c: faces' and plates' from p
+// (DefaultGradient when nil), none for the other classes.
+func (p *Params) gradient(c Class) Gradient {
+	var g *Gradient
+	switch c {
+	case Face:
+		g = p.FaceGradient
+	case LicensePlate:
+		g = p.LicensePlateGradient
+	default:
+		return Gradient{}
+	}
+	if g == nil {
+		return DefaultGradient
+	}
+	return *g
+}
+
+// Sigma returns the standard deviation of the blur of kernel size k
+// pixels: three box passes of radius k (width 2k + 1), σ = √(k² + k).
+// (OpenCV's σ for a k×k Gaussian kernel, about k/6, leaves blurred faces
+// findable by a face detector: see TestReidentification.)
+func Sigma(k float64) float64 {
+	return max(math.Sqrt(k*k+k), 0.5)
+}
+
+// CellSize returns the side of the pixelation cells for kernel size k:
+// the width of the blur's box, 2k + 1, so a pixelated object is as
+// unrecognisable as a blurred one.
+func CellSize(k float64) int {
+	return max(2, int(math.Round(2*k+1)))
+}
+
+// faceMargin grows a face's box, on each side, by this fraction of its
+// size before the face's ellipse is fitted in it. YuNet's boxes run from
+// the brows to the chin; the forehead, hairline, ears and jaw left around
+// a blurred oval are what let a face detector find a face again
+// (TestReidentification: with the box itself, 20 of 52 blurred faces of
+// the group photo are found again, with 0.1 five, with 0.2 none).
+const faceMargin = 0.2
+
+// Object is a detection and what Anonymize did with it.
+type Object struct {
+	Detection
+	// Anonymized reports whether the object's pixels were changed: false
+	// for the detect method and for an object wholly inside the ignore
+	// regions.
+	Anonymized bool
+	// Offset is the top-left corner of the tile the object was found in
+	// (Celantur's offset): (0, 0) with the whole format.
+	Offset image.Point
+}
+
+// Result is what Anonymize returns.
+type Result struct {
+	// Image is the anonymized image, a new image with bounds starting at
+	// (0, 0); the input image is never changed. With DetectOnly it is a
+	// copy of the input (with the debug drawing when asked).
+	Image   *image.RGBA
+	Objects []Object
+}
+
+// Anonymize detects the objects of p.Classes in img and hides them with
+// p.Method. Any error (bad option, failed detection, cancelled context)
+// returns no image: privacy fails closed.
+func (e *Engine) Anonymize(ctx context.Context, img image.Image, p Params) (*Result, error) {
+	if err := p.validateAnonymize(); err != nil {
+		return nil, err
+	}
+	dets, err := e.Detect(ctx, img, p)
+	if err != nil {
+		return nil, err
+	}
+	src, err := toRGBA(img)
+	if err != nil {
+		return nil, err
+	}
+	out := image.NewRGBA(src.Rect)
+	copy(out.Pix, src.Pix)
+	min := img.Bounds().Min
+	tiles, _ := tilesFor(p.Format, img) // validated by Detect
+	objs := make([]Object, len(dets))
+	for k, d := range dets {
+		d = translate(d, -float32(min.X), -float32(min.Y))
+		objs[k] = Object{Detection: d}
+		c := image.Pt(int(d.Box.X1+d.Box.X2)/2, int(d.Box.Y1+d.Box.Y2)/2)
+		for _, t := range tiles {
+			if c.In(t.Rect) {
+				objs[k].Offset = t.Rect.Min
+				break
+			}
+		}
+	}
+	if p.Method != DetectOnly {
+		for k := range objs {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			objs[k].Anonymized = p.anonymize(out, objs[k].Detection)
+		}
+	}
+	if p.Debug {
+		debugdraw.Draw(out, debugItems(objs), debugdraw.Options{Scores: p.Score})
+	}
+	// Back to img's coordinates.
+	if min != (image.Point{}) {
+		for k := range objs {
+			objs[k].Detection = translate(objs[k].Detection, float32(min.X), float32(min.Y))
+			objs[k].Offset = objs[k].Offset.Add(min)
+		}
+	}
+	return &Result{Image: out, Objects: objs}, nil
+}
+
+// anonymize hides d in img (bounds at (0, 0)) and reports whether any
+// pixel was changed.
+func (p *Params) anonymize(img *image.RGBA, d Detection) bool {
+	a := p.alpha(d, img.Rect)
+	for _, r := range p.Ignores {
+		a.Clear(r)
+	}
+	if a == nil || !covers(a) {
+		return false
+	}
+	k := p.kernelSize(d)
+	switch p.Method {
+	case Blur:
+		blur.Blur(img, a, Sigma(k))
+	case Pixelate:
+		r := d.Box.Rect()
+		blur.Pixelate(img, a, CellSize(k), r.Min)
+	case Blacken:
+		blur.Blacken(img, a)
+	}
+	return true
+}
+
+// alpha returns the coverage of d: with BBox its box, otherwise its
+// shape — an ellipse around a face's box (see faceMargin), a plate's four-corner
+// quadrilateral, and (until segmentation) the box of a person or vehicle.
+// Faces and plates get their gradient.
+func (p *Params) alpha(d Detection, bounds image.Rectangle) *blur.Alpha {
+	b := d.Box
+	x0, y0, x1, y1 := float64(b.X1), float64(b.Y1), float64(b.X2), float64(b.Y2)
+	g := p.gradient(d.Class)
+	switch {
+	case !p.BBox && d.Class == Face:
+		mx, my := faceMargin*(x1-x0), faceMargin*(y1-y0)
+		return blur.EllipseAlpha(x0-mx, y0-my, x1+mx, y1+my, g, bounds)
+	case !p.BBox && d.Class == LicensePlate && len(d.Points) == 4:
+		pts := make([]blur.Point, 4)
+		for k, q := range d.Points {
+			pts[k] = blur.Point{X: float64(q.X), Y: float64(q.Y)}
+		}
+		return blur.PolygonAlpha(pts, g, bounds)
+	}
+	return blur.BoxAlpha(x0, y0, x1, y1, g, bounds)
+}
+
+// covers reports whether a has any non-zero coverage.
+func covers(a *blur.Alpha) bool {
+	for _, v := range a.A {
+		if v != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func debugItems(objs []Object) []debugdraw.Item {
+	items := make([]debugdraw.Item, len(objs))
+	for k, o := range objs {
+		it := debugdraw.Item{Box: o.Box.Rect(), Label: o.Class.String(), Score: o.Score,
+			Color: debugdraw.ClassColor(o.Class.String())}
+		pts := make([]image.Point, len(o.Points))
+		for j, q := range o.Points {
+			pts[j] = image.Pt(int(q.X+0.5), int(q.Y+0.5))
+		}
+		if o.Class == LicensePlate && len(pts) == 4 {
+			it.Polygon = pts
+		} else {
+			it.Points = pts
+		}
+		items[k] = it
+	}
+	return items
+}
+
+func (p *Params) validateAnonymize() error {
+	if p.Method > DetectOnly {
+		return fmt.Errorf("%w: %v", ErrOption, p.Method)
+	}
+	for _, k := range []struct {
+		name string
+		v    float64
+		rel  bool
+	}{
+		{"kernel-size-face", p.KernelSizeFace, true},
+		{"kernel-size-license-plate", p.KernelSizeLicensePlate, true},
+		{"kernel-size-person", p.KernelSizePerson, false},
+		{"kernel-size-vehicle", p.KernelSizeVehicle, false},
+	} {
+		if k.v < 0 || k.v != k.v || math.IsInf(k.v, 0) || k.rel && k.v > 10 || !k.rel && k.v > 10000 {
+			return fmt.Errorf("%w: %s %v", ErrOption, k.name, k.v)
+		}
+	}
+	for name, g := range map[string]*Gradient{"face": p.FaceGradient, "license-plate": p.LicensePlateGradient} {
+		if g == nil {
+			continue
+		}
+		if !(g.Start >= 0 && g.Start <= 2) || !(g.Stop >= 0 && g.Stop <= 0.5) {
+			return fmt.Errorf("%w: %s gradient start %v stop %v (want start in [0, 2], stop in [0, 0.5])", ErrOption, name, g.Start, g.Stop)
+		}
+	}
+	return nil
+}
+
+// Region is an ignore region as the Celantur API writes it.
+type Region struct {
+	TopLeftX int `json:"topLeftX"`
+	TopLeftY int `json:"topLeftY"`
+	Width    int `json:"width"`
+	Height   int `json:"height"`
+}
+
+// Rect returns the region as a rectangle.
+func (r Region) Rect() image.Rectangle {
+	return image.Rect(r.TopLeftX, r.TopLeftY, r.TopLeftX+r.Width, r.TopLeftY+r.Height)
+}
+
+// ParseIgnores parses the ignores option, a JSON array of regions such as
+// [{"topLeftX": 182, "topLeftY": 154, "width": 2000, "height": 2000}]; an
+// empty string is no regions.
+func ParseIgnores(s string) ([]image.Rectangle, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var regs []Region
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&regs); err != nil {
+		return nil, fmt.Errorf("%w: ignores: %v", ErrOption, err)
+	}
+	rs := make([]image.Rectangle, len(regs))
+	for k, r := range regs {
+		if r.Width <= 0 || r.Height <= 0 {
+			return nil, fmt.Errorf("%w: ignores[%d]: width and height must be positive, got %dx%d", ErrOption, k, r.Width, r.Height)
+		}
+		rs[k] = r.Rect()
+	}
+	return rs, nil
+}
