@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,7 +13,7 @@ import (
 	"github.com/veilkit/veil/metadata"
 )
 
-func runDetect(args []string, stdout io.Writer) error {
+func runDetect(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
 	face := fs.Bool("face", false, "detect faces")
 	plate := fs.Bool("license-plate", false, "detect licence plates")
@@ -25,11 +26,13 @@ func runDetect(args []string, stdout io.Writer) error {
 	fs.Func("vehicle-threshold", "vehicle score threshold 0..1 (default 0.4)", floatFlag(&p.VehicleThreshold))
 	fs.StringVar(&p.Format, "format", "whole", `tiling: whole, pano:N or {"number":[nx,ny],"overlap":[ox,oy]}`)
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = commandUsage(fs, "veil detect [flags] IMAGE...",
+		"Detect prints the objects found in each image as JSON in the Celantur metadata\nschema (an array when there are several images). The classes default to face\nand license-plate.")
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("detect: no images given")
+		return &usageError{"detect", errors.New("no images given")}
 	}
 	for c, on := range map[veil.Class]bool{veil.Face: *face, veil.LicensePlate: *plate, veil.Person: *person, veil.Vehicle: *vehicle} {
 		if on {
@@ -65,11 +68,12 @@ func detectFile(e *veil.Engine, name string, p veil.Params) (metadata.Image, err
 		return metadata.Image{}, fmt.Errorf("%s: %w", name, err)
 	}
 	t0 := time.Now()
-	dets, err := e.Detect(context.Background(), img, p)
+	p.Method = veil.DetectOnly
+	res, err := e.Anonymize(context.Background(), img, p)
 	if err != nil {
 		return metadata.Image{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return veil.Metadata(name, img.Bounds(), dets, false, time.Since(t0)), nil
+	return veil.Metadata(name, img.Bounds(), res.Objects, false, time.Since(t0)), nil
 }
 
 // floatFlag parses a float32 flag value into v.

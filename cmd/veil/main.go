@@ -2,8 +2,26 @@
 //
 // Usage:
 //
-//	veil detect [flags] IMAGE...
-//	veil models [-image FILE] [-threads N] [-dir models]
+//	veil <command> [flags] [args]
+//
+// The commands are:
+//
+//	anonymize  blur, pixelate or blacken faces, licence plates, persons and
+//	           vehicles in image files and folders
+//	detect     print the objects found in images as Celantur metadata JSON
+//	models     run every shipped ONNX model on an image and time it
+//
+// anonymize reads JPEG and PNG files and folders (recursively) and writes
+// the anonymized images to an output folder with the same names and
+// structure:
+//
+//	veil anonymize [flags] INPUT... -o OUT
+//
+// Its flags carry the Celantur parameter names (-a CLASS, --method,
+// --face-threshold, --kernel-size-face, --quality, …); see
+// 'veil anonymize -h'. A file that fails for any reason gets no output
+// file. The exit status is 0 when every file was anonymized, 1 when any
+// failed and 2 for a bad command line.
 //
 // detect prints the detections of each image as JSON in the Celantur
 // metadata schema (an array when there are several images). Its flags
@@ -26,7 +44,10 @@ import (
 	_ "image/png"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -34,23 +55,118 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "veil:", err)
-		os.Exit(1)
+	// Ctrl-C stops the files in progress (they get no output) and the
+	// summary is still printed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := runContext(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // a file or the command failed
+	exitUsage   = 2 // bad command line
+	usageHeader = "veil anonymizes images: it finds faces, licence plates, persons and vehicles\nand blurs, pixelates or blackens them.\n"
+)
+
+// commands are the subcommands, in the order the usage lists them.
+var commands = []struct {
+	name, summary string
+}{
+	{"anonymize", "blur, pixelate or blacken faces, licence plates, persons and vehicles in images"},
+	{"detect", "print the objects found in images as Celantur metadata JSON"},
+	{"models", "run every shipped ONNX model on an image and time it"},
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, usageHeader)
+	fmt.Fprint(w, "\nUsage: veil <command> [flags] [args]\n\nCommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s  %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, "\nRun 'veil <command> -h' for the command's flags.\n")
+}
+
+// run runs the command line args (without the program name) and returns
+// the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		printUsage(stderr)
+		return exitUsage
+	}
+	switch cmd := args[0]; cmd {
+	case "-h", "-help", "--help", "help":
+		if cmd == "help" && len(args) > 1 {
+			// veil help COMMAND is veil COMMAND -h.
+			return runContext(ctx, []string{args[1], "-h"}, stdout, stderr)
+		}
+		printUsage(stdout)
+		return exitOK
+	case "anonymize":
+		return runAnonymize(ctx, args[1:], stdout, stderr)
+	case "detect":
+		return exitStatus(runDetect(args[1:], stdout, stderr), stderr)
+	case "models":
+		return exitStatus(runModels(args[1:], stdout, stderr), stderr)
+	default:
+		fmt.Fprintf(stderr, "veil: unknown command %q\nRun 'veil help' for usage.\n", cmd)
+		return exitUsage
 	}
 }
 
-func run(args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: veil detect [flags] IMAGE... | veil models [-image FILE] [-threads N] [-dir DIR]")
+// usageError is a bad command line: exit status 2.
+type usageError struct {
+	cmd string
+	err error
+}
+
+func (e *usageError) Error() string { return e.cmd + ": " + e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// exitStatus reports err on stderr and returns the exit status for it.
+func exitStatus(err error, stderr io.Writer) int {
+	var ue *usageError
+	switch {
+	case err == nil || errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "veil %s\nRun 'veil %s -h' for usage.\n", ue, ue.cmd)
+		return exitUsage
 	}
-	switch args[0] {
-	case "detect":
-		return runDetect(args[1:], stdout)
-	case "models":
-		return runModels(args[1:], stdout)
+	fmt.Fprintln(stderr, "veil:", err)
+	return exitFailed
+}
+
+// parseFlags parses args into fs. The help (-h) goes to stdout and
+// returns flag.ErrHelp; a bad flag returns a *usageError.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return err
 	}
-	return fmt.Errorf("unknown command %q (have: detect, models)", args[0])
+	if err != nil {
+		return &usageError{fs.Name(), err}
+	}
+	return nil
+}
+
+// commandUsage returns a flag.FlagSet Usage that prints the usage line,
+// the description and the flags to fs's output.
+func commandUsage(fs *flag.FlagSet, usage, desc string) func() {
+	return func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: %s\n\n%s\n\nFlags:\n", usage, strings.TrimSpace(desc))
+		fs.PrintDefaults()
+	}
 }
 
 // modelInput says how a model wants its input tensor.
@@ -73,13 +189,18 @@ var shipped = []modelInput{
 	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", 256, 256, false, true, [3]float32{}, [3]float32{255, 255, 255}},
 }
 
-func runModels(args []string, stdout io.Writer) error {
+func runModels(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("models", flag.ContinueOnError)
 	imagePath := fs.String("image", "testdata/street.jpg", "image to run the models on")
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
 	dir := fs.String("dir", "models", "folder of the shipped models")
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = commandUsage(fs, "veil models [-image FILE] [-threads N] [-dir DIR]",
+		"Models runs every shipped ONNX model in veil's pure-Go runtime on an image\nand prints what each returns and how long it took.")
+	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{"models", fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	f, err := os.Open(*imagePath)
 	if err != nil {

@@ -8,9 +8,9 @@ import (
 )
 
 func TestDetectCommand(t *testing.T) {
-	var out bytes.Buffer
-	if err := run([]string{"detect", "-license-plate", "-license-plate-threshold", "0.6", "../../testdata/plate.jpg"}, &out); err != nil {
-		t.Fatal(err)
+	var out, errb bytes.Buffer
+	if code := run([]string{"detect", "-license-plate", "-license-plate-threshold", "0.6", "../../testdata/plate.jpg"}, &out, &errb); code != 0 {
+		t.Fatalf("exit status %d: %s", code, errb.String())
 	}
 	var m struct {
 		Detections []struct {
@@ -32,21 +32,28 @@ func TestDetectCommand(t *testing.T) {
 }
 
 func TestCommandErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{},
-		{"frobnicate"},
-		{"detect"},
-		{"detect", "-face-threshold", "abc", "x.jpg"},
-		{"detect", "-face-threshold", "2", "../../testdata/plate.jpg"},
-		{"detect", "../../testdata/README.md"},
-		{"detect", "no-such-file.jpg"},
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{}, 2},
+		{[]string{"frobnicate"}, 2},
+		{[]string{"detect"}, 2},
+		{[]string{"detect", "-face-threshold", "abc", "x.jpg"}, 2},
+		{[]string{"detect", "-face-threshold", "2", "../../testdata/plate.jpg"}, 1},
+		{[]string{"detect", "../../testdata/README.md"}, 1},
+		{[]string{"detect", "no-such-file.jpg"}, 1},
+		{[]string{"models", "extra"}, 2},
 	} {
-		var out bytes.Buffer
-		if err := run(args, &out); err == nil {
-			t.Errorf("%s: no error", strings.Join(args, " "))
+		var out, errb bytes.Buffer
+		if code := run(tc.args, &out, &errb); code != tc.code {
+			t.Errorf("%s: exit status %d, want %d", strings.Join(tc.args, " "), code, tc.code)
 		}
 		if out.Len() != 0 {
-			t.Errorf("%s: wrote output despite the error: %q", strings.Join(args, " "), out.String())
+			t.Errorf("%s: wrote output despite the error: %q", strings.Join(tc.args, " "), out.String())
+		}
+		if errb.Len() == 0 {
+			t.Errorf("%s: no error message", strings.Join(tc.args, " "))
 		}
 	}
 }

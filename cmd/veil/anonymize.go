@@ -1,0 +1,951 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"image"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/veilkit/veil"
+	"github.com/veilkit/veil/internal/atomicfile"
+	"github.com/veilkit/veil/metadata"
+	"github.com/veilkit/veil/tiling"
+)
+
+const anonymizeUsageLine = "veil anonymize [flags] INPUT... -o OUT"
+
+const anonymizeDescription = `
+Anonymize finds faces and licence plates (or persons and vehicles: see -a) in
+JPEG and PNG images and blurs, pixelates or blackens them.
+
+INPUTs are image files and folders; folders are searched recursively for
+.jpg, .jpeg and .png files. The anonymized images go to the folder OUT under
+their input names, the images of a folder keeping their paths relative to it;
+the originals are never changed. An OUT inside an input folder is not searched.
+Flags may come before, between and after the INPUTs.
+
+A file that fails for any reason gets no output file (an output left by an
+earlier run is removed) and the other files are still done. The exit status
+is 0 when every file was done, 1 when any failed and 2 for a bad command line.
+
+Examples:
+  veil anonymize photos -o anonymized
+  veil anonymize -a face,person --method pixelate a.jpg b.png -o out
+  veil anonymize --method detect photos -o detections   (metadata JSON only)
+`
+
+// anonymizeGroups lists the flags of anonymize by topic, for the help.
+var anonymizeGroups = []struct {
+	title string
+	flags []string
+}{
+	{"What to anonymize", []string{"a", "face-threshold", "license-plate-threshold",
+		"person-threshold", "vehicle-threshold", "format", "ignores"}},
+	{"How to anonymize", []string{"method", "bbox", "kernel-size-face", "kernel-size-license-plate",
+		"kernel-size-person", "kernel-size-vehicle",
+		"face-anonymization-gradient-start", "face-anonymization-gradient-stop",
+		"license-plate-anonymization-gradient-start", "license-plate-anonymization-gradient-stop",
+		"debug", "score"}},
+	{"Output", []string{"o", "output-format", "quality", "compress-level", "metadata", "keep-exif"}},
+	{"Running", []string{"j", "threads", "q"}},
+}
+
+// anonymizeConfig is the parsed command line of anonymize.
+type anonymizeConfig struct {
+	params    veil.Params
+	inputs    []string
+	out       string
+	outFormat string // "" (the input's format), "jpeg" or "png"
+	quality   int
+	compress  int // EncodeOptions.CompressLevel: 1..9 or veil.NoCompression
+	metadata  bool
+	keepEXIF  bool
+	jobs      int // 0: the number of CPUs
+	threads   int // 0: NumCPU / jobs
+	quiet     bool
+}
+
+// newAnonymizeFlags returns the flag set of anonymize, writing into cfg,
+// and a function to call after parsing that completes cfg from the flags
+// that were set.
+func newAnonymizeFlags(cfg *anonymizeConfig) (*flag.FlagSet, func(*flag.FlagSet)) {
+	fs := flag.NewFlagSet("anonymize", flag.ContinueOnError)
+	p := &cfg.params
+
+	p.Classes = []veil.Class{veil.Face, veil.LicensePlate}
+	fs.Var(&classesValue{list: &p.Classes}, "a",
+		"anonymize objects of `class` face, license-plate, person or vehicle;\n"+
+			"repeat the flag or separate classes with commas")
+	thresholds := []struct {
+		name, what string
+		def        float64
+		dst        *float32
+	}{
+		{"face-threshold", "faces", veil.DefaultFaceThreshold, &p.FaceThreshold},
+		{"license-plate-threshold", "licence plates", veil.DefaultLicensePlateThreshold, &p.LicensePlateThreshold},
+		{"person-threshold", "persons", veil.DefaultPersonThreshold, &p.PersonThreshold},
+		{"vehicle-threshold", "vehicles", veil.DefaultVehicleThreshold, &p.VehicleThreshold},
+	}
+	thr := make([]float64, len(thresholds))
+	for k, t := range thresholds {
+		thr[k] = t.def
+		fs.Var(&floatValue{v: &thr[k], lo: 0, hi: 1, loOpen: true}, t.name,
+			"lowest detection `score` (0 < score ≤ 1) of "+t.what)
+	}
+	p.Format = "whole"
+	fs.Var(formatValue{&p.Format}, "format",
+		"`tiling` of the images: whole; pano:N for equirectangular panoramas N pixels\n"+
+			`wide; or {"number":[nx,ny],"overlap":[ox,oy]}: nx×ny tiles, neighbours sharing`+"\n"+
+			"the fractions ox, oy of a tile")
+	fs.Var(&ignoresValue{rects: &p.Ignores}, "ignores",
+		"`regions` where nothing is anonymized, in image pixels: a JSON array such as\n"+
+			`[{"topLeftX":182,"topLeftY":154,"width":2000,"height":2000}], or @FILE to`+"\n"+
+			"read it from FILE (the objects in them are still reported in the metadata)")
+
+	fs.Var(methodValue{&p.Method}, "method",
+		"how to hide the objects (`method`): blur, pixelate or blacken; or detect,\n"+
+			"which writes only the metadata JSON (as --metadata) and no image")
+	fs.BoolVar(&p.BBox, "bbox", false, "anonymize the bounding boxes instead of the objects' shapes")
+	kernels := []struct {
+		name  string
+		def   float64
+		hi    float64
+		dst   *float64
+		usage string
+	}{
+		{"kernel-size-face", veil.DefaultKernelSizeFace, 10, &p.KernelSizeFace,
+			"blur kernel `size` of faces, relative to the face's larger side"},
+		{"kernel-size-license-plate", veil.DefaultKernelSizeLicensePlate, 10, &p.KernelSizeLicensePlate,
+			"blur kernel `size` of licence plates, relative to the plate's larger side"},
+		{"kernel-size-person", veil.DefaultKernelSizePerson, 10000, &p.KernelSizePerson,
+			"blur kernel `size` of persons, in pixels"},
+		{"kernel-size-vehicle", veil.DefaultKernelSizeVehicle, 10000, &p.KernelSizeVehicle,
+			"blur kernel `size` of vehicles, in pixels"},
+	}
+	for _, k := range kernels {
+		*k.dst = k.def
+		fs.Var(&floatValue{v: k.dst, lo: 0, hi: k.hi, loOpen: true}, k.name, k.usage)
+	}
+	var faceG, plateG veil.Gradient = veil.DefaultGradient, veil.DefaultGradient
+	for _, g := range []struct {
+		class string
+		what  string
+		dst   *veil.Gradient
+	}{{"face", "faces", &faceG}, {"license-plate", "licence plates", &plateG}} {
+		fs.Var(&floatValue{v: &g.dst.Start, lo: 0, hi: 2}, g.class+"-anonymization-gradient-start",
+			"soft edge of "+g.what+": anonymization fades out to the object grown by\n`fraction` × its size on each side (0 to 2)")
+		fs.Var(&floatValue{v: &g.dst.Stop, lo: 0, hi: 0.5}, g.class+"-anonymization-gradient-stop",
+			"soft edge of "+g.what+": full anonymization inside the object shrunk by\n`fraction` × its size on each side (0 to 0.5)")
+	}
+	fs.BoolVar(&p.Debug, "debug", false, "draw the boxes (and plate corners, face landmarks) on the output")
+	fs.BoolVar(&p.Score, "score", false, "with --debug, write each object's class and score beside its box")
+
+	fs.StringVar(&cfg.out, "o", "", "write the outputs to the folder `OUT` (created if needed; required)")
+	fs.Var(outFormatValue{&cfg.outFormat}, "output-format",
+		"write the images as `format` jpeg or png, changing their extensions\n(default: each input's format)")
+	cfg.quality = veil.DefaultQuality
+	fs.Var(&intValue{v: &cfg.quality, lo: 1, hi: 100}, "quality", "JPEG `quality`, 1..100")
+	compress := veil.DefaultCompressLevel
+	fs.Var(&intValue{v: &compress, lo: 0, hi: 9}, "compress-level", "PNG compression `level`, 0 (none) .. 9 (smallest)")
+	fs.BoolVar(&cfg.metadata, "metadata", false, "write the objects found in NAME.jpg to NAME.json beside it, as Celantur\nmetadata JSON")
+	fs.BoolVar(&cfg.keepEXIF, "keep-exif", false,
+		"keep the JPEG's EXIF metadata without its GPS data and thumbnail\n(default: write no metadata of the original)")
+
+	fs.Var(&intValue{v: &cfg.jobs, lo: 1, hi: 1 << 16}, "j",
+		"anonymize `N` files at a time\n(default: the number of CPUs, at most the number of files)")
+	fs.Var(&intValue{v: &cfg.threads, lo: 1, hi: 1 << 16}, "threads",
+		"run each model on `N` goroutines (default: the number of CPUs / -j, at least 1)")
+	fs.BoolVar(&cfg.quiet, "q", false, "quiet: no line per file and no progress bar (errors and the summary are\nstill printed)")
+
+	finish := func(fs *flag.FlagSet) {
+		for k, t := range thresholds {
+			*t.dst = float32(thr[k])
+		}
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "face-anonymization-gradient-start", "face-anonymization-gradient-stop":
+				p.FaceGradient = &faceG
+			case "license-plate-anonymization-gradient-start", "license-plate-anonymization-gradient-stop":
+				p.LicensePlateGradient = &plateG
+			}
+		})
+		cfg.compress = compress
+		if compress == 0 {
+			cfg.compress = veil.NoCompression
+		}
+		if p.Method == veil.DetectOnly {
+			cfg.metadata = true
+		}
+	}
+	return fs, finish
+}
+
+// printAnonymizeUsage writes the help of anonymize: the usage line, the
+// description and the flags by group, with their defaults.
+func printAnonymizeUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: %s\n%s", anonymizeUsageLine, anonymizeDescription)
+	for _, g := range anonymizeGroups {
+		fmt.Fprintf(w, "\n%s:\n", g.title)
+		for _, name := range g.flags {
+			f := fs.Lookup(name)
+			if f == nil {
+				continue
+			}
+			arg, usage := flag.UnquoteUsage(f)
+			dash := "--"
+			if len(f.Name) == 1 {
+				dash = "-"
+			}
+			line := "  " + dash + f.Name
+			if arg != "" {
+				line += " " + arg
+			}
+			fmt.Fprintln(w, line)
+			if f.DefValue != "" && f.DefValue != "false" && !strings.Contains(usage, "(default") {
+				usage += " (default " + f.DefValue + ")"
+			}
+			for l := range strings.SplitSeq(usage, "\n") {
+				fmt.Fprintf(w, "        %s\n", l)
+			}
+		}
+	}
+}
+
+// parseAnonymize parses the command line of anonymize. Flags and inputs
+// may be interspersed; after "--" everything is an input.
+func parseAnonymize(args []string, stdout io.Writer) (*anonymizeConfig, error) {
+	cfg := new(anonymizeConfig)
+	fs, finish := newAnonymizeFlags(cfg)
+	fs.Usage = func() { printAnonymizeUsage(fs.Output(), fs) }
+	rest := args
+	for {
+		if err := parseFlags(fs, rest, stdout); err != nil {
+			return nil, err
+		}
+		used := len(rest) - fs.NArg()
+		rest = fs.Args()
+		if used > 0 && args[len(args)-len(rest)-1] == "--" {
+			cfg.inputs = append(cfg.inputs, rest...)
+			break
+		}
+		if len(rest) == 0 {
+			break
+		}
+		cfg.inputs = append(cfg.inputs, rest[0])
+		rest = rest[1:]
+	}
+	finish(fs)
+	switch {
+	case len(cfg.inputs) == 0:
+		return nil, &usageError{"anonymize", errors.New("no inputs given")}
+	case cfg.out == "":
+		return nil, &usageError{"anonymize", errors.New("no output folder given (-o OUT)")}
+	}
+	return cfg, nil
+}
+
+// A task is one image file to anonymize.
+type task struct {
+	src   string // the file, as named or found in a named folder
+	canon string // its absolute path with symbolic links resolved
+	rel   string // its output path relative to OUT (input extension)
+	img   string // its output image
+	meta  string // its metadata JSON, "" when none is written
+	err   error  // why it cannot be done at all
+}
+
+// isImageName reports whether name has the extension of an image veil
+// anonymizes.
+func isImageName(name string) bool {
+	return extFormat(name) != ""
+}
+
+// extFormat returns the image format that name's extension stands for:
+// "jpeg", "png" or "".
+func extFormat(name string) string {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".jpg", ".jpeg":
+		return "jpeg"
+	case ".png":
+		return "png"
+	}
+	return ""
+}
+
+// canonical returns the absolute form of path with the symbolic links of
+// its longest existing prefix resolved.
+func canonical(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.Clean(path)
+	}
+	var tail []string
+	for p := abs; ; {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(append([]string{r}, tail...)...)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return abs
+		}
+		tail = append([]string{filepath.Base(p)}, tail...)
+		p = parent
+	}
+}
+
+// plan lists the files of cfg.inputs with their outputs. A file that
+// cannot be done gets its error in its task. Outputs that would
+// overwrite an input, or that two inputs would share, are a usage error.
+func plan(cfg *anonymizeConfig) ([]*task, error) {
+	outCanon := canonical(cfg.out)
+	outInfo, err := os.Stat(cfg.out)
+	if err == nil && !outInfo.IsDir() {
+		return nil, &usageError{"anonymize", fmt.Errorf("output %s is not a folder", cfg.out)}
+	}
+	if err != nil {
+		outInfo = nil
+	}
+	isOut := func(canon, path string) bool {
+		if canon == outCanon {
+			return true
+		}
+		if outInfo == nil {
+			return false
+		}
+		info, err := os.Stat(path)
+		return err == nil && os.SameFile(info, outInfo)
+	}
+	var tasks []*task
+	for _, in := range cfg.inputs {
+		info, err := os.Stat(in)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			tasks = append(tasks, &task{src: in, err: err})
+			continue
+		}
+		if !info.IsDir() {
+			if !isImageName(in) {
+				tasks = append(tasks, &task{src: in, err: errors.New("not an image: want a .jpg, .jpeg or .png file")})
+				continue
+			}
+			tasks = append(tasks, &task{src: in, canon: canonical(in), rel: filepath.Base(in)})
+			continue
+		}
+		root := canonical(in)
+		if isOut(root, in) {
+			return nil, &usageError{"anonymize", fmt.Errorf("output folder %s is the input folder %s: that would overwrite the originals", cfg.out, in)}
+		}
+		walk := in
+		if li, err := os.Lstat(in); err == nil && li.Mode()&fs.ModeSymlink != 0 {
+			walk += string(filepath.Separator) // WalkDir does not follow a link it starts at
+		}
+		filepath.WalkDir(walk, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				var pe *fs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				tasks = append(tasks, &task{src: path, err: err})
+				return nil
+			}
+			rel, _ := filepath.Rel(walk, path)
+			canon := filepath.Join(root, rel)
+			if d.IsDir() {
+				if rel != "." && isOut(canon, path) {
+					return filepath.SkipDir // OUT inside the input folder: not an input
+				}
+				return nil
+			}
+			if isImageName(d.Name()) {
+				tasks = append(tasks, &task{src: path, canon: canon, rel: rel})
+			}
+			return nil
+		})
+	}
+
+	inputs := make(map[string]*task)
+	for _, t := range tasks {
+		if t.err == nil {
+			inputs[t.canon] = t
+		}
+	}
+	writeImage := cfg.params.Method != veil.DetectOnly
+	outputs := make(map[string]*task) // canonical output path → its task
+	kept := tasks[:0]
+	for _, t := range tasks {
+		if t.err != nil {
+			kept = append(kept, t)
+			continue
+		}
+		name := t.rel
+		if f := extFormat(name); cfg.outFormat != "" && f != cfg.outFormat {
+			ext := ".jpg"
+			if cfg.outFormat == "png" {
+				ext = ".png"
+			}
+			name = strings.TrimSuffix(name, filepath.Ext(name)) + ext
+		}
+		t.img = filepath.Join(cfg.out, name)
+		var mine []string // canonical paths of the outputs
+		if writeImage {
+			mine = append(mine, filepath.Join(outCanon, name))
+		}
+		if cfg.metadata {
+			json := strings.TrimSuffix(name, filepath.Ext(name)) + ".json"
+			t.meta = filepath.Join(cfg.out, json)
+			mine = append(mine, filepath.Join(outCanon, json))
+		}
+		dup := false
+		for _, o := range mine {
+			if in := inputs[o]; in != nil {
+				return nil, &usageError{"anonymize", fmt.Errorf("the output of %s would overwrite the input %s", t.src, in.src)}
+			}
+			other := outputs[o]
+			switch {
+			case other == nil:
+				outputs[o] = t
+			case other.canon == t.canon:
+				dup = true // the same file named twice
+			default:
+				return nil, &usageError{"anonymize", fmt.Errorf("%s and %s would both be written to %s", other.src, t.src, o)}
+			}
+		}
+		if !dup {
+			kept = append(kept, t)
+		}
+	}
+	return kept, nil
+}
+
+// anonymizer does the files.
+type anonymizer struct {
+	cfg    *anonymizeConfig
+	engine *veil.Engine
+}
+
+// do anonymizes one file and returns the number of objects found. On
+// error no output of t is left: privacy fails closed.
+func (a *anonymizer) do(ctx context.Context, t *task) (int, error) {
+	n, err := a.write(ctx, t)
+	if err != nil {
+		// An output of an earlier run would look like this run's.
+		if a.cfg.params.Method != veil.DetectOnly {
+			os.Remove(t.img)
+		}
+		if t.meta != "" {
+			os.Remove(t.meta)
+		}
+	}
+	return n, err
+}
+
+func (a *anonymizer) write(ctx context.Context, t *task) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	f, err := os.Open(t.src)
+	if err != nil {
+		return 0, err
+	}
+	src, err := veil.DecodeSource(f)
+	f.Close()
+	if err != nil {
+		return 0, err
+	}
+	t0 := time.Now()
+	res, err := a.engine.Anonymize(ctx, src.Image, a.cfg.params)
+	if err != nil {
+		return 0, err
+	}
+	took := time.Since(t0)
+
+	var img, meta bytes.Buffer
+	if a.cfg.params.Method != veil.DetectOnly {
+		format := a.cfg.outFormat
+		if format == "" {
+			format = src.Format
+			if format != "jpeg" && format != "png" {
+				format = extFormat(t.src)
+			}
+		}
+		o := veil.EncodeOptions{Format: format, Quality: a.cfg.quality, CompressLevel: a.cfg.compress}
+		if a.cfg.keepEXIF {
+			o.EXIF = src.EXIF
+		}
+		if err := veil.Encode(&img, res.Image, o); err != nil {
+			return 0, err
+		}
+	}
+	if t.meta != "" {
+		m := veil.Metadata(t.src, src.Image.Bounds(), res.Objects, a.cfg.params.Debug, took)
+		if err := metadata.Encode(&meta, m); err != nil {
+			return 0, err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(t.img), 0o755); err != nil {
+		return 0, err
+	}
+	if t.meta != "" {
+		if err := writeFile(t.meta, meta.Bytes()); err != nil {
+			return 0, err
+		}
+	}
+	if a.cfg.params.Method != veil.DetectOnly {
+		if err := writeFile(t.img, img.Bytes()); err != nil {
+			return 0, err
+		}
+	}
+	return len(res.Objects), nil
+}
+
+// writeFile writes data to name atomically: no half-written file, and no
+// temporary file left on error.
+func writeFile(name string, data []byte) error {
+	return atomicfile.WriteFile(name, 0o644, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// result is what became of a task.
+type result struct {
+	t       *task
+	objects int
+	took    time.Duration
+	err     error
+}
+
+func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseAnonymize(args, stdout)
+	if err != nil {
+		return exitStatus(err, stderr)
+	}
+	tasks, err := plan(cfg)
+	if err != nil {
+		return exitStatus(err, stderr)
+	}
+	rep := newReporter(stderr, len(tasks), cfg)
+	if len(tasks) == 0 {
+		fmt.Fprintln(stderr, "veil: no .jpg, .jpeg or .png files in", strings.Join(cfg.inputs, " "))
+		return exitOK
+	}
+	var todo []*task
+	for _, t := range tasks {
+		if t.err != nil {
+			rep.report(result{t: t, err: t.err})
+		} else {
+			todo = append(todo, t)
+		}
+	}
+	if len(todo) > 0 {
+		if err := os.MkdirAll(cfg.out, 0o755); err != nil {
+			return exitStatus(err, stderr)
+		}
+		workers := cfg.jobs
+		if workers == 0 {
+			workers = runtime.NumCPU()
+		}
+		workers = max(1, min(workers, len(todo)))
+		threads := cfg.threads
+		if threads == 0 {
+			threads = max(1, runtime.NumCPU()/workers)
+		}
+		e, err := veil.New(veil.WithThreads(threads))
+		if err != nil {
+			return exitStatus(err, stderr)
+		}
+		a := &anonymizer{cfg: cfg, engine: e}
+		results := a.run(ctx, todo, workers)
+		rep.wait(results)
+	}
+	return rep.finish()
+}
+
+// run anonymizes tasks on workers goroutines and sends the results on
+// the channel it returns, which it closes when done. Once ctx is done no
+// task is started.
+func (a *anonymizer) run(ctx context.Context, tasks []*task, workers int) <-chan result {
+	work := make(chan *task)
+	results := make(chan result)
+	go func() {
+		defer close(work)
+		for _, t := range tasks {
+			select {
+			case work <- t:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	done := make(chan struct{})
+	for range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for t := range work {
+				t0 := time.Now()
+				n, err := a.do(ctx, t)
+				results <- result{t: t, objects: n, took: time.Since(t0), err: err}
+			}
+		}()
+	}
+	go func() {
+		for range workers {
+			<-done
+		}
+		close(results)
+	}()
+	return results
+}
+
+// reporter prints the progress: a line per file, or a progress bar
+// redrawn in place when w is a terminal, and the summary.
+type reporter struct {
+	w                  io.Writer
+	tty, quiet         bool
+	verb               string
+	total              int
+	done, failed, objs int
+	start              time.Time
+	drawn              bool // a progress bar is on the screen
+	width              int  // of the terminal, 0 if unknown
+	tick               time.Duration
+}
+
+func newReporter(w io.Writer, total int, cfg *anonymizeConfig) *reporter {
+	r := &reporter{w: w, quiet: cfg.quiet, total: total, start: time.Now(), verb: "anonymized", tick: time.Second}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		r.tty = true
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
+			r.width = w
+		}
+	}
+	if cfg.params.Method == veil.DetectOnly {
+		r.verb = "processed"
+	}
+	return r
+}
+
+// report prints what became of one file.
+func (r *reporter) report(res result) {
+	r.done++
+	if res.err != nil {
+		r.failed++
+	} else {
+		r.objs += res.objects
+	}
+	var msg string
+	if res.err != nil {
+		// The engine's errors start with "veil: " too.
+		msg = strings.TrimPrefix(res.err.Error(), "veil: ")
+	}
+	switch {
+	case r.tty:
+		if res.err != nil {
+			r.clear()
+			fmt.Fprintf(r.w, "veil: %s: %s\n", res.t.src, msg)
+		}
+		r.bar()
+	case res.err != nil && r.quiet:
+		fmt.Fprintf(r.w, "veil: %s: %s\n", res.t.src, msg)
+	case res.err != nil:
+		fmt.Fprintf(r.w, "FAIL %s: %s\n", res.t.src, msg)
+	case !r.quiet:
+		fmt.Fprintf(r.w, "ok %s (%s, %.2fs)\n", res.t.src, plural(res.objects, "object"), res.took.Seconds())
+	}
+}
+
+// wait reports the results until the channel is closed, redrawing the
+// progress bar every tick on a terminal.
+func (r *reporter) wait(results <-chan result) {
+	var tick <-chan time.Time
+	if r.tty {
+		t := time.NewTicker(r.tick)
+		defer t.Stop()
+		tick = t.C
+		r.bar()
+	}
+	for {
+		select {
+		case res, ok := <-results:
+			if !ok {
+				return
+			}
+			r.report(res)
+		case <-tick:
+			r.bar()
+		}
+	}
+}
+
+// bar draws the progress bar: [=====>    ] 12/40 files  3.1 files/s  ETA 9s
+func (r *reporter) bar() {
+	if r.quiet {
+		return
+	}
+	rate := float64(r.done) / max(time.Since(r.start).Seconds(), 1e-9)
+	eta := "?"
+	if r.done > 0 {
+		left := math.Round(float64(r.total-r.done) / rate)
+		if r.done < r.total {
+			left = max(left, 1)
+		}
+		eta = (time.Duration(left) * time.Second).String()
+	}
+	text := fmt.Sprintf(" %d/%d files  %.1f files/s  ETA %s", r.done, r.total, rate, eta)
+	if r.failed > 0 {
+		text += fmt.Sprintf("  %d failed", r.failed)
+	}
+	width := 30
+	if r.width > 0 {
+		// A line that wraps would not be redrawn in place.
+		width = min(width, r.width-1-len(text)-2)
+	}
+	line := text
+	if width >= 5 {
+		filled := width
+		if r.total > 0 {
+			filled = r.done * width / r.total
+		}
+		b := strings.Repeat("=", filled)
+		if filled < width {
+			b += ">" + strings.Repeat(" ", width-filled-1)
+		}
+		line = "[" + b + "]" + text
+	}
+	if r.width > 0 && len(line) >= r.width {
+		line = line[:r.width-1]
+	}
+	fmt.Fprint(r.w, "\r"+line+"\x1b[K")
+	r.drawn = true
+}
+
+// clear erases the progress bar.
+func (r *reporter) clear() {
+	if r.drawn {
+		fmt.Fprint(r.w, "\r\x1b[K")
+		r.drawn = false
+	}
+}
+
+// finish prints the summary and returns the exit status.
+func (r *reporter) finish() int {
+	r.clear()
+	notStarted := r.total - r.done
+	fmt.Fprintf(r.w, "%s %d of %d files", r.verb, r.done-r.failed, r.total)
+	switch {
+	case r.failed > 0 && notStarted > 0:
+		fmt.Fprintf(r.w, " (%d failed, %d not started)", r.failed, notStarted)
+	case r.failed > 0:
+		fmt.Fprintf(r.w, " (%d failed)", r.failed)
+	case notStarted > 0:
+		fmt.Fprintf(r.w, " (%d not started)", notStarted)
+	}
+	fmt.Fprintf(r.w, ", %s, in %.1fs\n", plural(r.objs, "object"), time.Since(r.start).Seconds())
+	if r.failed > 0 || notStarted > 0 {
+		return exitFailed
+	}
+	return exitOK
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// Flag values. Their errors are printed after
+// `invalid value "X" for flag -NAME: `.
+
+// floatValue is a number flag in [lo, hi] ((lo, hi] when loOpen).
+type floatValue struct {
+	v      *float64
+	lo, hi float64
+	loOpen bool
+}
+
+func (f *floatValue) String() string {
+	if f == nil || f.v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*f.v, 'g', -1, 64)
+}
+
+func (f *floatValue) Set(s string) error {
+	x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(x) {
+		return errors.New("not a number")
+	}
+	if x < f.lo || f.loOpen && x == f.lo || x > f.hi {
+		if f.loOpen {
+			return fmt.Errorf("want a number in (%g, %g]", f.lo, f.hi)
+		}
+		return fmt.Errorf("want a number in [%g, %g]", f.lo, f.hi)
+	}
+	*f.v = x
+	return nil
+}
+
+// intValue is an integer flag in [lo, hi].
+type intValue struct {
+	v      *int
+	lo, hi int
+}
+
+func (f *intValue) String() string {
+	if f == nil || f.v == nil {
+		return ""
+	}
+	return strconv.Itoa(*f.v)
+}
+
+func (f *intValue) Set(s string) error {
+	x, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	if x < f.lo || x > f.hi {
+		return fmt.Errorf("want %d..%d", f.lo, f.hi)
+	}
+	*f.v = x
+	return nil
+}
+
+// classesValue is the repeatable -a flag; the first use replaces the
+// default classes.
+type classesValue struct {
+	list *[]veil.Class
+	set  bool
+}
+
+func (c *classesValue) String() string {
+	if c == nil || c.list == nil {
+		return ""
+	}
+	names := make([]string, len(*c.list))
+	for k, cl := range *c.list {
+		names[k] = cl.String()
+	}
+	return strings.Join(names, ",")
+}
+
+func (c *classesValue) Set(s string) error {
+	if !c.set {
+		*c.list = nil
+		c.set = true
+	}
+	for name := range strings.SplitSeq(s, ",") {
+		cl, err := veil.ParseClass(strings.TrimSpace(name))
+		if err != nil {
+			return fmt.Errorf("unknown class %q: want face, license-plate, person or vehicle", strings.TrimSpace(name))
+		}
+		if !slices.Contains(*c.list, cl) {
+			*c.list = append(*c.list, cl)
+		}
+	}
+	return nil
+}
+
+type methodValue struct{ m *veil.Method }
+
+func (v methodValue) String() string {
+	if v.m == nil {
+		return ""
+	}
+	return v.m.String()
+}
+
+func (v methodValue) Set(s string) error {
+	m, err := veil.ParseMethod(strings.TrimSpace(s))
+	if err != nil {
+		return errors.New("want blur, pixelate, blacken or detect")
+	}
+	*v.m = m
+	return nil
+}
+
+type formatValue struct{ s *string }
+
+func (v formatValue) String() string {
+	if v.s == nil {
+		return ""
+	}
+	return *v.s
+}
+
+func (v formatValue) Set(s string) error {
+	if _, err := tiling.Parse(s); err != nil {
+		return err
+	}
+	*v.s = s
+	return nil
+}
+
+// ignoresValue is the --ignores flag: JSON regions, or @FILE.
+type ignoresValue struct {
+	rects *[]image.Rectangle
+	text  string
+}
+
+func (v *ignoresValue) String() string {
+	if v == nil {
+		return ""
+	}
+	return v.text
+}
+
+func (v *ignoresValue) Set(s string) error {
+	text := s
+	if name, ok := strings.CutPrefix(s, "@"); ok {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		text = string(b)
+	}
+	rs, err := veil.ParseIgnores(text)
+	if err != nil {
+		msg := strings.TrimPrefix(err.Error(), veil.ErrOption.Error()+": ")
+		return errors.New(strings.TrimPrefix(msg, "ignores: "))
+	}
+	*v.rects, v.text = rs, s
+	return nil
+}
+
+type outFormatValue struct{ f *string }
+
+func (v outFormatValue) String() string {
+	if v.f == nil {
+		return ""
+	}
+	return *v.f
+}
+
+func (v outFormatValue) Set(s string) error {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "jpeg", "jpg":
+		*v.f = "jpeg"
+	case "png":
+		*v.f = "png"
+	default:
+		return errors.New("want jpeg or png")
+	}
+	return nil
+}
