@@ -180,21 +180,18 @@ func (e *Engine) Anonymize(ctx context.Context, img image.Image, p Params) (*Res
 	if err := p.validateAnonymize(); err != nil {
 		return nil, err
 	}
-	dets, err := e.Detect(ctx, img, p)
+	src, tiles, err := p.prepare(img)
 	if err != nil {
 		return nil, err
 	}
-	src, err := toRGBA(img)
+	dets, err := e.detect(ctx, src, tiles, p)
 	if err != nil {
 		return nil, err
 	}
 	out := image.NewRGBA(src.Rect)
 	copy(out.Pix, src.Pix)
-	min := img.Bounds().Min
-	tiles, _ := tilesFor(p.Format, img) // validated by Detect
 	objs := make([]Object, len(dets))
 	for k, d := range dets {
-		d = translate(d, -float32(min.X), -float32(min.Y))
 		objs[k] = Object{Detection: d}
 		c := image.Pt(int(d.Box.X1+d.Box.X2)/2, int(d.Box.Y1+d.Box.Y2)/2)
 		for _, t := range tiles {
@@ -216,7 +213,7 @@ func (e *Engine) Anonymize(ctx context.Context, img image.Image, p Params) (*Res
 		debugdraw.Draw(out, debugItems(objs), debugdraw.Options{Scores: p.Score})
 	}
 	// Back to img's coordinates.
-	if min != (image.Point{}) {
+	if min := img.Bounds().Min; min != (image.Point{}) {
 		for k := range objs {
 			objs[k].Detection = translate(objs[k].Detection, float32(min.X), float32(min.Y))
 			objs[k].Offset = objs[k].Offset.Add(min)

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/veilkit/veil/internal/imageio"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"math"
+	"os"
 	"testing"
 
 	"github.com/veilkit/veil/internal/debugdraw"
@@ -415,6 +417,48 @@ func TestEncode(t *testing.T) {
 		var b bytes.Buffer
 		if err := Encode(&b, img, o); !errors.Is(err, ErrOption) || b.Len() != 0 {
 			t.Errorf("%+v: %v, %d bytes written", o, err, b.Len())
+		}
+	}
+}
+
+// TestEncodeEXIF checks that an image's EXIF is dropped by default and,
+// when kept, comes out without its GPS block and thumbnail.
+func TestEncodeEXIF(t *testing.T) {
+	data, err := os.ReadFile("internal/imageio/testdata/gps_thumb.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := DecodeSource(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Format != "jpeg" || src.EXIF == nil {
+		t.Fatalf("fixture: format %q, %d EXIF bytes", src.Format, len(src.EXIF))
+	}
+	thumbs := func(b []byte) int { return bytes.Count(b, []byte{0xFF, 0xD8, 0xFF}) }
+	if thumbs(data) < 2 {
+		t.Fatalf("fixture has no thumbnail")
+	}
+	for _, keep := range []bool{false, true} {
+		o := EncodeOptions{Format: src.Format}
+		if keep {
+			o.EXIF = src.EXIF
+		}
+		var b bytes.Buffer
+		if err := Encode(&b, src.Image, o); err != nil {
+			t.Fatal(err)
+		}
+		out := b.Bytes()
+		exif := imageio.JPEGEXIF(out)
+		switch {
+		case thumbs(out) != 1:
+			t.Errorf("keep=%v: %d embedded JPEGs, want only the image", keep, thumbs(out))
+		case !keep && exif != nil:
+			t.Errorf("EXIF written without being asked")
+		case keep && !bytes.Contains(exif, []byte("veil-test")):
+			t.Errorf("kept EXIF lost the camera make")
+		case bytes.Contains(exif, []byte{0x88, 0x25}) || bytes.Contains(exif, []byte{0x25, 0x88}):
+			t.Errorf("keep=%v: the GPS IFD tag is in the output", keep)
 		}
 	}
 }
