@@ -19,3 +19,5 @@ go test -count=1 -race ./onnx/internal/...
 # A short fuzz of the protobuf decoder and the loader.
 go test -run '^$' -fuzz '^FuzzDecodeModel$' -fuzztime 20s -fuzzminimizetime 50x ./onnx/internal/pb/
 go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 20s -fuzzminimizetime 50x ./onnx/
+# The EXIF sanitizer decides what of a photo's metadata may leave with it.
+go test -run '^$' -fuzz '^FuzzSanitizeEXIF$' -fuzztime 10s -fuzzminimizetime 50x ./internal/imageio/
