@@ -6,7 +6,9 @@ import (
 	"testing"
 )
 
-// benchModels are the shipped models with their golden inputs.
+// benchModels are the models with golden inputs: the shipped ones and the
+// selfie segmenter, which is not shipped and is read from ../shared/models
+// (skipped when that is absent).
 var benchModels = []string{
 	"face/yunet_n_640_640.onnx",
 	"face/yunet_n_320_320.onnx",
@@ -39,30 +41,32 @@ func BenchmarkModels(b *testing.B) {
 		if !ok {
 			continue
 		}
-		data, err := os.ReadFile("../models/" + name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, threads := range []int{1, 2} {
-			b.Run(name+"/threads="+string(rune('0'+threads)), func(b *testing.B) {
-				m, err := Load(data, Options{Threads: threads})
-				if err != nil {
-					b.Fatal(err)
-				}
-				s := m.NewSession()
-				in := map[string]*Tensor{gm.Input: syntheticInput(gm.InputShape, gm.Mean, gm.Std)}
-				ctx := context.Background()
-				if _, err := s.Run(ctx, in); err != nil {
-					b.Fatal(err)
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				for b.Loop() {
+		b.Run(name, func(b *testing.B) {
+			data, err := os.ReadFile(modelPath(b, name))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, threads := range []int{1, 2} {
+				b.Run("threads="+string(rune('0'+threads)), func(b *testing.B) {
+					m, err := Load(data, Options{Threads: threads})
+					if err != nil {
+						b.Fatal(err)
+					}
+					s := m.NewSession()
+					in := map[string]*Tensor{gm.Input: syntheticInput(gm.InputShape, gm.Mean, gm.Std)}
+					ctx := context.Background()
 					if _, err := s.Run(ctx, in); err != nil {
 						b.Fatal(err)
 					}
-				}
-			})
-		}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for b.Loop() {
+						if _, err := s.Run(ctx, in); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
 	}
 }

@@ -264,10 +264,12 @@ func TestDynamicShapes(t *testing.T) {
 
 func FuzzLoad(f *testing.F) {
 	for _, name := range []string{"face/yunet_n_320_320.onnx", "object/fastestdet_352.onnx"} {
-		if b, err := os.ReadFile("../models/" + name); err == nil {
-			f.Add(b)
-			f.Add(b[:len(b)/2])
+		b, err := os.ReadFile(modelPath(f, name))
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(b)
+		f.Add(b[:len(b)/2])
 	}
 	f.Add(testModel(testNode("Relu", []string{"x"}, []string{"y"}), testValueInfo(11, "x", 1, 4), testValueInfo(12, "y", 1, 4)))
 	f.Fuzz(func(t *testing.T, data []byte) {

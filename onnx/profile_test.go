@@ -12,7 +12,7 @@ import (
 )
 
 var (
-	profileModel   = flag.String("profile", "", "model under ../models to time operator by operator (TestProfile)")
+	profileModel   = flag.String("profile", "", "model under ../models (or ../shared/models beside the repository) to time operator by operator (TestProfile)")
 	profileThreads = flag.Int("profile-threads", 1, "threads for TestProfile")
 )
 
@@ -22,7 +22,7 @@ func TestProfile(t *testing.T) {
 	if *profileModel == "" {
 		t.Skip("set -profile MODEL to time a model operator by operator")
 	}
-	data, err := os.ReadFile("../models/" + *profileModel)
+	data, err := os.ReadFile(modelPath(t, *profileModel))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,10 @@
 // -vehicle-threshold, -format set the detection.
 //
 // models runs every shipped ONNX model in veil's pure-Go runtime on an
-// image and prints what each returns and how long it took.
+// image and prints what each returns and how long it took. It looks for
+// each model in the -dir folder, then in ../shared/models, which also
+// holds the selfie segmenter veil does not ship; a model found in neither
+// is skipped with a note.
 package main
 
 import (
@@ -169,33 +172,56 @@ func commandUsage(fs *flag.FlagSet, usage, desc string) func() {
 	}
 }
 
-// modelInput says how a model wants its input tensor.
+// modelInput says how a model wants its input tensor. notShipped says
+// why a model is not in the repository ("" for the shipped ones).
 type modelInput struct {
-	file      string
-	name      string
-	h, w      int
-	bgr, nhwc bool
-	mean, std [3]float32
+	file       string
+	name       string
+	h, w       int
+	bgr, nhwc  bool
+	mean, std  [3]float32
+	notShipped string
 }
 
-var shipped = []modelInput{
-	{"face/yunet_n_640_640.onnx", "input", 640, 640, true, false, [3]float32{}, [3]float32{1, 1, 1}},
-	{"face/yunet_s_640_640.onnx", "input", 640, 640, true, false, [3]float32{}, [3]float32{1, 1, 1}},
-	{"face/ultraface_rfb_320.onnx", "input", 240, 320, false, false, [3]float32{127, 127, 127}, [3]float32{128, 128, 128}},
-	{"plate/lpd_yunet_2023mar.onnx", "input", 240, 320, true, false, [3]float32{}, [3]float32{1, 1, 1}},
-	{"object/nanodet_m_416.onnx", "input.1", 416, 416, true, false, [3]float32{103.53, 116.28, 123.675}, [3]float32{57.375, 57.12, 58.395}},
-	{"object/fastestdet_352.onnx", "input.1", 352, 352, true, false, [3]float32{}, [3]float32{255, 255, 255}},
-	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", 257, 257, false, true, [3]float32{127.5, 127.5, 127.5}, [3]float32{127.5, 127.5, 127.5}},
-	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", 256, 256, false, true, [3]float32{}, [3]float32{255, 255, 255}},
+// sharedModels is the second folder runModels looks in: the project's
+// shared models beside the repository (absent on most machines).
+const sharedModels = "../shared/models"
+
+// modelList are the models runModels runs: the shipped ones and the
+// selfie segmenter.
+var modelList = []modelInput{
+	{"face/yunet_n_640_640.onnx", "input", 640, 640, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
+	{"face/yunet_s_640_640.onnx", "input", 640, 640, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
+	{"face/ultraface_rfb_320.onnx", "input", 240, 320, false, false, [3]float32{127, 127, 127}, [3]float32{128, 128, 128}, ""},
+	{"plate/lpd_yunet_2023mar.onnx", "input", 240, 320, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
+	{"object/nanodet_m_416.onnx", "input.1", 416, 416, true, false, [3]float32{103.53, 116.28, 123.675}, [3]float32{57.375, 57.12, 58.395}, ""},
+	{"object/fastestdet_352.onnx", "input.1", 352, 352, true, false, [3]float32{}, [3]float32{255, 255, 255}, ""},
+	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", 257, 257, false, true, [3]float32{127.5, 127.5, 127.5}, [3]float32{127.5, 127.5, 127.5}, ""},
+	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", 256, 256, false, true, [3]float32{}, [3]float32{255, 255, 255}, "GPL-hosted copy"},
+}
+
+// findModel returns the path of mi's file in dir or, failing that, in
+// sharedModels, or a note saying why it is in neither.
+func findModel(dir string, mi modelInput) (path, note string) {
+	for _, d := range []string{dir, sharedModels} {
+		p := filepath.Join(d, filepath.FromSlash(mi.file))
+		if _, err := os.Stat(p); err == nil {
+			return p, ""
+		}
+	}
+	if mi.notShipped != "" {
+		return "", fmt.Sprintf("%s is not shipped (%s); it is read from %s, which is absent", mi.file, mi.notShipped, sharedModels)
+	}
+	return "", fmt.Sprintf("%s is in neither %s nor %s", mi.file, dir, sharedModels)
 }
 
 func runModels(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("models", flag.ContinueOnError)
 	imagePath := fs.String("image", "testdata/street.jpg", "image to run the models on")
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
-	dir := fs.String("dir", "models", "folder of the shipped models")
+	dir := fs.String("dir", "models", "folder of the shipped models (then "+sharedModels+" is tried)")
 	fs.Usage = commandUsage(fs, "veil models [-image FILE] [-threads N] [-dir DIR]",
-		"Models runs every shipped ONNX model in veil's pure-Go runtime on an image\nand prints what each returns and how long it took.")
+		"Models runs every shipped ONNX model in veil's pure-Go runtime on an image\nand prints what each returns and how long it took. A model missing from\n-dir is read from "+sharedModels+", which also holds the selfie segmenter\nveil does not ship; a model found in neither is skipped with a note.")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -215,8 +241,14 @@ func runModels(args []string, stdout, stderr io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "model\tload ms\trun ms\toutputs")
 	ctx := context.Background()
-	for _, mi := range shipped {
-		data, err := os.ReadFile(filepath.Join(*dir, mi.file))
+	var notes []string
+	for _, mi := range modelList {
+		path, note := findModel(*dir, mi)
+		if path == "" {
+			notes = append(notes, note)
+			continue
+		}
+		data, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
@@ -249,7 +281,16 @@ func runModels(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintln(tw)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(stdout, "note: %s; skipped\n", n)
+	}
+	if len(notes) == len(modelList) {
+		return fmt.Errorf("no model found in %s or %s", *dir, sharedModels)
+	}
+	return nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

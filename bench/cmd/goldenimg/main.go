@@ -1,8 +1,14 @@
 // Command goldenimg writes onnxruntime's reference outputs for every model in
-// models/ on a real image (onnx/testdata/golden_street.json, checked by
-// TestGoldenStreet in package onnx):
+// models/, and for the selfie segmenter, on a real image
+// (onnx/testdata/golden_street.json, checked by TestGoldenStreet in package
+// onnx):
 //
 //	go run ./bench/cmd/goldenimg [-image testdata/street.jpg] [-out onnx/testdata/golden_street.json] [-ort bench/ort] [-dir models]
+//
+// A model missing from -dir is read from ../shared/models, which also holds
+// the selfie segmenter (not shipped: GPL-hosted copy). A model found in
+// neither is skipped with a note; its entry in the existing -out file, if
+// that was made from the same image, is kept.
 //
 // Each model's input is built from the image by testimg.Input (the rule the
 // runtime's golden test uses too), written to a temporary file as raw
@@ -32,11 +38,31 @@ import (
 // spec is one model's input, as in /work/shared/models/MANIFEST.md. A zero
 // h (the dynamic YuNet) means the image's own size.
 type spec struct {
-	path      string // under -dir
-	input     string
-	h, w      int
-	bgr, nhwc bool
-	mean, std []float32
+	path       string // under -dir
+	input      string
+	h, w       int
+	bgr, nhwc  bool
+	mean, std  []float32
+	notShipped string // why the model is not in models/; "" if it is
+}
+
+// sharedModels is the second folder goldenimg looks in: the project's
+// shared models beside the repository (absent on most machines).
+const sharedModels = "../shared/models"
+
+// find returns the path of s's model in dir or, failing that, in
+// sharedModels, or a note saying why it is in neither.
+func (s spec) find(dir string) (path, note string) {
+	for _, d := range []string{dir, sharedModels} {
+		p := filepath.Join(d, filepath.FromSlash(s.path))
+		if _, err := os.Stat(p); err == nil {
+			return p, ""
+		}
+	}
+	if s.notShipped != "" {
+		return "", fmt.Sprintf("%s is not shipped (%s); it is read from %s, which is absent", s.path, s.notShipped, sharedModels)
+	}
+	return "", fmt.Sprintf("%s is in neither %s nor %s", s.path, dir, sharedModels)
 }
 
 var (
@@ -47,18 +73,18 @@ var (
 )
 
 var specs = []spec{
-	{"face/ultraface_rfb_320.onnx", "input", 240, 320, false, false, ultraM, ultraS},
-	{"face/ultraface_rfb_640.onnx", "input", 480, 640, false, false, ultraM, ultraS},
-	{"face/ultraface_slim_320.onnx", "input", 240, 320, false, false, ultraM, ultraS},
-	{"face/yunet_n_320_320.onnx", "input", 320, 320, true, false, zero, unit},
-	{"face/yunet_n_640_640.onnx", "input", 640, 640, true, false, zero, unit},
-	{"face/yunet_n_dynamic.onnx", "input", 0, 0, true, false, zero, unit},
-	{"face/yunet_s_640_640.onnx", "input", 640, 640, true, false, zero, unit},
-	{"plate/lpd_yunet_2023mar.onnx", "input", 240, 320, true, false, zero, unit},
-	{"object/nanodet_m_416.onnx", "input.1", 416, 416, true, false, []float32{103.53, 116.28, 123.675}, []float32{57.375, 57.12, 58.395}},
-	{"object/fastestdet_352.onnx", "input.1", 352, 352, true, false, zero, []float32{255, 255, 255}},
-	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", 257, 257, false, true, []float32{127.5, 127.5, 127.5}, []float32{127.5, 127.5, 127.5}},
-	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", 256, 256, false, true, zero, []float32{255, 255, 255}},
+	{"face/ultraface_rfb_320.onnx", "input", 240, 320, false, false, ultraM, ultraS, ""},
+	{"face/ultraface_rfb_640.onnx", "input", 480, 640, false, false, ultraM, ultraS, ""},
+	{"face/ultraface_slim_320.onnx", "input", 240, 320, false, false, ultraM, ultraS, ""},
+	{"face/yunet_n_320_320.onnx", "input", 320, 320, true, false, zero, unit, ""},
+	{"face/yunet_n_640_640.onnx", "input", 640, 640, true, false, zero, unit, ""},
+	{"face/yunet_n_dynamic.onnx", "input", 0, 0, true, false, zero, unit, ""},
+	{"face/yunet_s_640_640.onnx", "input", 640, 640, true, false, zero, unit, ""},
+	{"plate/lpd_yunet_2023mar.onnx", "input", 240, 320, true, false, zero, unit, ""},
+	{"object/nanodet_m_416.onnx", "input.1", 416, 416, true, false, []float32{103.53, 116.28, 123.675}, []float32{57.375, 57.12, 58.395}, ""},
+	{"object/fastestdet_352.onnx", "input.1", 352, 352, true, false, zero, []float32{255, 255, 255}, ""},
+	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", 257, 257, false, true, []float32{127.5, 127.5, 127.5}, []float32{127.5, 127.5, 127.5}, ""},
+	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", 256, 256, false, true, zero, []float32{255, 255, 255}, "GPL-hosted copy"},
 }
 
 // entry is one model in the output file: the layout of
@@ -148,7 +174,23 @@ func run(imagePath, out, ortDir, dir string) error {
 		Image:     filepath.ToSlash(imagePath),
 		Models:    map[string]entry{},
 	}
+	// The entries of the existing output, kept for the models found nowhere.
+	var old file
+	if b, err := os.ReadFile(out); err == nil {
+		if err := json.Unmarshal(b, &old); err != nil || old.Image != res.Image {
+			old = file{}
+		}
+	}
 	for _, s := range specs {
+		path, note := s.find(dir)
+		if path == "" {
+			if e, ok := old.Models[s.path]; ok {
+				res.Models[s.path] = e
+				note += "; its entry in " + out + " is kept"
+			}
+			fmt.Fprintf(os.Stderr, "note: %s; skipped\n", note)
+			continue
+		}
 		h, w := s.h, s.w
 		if h == 0 {
 			h, w = img.Bounds().Dy(), img.Bounds().Dx()
@@ -166,7 +208,7 @@ func run(imagePath, out, ortDir, dir string) error {
 		if err := os.WriteFile(dataPath, buf, 0o644); err != nil {
 			return err
 		}
-		modelPath, err := filepath.Abs(filepath.Join(dir, s.path))
+		modelPath, err := filepath.Abs(path)
 		if err != nil {
 			return err
 		}

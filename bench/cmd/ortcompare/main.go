@@ -11,6 +11,10 @@
 // dependency first with
 //
 //	cd bench/ort && ONNXRUNTIME_NODE_INSTALL=skip npm install
+//
+// A model missing from -dir is read from ../shared/models, which also holds
+// the selfie segmenter (not shipped: GPL-hosted copy); a model found in
+// neither is skipped with a note.
 package main
 
 import (
@@ -34,11 +38,31 @@ import (
 // input rule raw[c][y][x] = (x*7 + y*13 + c*29) % 256, value = (raw-mean[c])/std[c]
 // (see /work/shared/models/GOLDEN_synthetic_outputs.json and MANIFEST.md).
 type spec struct {
-	path      string // relative to the models folder
-	input     string
-	shape     []int
-	mean, std [3]float32
-	nhwc      bool // channel axis last
+	path       string // relative to the models folder
+	input      string
+	shape      []int
+	mean, std  [3]float32
+	nhwc       bool   // channel axis last
+	notShipped string // why the model is not in models/; "" if it is
+}
+
+// sharedModels is the second folder ortcompare looks in: the project's
+// shared models beside the repository (absent on most machines).
+const sharedModels = "../shared/models"
+
+// find returns the path of s's model in dir or, failing that, in
+// sharedModels, or a note saying why it is in neither.
+func (s spec) find(dir string) (path, note string) {
+	for _, d := range []string{dir, sharedModels} {
+		p := filepath.Join(d, filepath.FromSlash(s.path))
+		if _, err := os.Stat(p); err == nil {
+			return p, ""
+		}
+	}
+	if s.notShipped != "" {
+		return "", fmt.Sprintf("%s is not shipped (%s); it is read from %s, which is absent", s.path, s.notShipped, sharedModels)
+	}
+	return "", fmt.Sprintf("%s is in neither %s nor %s", s.path, dir, sharedModels)
 }
 
 var (
@@ -48,22 +72,22 @@ var (
 	ultraS = [3]float32{128, 128, 128}
 )
 
-// specs lists every model in models/; the first six (published reference
-// timings) are the default set.
+// specs lists every model in models/ and the selfie segmenter; the first
+// six (published reference timings) are the default set.
 var specs = []spec{
-	{"face/yunet_n_640_640.onnx", "input", []int{1, 3, 640, 640}, raw, unit, false},
-	{"face/yunet_n_320_320.onnx", "input", []int{1, 3, 320, 320}, raw, unit, false},
-	{"plate/lpd_yunet_2023mar.onnx", "input", []int{1, 3, 240, 320}, raw, unit, false},
-	{"object/nanodet_m_416.onnx", "input.1", []int{1, 3, 416, 416}, [3]float32{103.53, 116.28, 123.675}, [3]float32{57.375, 57.12, 58.395}, false},
-	{"object/fastestdet_352.onnx", "input.1", []int{1, 3, 352, 352}, raw, [3]float32{255, 255, 255}, false},
-	{"face/ultraface_rfb_320.onnx", "input", []int{1, 3, 240, 320}, ultraM, ultraS, false},
+	{"face/yunet_n_640_640.onnx", "input", []int{1, 3, 640, 640}, raw, unit, false, ""},
+	{"face/yunet_n_320_320.onnx", "input", []int{1, 3, 320, 320}, raw, unit, false, ""},
+	{"plate/lpd_yunet_2023mar.onnx", "input", []int{1, 3, 240, 320}, raw, unit, false, ""},
+	{"object/nanodet_m_416.onnx", "input.1", []int{1, 3, 416, 416}, [3]float32{103.53, 116.28, 123.675}, [3]float32{57.375, 57.12, 58.395}, false, ""},
+	{"object/fastestdet_352.onnx", "input.1", []int{1, 3, 352, 352}, raw, [3]float32{255, 255, 255}, false, ""},
+	{"face/ultraface_rfb_320.onnx", "input", []int{1, 3, 240, 320}, ultraM, ultraS, false, ""},
 	// -models all adds these:
-	{"face/ultraface_rfb_640.onnx", "input", []int{1, 3, 480, 640}, ultraM, ultraS, false},
-	{"face/ultraface_slim_320.onnx", "input", []int{1, 3, 240, 320}, ultraM, ultraS, false},
-	{"face/yunet_n_dynamic.onnx", "input", []int{1, 3, 256, 384}, raw, unit, false},
-	{"face/yunet_s_640_640.onnx", "input", []int{1, 3, 640, 640}, raw, unit, false},
-	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", []int{1, 257, 257, 3}, [3]float32{127.5, 127.5, 127.5}, [3]float32{127.5, 127.5, 127.5}, true},
-	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", []int{1, 256, 256, 3}, raw, [3]float32{255, 255, 255}, true},
+	{"face/ultraface_rfb_640.onnx", "input", []int{1, 3, 480, 640}, ultraM, ultraS, false, ""},
+	{"face/ultraface_slim_320.onnx", "input", []int{1, 3, 240, 320}, ultraM, ultraS, false, ""},
+	{"face/yunet_n_dynamic.onnx", "input", []int{1, 3, 256, 384}, raw, unit, false, ""},
+	{"face/yunet_s_640_640.onnx", "input", []int{1, 3, 640, 640}, raw, unit, false, ""},
+	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", []int{1, 257, 257, 3}, [3]float32{127.5, 127.5, 127.5}, [3]float32{127.5, 127.5, 127.5}, true, ""},
+	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", []int{1, 256, 256, 3}, raw, [3]float32{255, 255, 255}, true, "GPL-hosted copy"},
 }
 
 const numDefault = 6
@@ -154,7 +178,12 @@ func run(modelsFlag, threadsFlag string, rounds, iters int, asJSON bool, ortDir,
 	var rows []row
 	failed := false
 	for _, s := range models {
-		path, err := filepath.Abs(filepath.Join(dir, s.path))
+		path, note := s.find(dir)
+		if path == "" {
+			fmt.Fprintf(os.Stderr, "note: %s; skipped\n", note)
+			continue
+		}
+		path, err = filepath.Abs(path)
 		if err != nil {
 			return err
 		}
@@ -222,6 +251,9 @@ func run(modelsFlag, threadsFlag string, rounds, iters int, asJSON bool, ortDir,
 			fmt.Fprintf(os.Stderr, "%s threads=%d done\n", s.path, t)
 			rows = append(rows, rw)
 		}
+	}
+	if len(rows) == 0 {
+		return fmt.Errorf("none of the models was found")
 	}
 	if asJSON {
 		enc := json.NewEncoder(os.Stdout)

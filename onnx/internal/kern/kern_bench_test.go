@@ -111,6 +111,8 @@ func BenchmarkResize2D(b *testing.B) {
 		{"linear_x2_nanodet", 96, 26, 26, 52, 52, Linear, PytorchHalfPixel, Floor},
 		{"linear_33to257_deeplab", 21, 33, 33, 257, 257, Linear, HalfPixel, 0},
 		{"linear_1to33_deeplab", 256, 1, 1, 33, 33, Linear, HalfPixel, 0},
+		// The selfie segmenter's upsampling: its shape only (the model
+		// is not shipped; see models/README.md).
 		{"linear_x2_selfie", 64, 32, 32, 64, 64, Linear, HalfPixel, 0},
 	} {
 		in := randSlice(r, bc.c*bc.inH*bc.inW)

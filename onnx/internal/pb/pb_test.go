@@ -3,10 +3,12 @@ package pb
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -705,11 +707,23 @@ func TestTypeStrings(t *testing.T) {
 	}
 }
 
-// modelsDir holds the models staged in the repository.
-const modelsDir = "../../../models"
+// modelsDir holds the models shipped in the repository; sharedModelsDir
+// (../shared/models beside the repository: present in CI, usually absent
+// elsewhere) also holds the ones veil does not ship.
+const (
+	modelsDir       = "../../../models"
+	sharedModelsDir = "../../../../shared/models"
+)
 
-// stagedModels returns the paths of the staged models, failing t if there
-// are none.
+// notShipped lists the models that are not in the repository, with why;
+// they are read from sharedModelsDir and skipped when it is absent.
+var notShipped = map[string]string{
+	"seg/mediapipe_selfie_seg_256.onnx": "GPL-hosted copy",
+}
+
+// stagedModels returns the paths of the shipped models and of the
+// not-shipped ones found in sharedModelsDir, failing tb if no model is
+// shipped.
 func stagedModels(tb testing.TB) []string {
 	tb.Helper()
 	paths, err := filepath.Glob(filepath.Join(modelsDir, "*", "*.onnx"))
@@ -719,7 +733,19 @@ func stagedModels(tb testing.TB) []string {
 	if len(paths) == 0 {
 		tb.Fatalf("no models in %s", modelsDir)
 	}
+	for _, rel := range slices.Sorted(maps.Keys(notShipped)) {
+		p := filepath.Join(sharedModelsDir, filepath.FromSlash(rel))
+		if _, err := os.Stat(p); err == nil {
+			paths = append(paths, p)
+		}
+	}
 	return paths
+}
+
+// modelName is a staged model's path relative to its models folder, as
+// "seg/deeplabv3_mnv2_voc_257.onnx".
+func modelName(path string) string {
+	return filepath.Base(filepath.Dir(path)) + "/" + filepath.Base(path)
 }
 
 func TestStagedModels(t *testing.T) {
@@ -741,12 +767,30 @@ func TestStagedModels(t *testing.T) {
 		"seg/mediapipe_selfie_seg_256.onnx": {"input_1:0", "1,256,256,3"},
 	}
 	paths := stagedModels(t)
-	if len(paths) < 12 {
-		t.Errorf("found %d staged models, want 12", len(paths))
+	found := map[string]bool{}
+	shipped := 0
+	for _, path := range paths {
+		rel := modelName(path)
+		found[rel] = true
+		if filepath.Dir(filepath.Dir(path)) == filepath.Clean(modelsDir) {
+			shipped++
+			if why, ok := notShipped[rel]; ok {
+				t.Errorf("%s is in %s, but it must not be shipped (%s)", rel, modelsDir, why)
+			}
+		}
+	}
+	if shipped < 11 {
+		t.Errorf("found %d shipped models, want 11", shipped)
+	}
+	for _, rel := range slices.Sorted(maps.Keys(notShipped)) {
+		if !found[rel] {
+			t.Run(rel, func(t *testing.T) {
+				t.Skipf("%s is not shipped (%s); it is read from ../shared/models, which is absent", rel, notShipped[rel])
+			})
+		}
 	}
 	for _, path := range paths {
-		rel, _ := filepath.Rel(modelsDir, path)
-		rel = filepath.ToSlash(rel)
+		rel := modelName(path)
 		t.Run(rel, func(t *testing.T) {
 			b, err := os.ReadFile(path)
 			if err != nil {
