@@ -1,15 +1,18 @@
 package veil
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"image"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/veilkit/veil/blur"
 	"github.com/veilkit/veil/internal/debugdraw"
+	"github.com/veilkit/veil/mask"
 )
 
 // Method is how Anonymize hides an object.
@@ -162,21 +165,52 @@ type Object struct {
 	// Offset is the top-left corner of the tile the object was found in
 	// (Celantur's offset): (0, 0) with the whole format.
 	Offset image.Point
+	// Mask is the object's shape in the image's pixels, 255 inside, with
+	// the ignore regions cleared: a person's or vehicle's segmentation
+	// mask, the ellipse of a face, the quadrilateral of a plate, or with
+	// BBox the box. The gradient's soft edge around a face or plate is
+	// not part of it. Nil for DetectOnly results of Anonymize (Masks
+	// computes it).
+	Mask *mask.Mask
 }
 
-// Result is what Anonymize returns.
+// drawOrder ranks the classes for Result.Objects.
+var drawOrder = map[Class]int{Vehicle: 0, Person: 1, LicensePlate: 2, Face: 3}
+
+// Result is what Anonymize and Masks return.
 type Result struct {
 	// Image is the anonymized image, a new image with bounds starting at
 	// (0, 0); the input image is never changed. With DetectOnly it is a
-	// copy of the input (with the debug drawing when asked).
-	Image   *image.RGBA
+	// copy of the input (with the debug drawing when asked); Masks
+	// returns no image.
+	Image *image.RGBA
+	// Bounds are the input image's bounds.
+	Bounds image.Rectangle
+	// Objects are the objects found: vehicles, persons, licence plates,
+	// then faces, each class by decreasing score.
 	Objects []Object
 }
 
 // Anonymize detects the objects of p.Classes in img and hides them with
-// p.Method. Any error (bad option, failed detection, cancelled context)
-// returns no image: privacy fails closed.
+// p.Method. Any error (bad option, failed detection or segmentation,
+// cancelled context) returns no image: privacy fails closed.
 func (e *Engine) Anonymize(ctx context.Context, img image.Image, p Params) (*Result, error) {
+	return e.process(ctx, img, p, p.Method != DetectOnly)
+}
+
+// Masks detects the objects of p.Classes in img and returns them with
+// their masks (Object.Mask), leaving the image as it is: Result.Image is
+// nil. Render them with Result.BinaryMask and Result.InstanceMask.
+func (e *Engine) Masks(ctx context.Context, img image.Image, p Params) (*Result, error) {
+	p.Method = DetectOnly
+	p.Debug = false
+	return e.process(ctx, img, p, true)
+}
+
+// process detects, computes the objects' masks when masks is set, and
+// anonymizes unless p.Method is DetectOnly. Masks gets no image: it
+// returns before the copy is made.
+func (e *Engine) process(ctx context.Context, img image.Image, p Params, masks bool) (*Result, error) {
 	if err := p.validateAnonymize(); err != nil {
 		return nil, err
 	}
@@ -188,8 +222,10 @@ func (e *Engine) Anonymize(ctx context.Context, img image.Image, p Params) (*Res
 	if err != nil {
 		return nil, err
 	}
-	out := image.NewRGBA(src.Rect)
-	copy(out.Pix, src.Pix)
+	// Large objects first: in the instance mask a later object's id wins
+	// where objects overlap, so a plate on a car or a face on a person
+	// stays visible.
+	slices.SortStableFunc(dets, func(a, b Detection) int { return cmp.Compare(drawOrder[a.Class], drawOrder[b.Class]) })
 	objs := make([]Object, len(dets))
 	for k, d := range dets {
 		objs[k] = Object{Detection: d}
@@ -201,43 +237,124 @@ func (e *Engine) Anonymize(ctx context.Context, img image.Image, p Params) (*Res
 			}
 		}
 	}
-	if p.Method != DetectOnly {
+	if masks {
+		segs, err := e.segment(ctx, src, dets, p)
+		if err != nil {
+			return nil, err
+		}
 		for k := range objs {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			objs[k].Anonymized = p.anonymize(out, objs[k].Detection)
+			objs[k].Mask = p.shape(objs[k].Detection, segs[k], src.Rect)
 		}
 	}
-	if p.Debug {
-		debugdraw.Draw(out, debugItems(objs), debugdraw.Options{Scores: p.Score})
+	res := &Result{Bounds: img.Bounds(), Objects: objs}
+	if p.Method != DetectOnly || !masks {
+		out := image.NewRGBA(src.Rect)
+		copy(out.Pix, src.Pix)
+		if p.Method != DetectOnly {
+			for k := range objs {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				objs[k].Anonymized = p.anonymize(out, objs[k])
+			}
+		}
+		if p.Debug {
+			debugdraw.Draw(out, debugItems(objs), debugdraw.Options{Scores: p.Score})
+		}
+		res.Image = out
 	}
 	// Back to img's coordinates.
 	if min := img.Bounds().Min; min != (image.Point{}) {
 		for k := range objs {
-			objs[k].Detection = translate(objs[k].Detection, float32(min.X), float32(min.Y))
-			objs[k].Offset = objs[k].Offset.Add(min)
+			o := &objs[k]
+			o.Detection = translate(o.Detection, float32(min.X), float32(min.Y))
+			o.Offset = o.Offset.Add(min)
+			if o.Mask != nil {
+				o.Mask.Rect = o.Mask.Rect.Add(min)
+			}
 		}
 	}
-	return &Result{Image: out, Objects: objs}, nil
+	return res, nil
 }
 
-// anonymize hides d in img (bounds at (0, 0)) and reports whether any
-// pixel was changed.
-func (p *Params) anonymize(img *image.RGBA, d Detection) bool {
-	a := p.alpha(d, img.Rect)
+// segment returns the segmentation masks of dets' persons and vehicles
+// (nil for the other classes and with BBox).
+func (e *Engine) segment(ctx context.Context, img *image.RGBA, dets []Detection, p Params) ([]*mask.Mask, error) {
+	segs := make([]*mask.Mask, len(dets))
+	if p.BBox || e.segmenter == nil {
+		return segs, nil
+	}
+	var idx []int
+	var sub []Detection
+	for k, d := range dets {
+		if d.Class == Person || d.Class == Vehicle {
+			idx = append(idx, k)
+			sub = append(sub, d)
+		}
+	}
+	if len(sub) == 0 {
+		return segs, nil
+	}
+	ms, err := e.segmenter.Segment(ctx, img, sub)
+	if err != nil {
+		return nil, fmt.Errorf("segmentation: %w", err)
+	}
+	if len(ms) != len(sub) {
+		return nil, fmt.Errorf("segmentation: %d masks for %d objects", len(ms), len(sub))
+	}
+	for j, k := range idx {
+		segs[k] = ms[j]
+	}
+	return segs, nil
+}
+
+// shape returns the hard-edged shape of d (see Object.Mask) within
+// bounds, with the ignore regions cleared; seg is d's segmentation mask,
+// if any.
+func (p *Params) shape(d Detection, seg *mask.Mask, bounds image.Rectangle) *mask.Mask {
+	var m *mask.Mask
+	if seg != nil {
+		m = &mask.Mask{Rect: seg.Rect.Intersect(bounds)}
+		m.Pix = make([]uint8, m.Rect.Dx()*m.Rect.Dy())
+		for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+			i := (y - seg.Rect.Min.Y) * seg.Rect.Dx()
+			i += m.Rect.Min.X - seg.Rect.Min.X
+			copy(m.Pix[(y-m.Rect.Min.Y)*m.Rect.Dx():], seg.Pix[i:i+m.Rect.Dx()])
+		}
+	} else if a := p.alpha(d, Gradient{}, bounds); a != nil {
+		m = &mask.Mask{Rect: a.Rect, Pix: a.A}
+	} else {
+		return nil
+	}
+	m = m.Binary()
 	for _, r := range p.Ignores {
-		a.Clear(r)
+		m.Clear(r)
+	}
+	return m
+}
+
+// anonymize hides o in img (bounds at (0, 0)) and reports whether any
+// pixel was changed. A person or vehicle with a mask is anonymized by its
+// mask; a face or plate by its shape with the class's gradient.
+func (p *Params) anonymize(img *image.RGBA, o Object) bool {
+	var a *blur.Alpha
+	if o.Mask != nil && (o.Class == Person || o.Class == Vehicle) {
+		a = &blur.Alpha{Rect: o.Mask.Rect, A: o.Mask.Pix} // ignores already cleared
+	} else {
+		a = p.alpha(o.Detection, p.gradient(o.Class), img.Rect)
+		for _, r := range p.Ignores {
+			a.Clear(r)
+		}
 	}
 	if a == nil || !covers(a) {
 		return false
 	}
-	k := p.kernelSize(d)
+	k := p.kernelSize(o.Detection)
 	switch p.Method {
 	case Blur:
 		blur.Blur(img, a, Sigma(k))
 	case Pixelate:
-		r := d.Box.Rect()
+		r := o.Box.Rect()
 		blur.Pixelate(img, a, CellSize(k), r.Min)
 	case Blacken:
 		blur.Blacken(img, a)
@@ -245,14 +362,12 @@ func (p *Params) anonymize(img *image.RGBA, d Detection) bool {
 	return true
 }
 
-// alpha returns the coverage of d: with BBox its box, otherwise its
-// shape — an ellipse around a face's box (see faceMargin), a plate's four-corner
-// quadrilateral, and (until segmentation) the box of a person or vehicle.
-// Faces and plates get their gradient.
-func (p *Params) alpha(d Detection, bounds image.Rectangle) *blur.Alpha {
+// alpha returns the coverage of d with gradient g: with BBox its box,
+// otherwise its shape — an ellipse around a face's box (see faceMargin),
+// a plate's four-corner quadrilateral, the box of a person or vehicle.
+func (p *Params) alpha(d Detection, g Gradient, bounds image.Rectangle) *blur.Alpha {
 	b := d.Box
 	x0, y0, x1, y1 := float64(b.X1), float64(b.Y1), float64(b.X2), float64(b.Y2)
-	g := p.gradient(d.Class)
 	switch {
 	case !p.BBox && d.Class == Face:
 		mx, my := faceMargin*(x1-x0), faceMargin*(y1-y0)

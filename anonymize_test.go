@@ -321,7 +321,10 @@ func TestAnonymizeDebug(t *testing.T) {
 	if got := res.Image.RGBAAt(50, 100); got != want {
 		t.Errorf("box edge %v, want %v", got, want)
 	}
-	m := Metadata("dir/a.jpg", src.Rect, res.Objects, true, 0)
+	m, err := Metadata("dir/a.jpg", res, 0, MetadataOptions{Colors: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if c := m.Detections[0].Color; c == nil || *c != [3]int{int(want.R), int(want.G), int(want.B)} {
 		t.Errorf("metadata colour %v", c)
 	}

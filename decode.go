@@ -10,6 +10,7 @@ import (
 
 	"github.com/veilkit/veil/internal/debugdraw"
 	"github.com/veilkit/veil/internal/imageio"
+	"github.com/veilkit/veil/mask"
 	"github.com/veilkit/veil/metadata"
 )
 
@@ -53,29 +54,55 @@ func DecodeSource(r io.Reader) (*Source, error) {
 	return s, nil
 }
 
-// Metadata describes the objects of one image in the Celantur metadata
-// schema. name is the image's file name (its folder goes to "folder"),
-// bounds the image's bounds ("size" is [height, width], as Celantur
-// writes it) and took the processing time. With debug drawing, each
-// detection's "color" is the colour of its box; otherwise null.
-func Metadata(name string, bounds image.Rectangle, objs []Object, debug bool, took time.Duration) metadata.Image {
+// MetadataOptions say what Metadata adds to Celantur's schema.
+type MetadataOptions struct {
+	// Colors sets each detection's "color" to the colour of its debug
+	// box (otherwise null): use it when the image has the debug drawing.
+	Colors bool
+	// RLE adds each object's mask as "mask": "coco" a COCO RLE
+	// ({"size": [h, w], "counts": "…"}, the compressed string form
+	// pycocotools writes), "runs" the labelling-platform form
+	// [start, length, …] of row-major pixel indices; "" none (default).
+	RLE string
+}
+
+// Metadata describes the objects of r in the Celantur metadata schema.
+// name is the image's file name (its folder goes to "folder"), took the
+// processing time. "size" is [height, width], as Celantur writes it.
+func Metadata(name string, r *Result, took time.Duration, o MetadataOptions) (metadata.Image, error) {
+	bounds := r.Bounds
 	base := filepath.Base(name)
 	m := metadata.Image{ID: base, Filename: base, Size: [2]int{bounds.Dy(), bounds.Dx()},
-		Duration: took.Seconds(), Detections: make([]metadata.Detection, len(objs))}
+		Duration: took.Seconds(), Detections: make([]metadata.Detection, len(r.Objects))}
 	if dir := filepath.Dir(name); dir != "." {
 		m.Folder = &dir
 	}
-	for k, o := range objs {
-		r := o.Box.Rect().Sub(bounds.Min)
-		label := o.Class.String()
-		d := metadata.Detection{ID: k, ParentImage: base, Offset: [2]int{o.Offset.X - bounds.Min.X, o.Offset.Y - bounds.Min.Y},
-			BBox: [4]int{r.Min.X, r.Min.Y, r.Max.X, r.Max.Y}, Type: metadata.TypeCode(label),
-			Score: metadata.Round6(o.Score), IsAnonymised: o.Anonymized, TypeLabel: label}
-		if debug {
+	switch o.RLE {
+	case "", "coco", "runs":
+	default:
+		return m, fmt.Errorf("%w: RLE format %q (want coco or runs)", ErrOption, o.RLE)
+	}
+	w, h := bounds.Dx(), bounds.Dy()
+	for k, obj := range r.Objects {
+		box := obj.Box.Rect().Sub(bounds.Min)
+		label := obj.Class.String()
+		d := metadata.Detection{ID: k, ParentImage: base, Offset: [2]int{obj.Offset.X - bounds.Min.X, obj.Offset.Y - bounds.Min.Y},
+			BBox: [4]int{box.Min.X, box.Min.Y, box.Max.X, box.Max.Y}, Type: metadata.TypeCode(label),
+			Score: metadata.Round6(obj.Score), IsAnonymised: obj.Anonymized, TypeLabel: label}
+		if o.Colors {
 			c := debugdraw.ClassColor(label)
 			d.Color = &[3]int{int(c.R), int(c.G), int(c.B)}
 		}
+		if o.RLE != "" && obj.Mask != nil {
+			mm := *obj.Mask
+			mm.Rect = mm.Rect.Sub(bounds.Min)
+			if o.RLE == "coco" {
+				d.Mask = mask.EncodeCOCOString(&mm, w, h)
+			} else {
+				d.Mask = mask.EncodeRuns(&mm, w, h)
+			}
+		}
 		m.Detections[k] = d
 	}
-	return m
+	return m, nil
 }

@@ -18,7 +18,9 @@ import (
 	"sync"
 
 	"github.com/veilkit/veil/detect"
+	"github.com/veilkit/veil/mask"
 	"github.com/veilkit/veil/onnx"
+	"github.com/veilkit/veil/segment"
 	"github.com/veilkit/veil/tiling"
 )
 
@@ -55,8 +57,9 @@ var (
 const MaxPixels = 1 << 28
 
 // The default models, embedded so that New needs no files: YuNet-n with
-// a dynamic input (faces at native resolution), LPD-YuNet (plates) and
-// NanoDet-m (persons; vehicles = car, bus, truck, motorcycle, bicycle).
+// a dynamic input (faces at native resolution), LPD-YuNet (plates),
+// NanoDet-m (persons; vehicles = car, bus, truck, motorcycle, bicycle)
+// and DeepLabV3-MobileNetV2 (person and vehicle masks).
 var (
 	//go:embed models/face/yunet_n_dynamic.onnx
 	faceModel []byte
@@ -64,17 +67,30 @@ var (
 	plateModel []byte
 	//go:embed models/object/nanodet_m_416.onnx
 	objectModel []byte
+	//go:embed models/seg/deeplabv3_mnv2_voc_257.onnx
+	segModel []byte
 )
+
+// A Segmenter computes the pixel masks of person and vehicle detections
+// (segment.DeepLab is the default). Implementations must be safe for
+// concurrent use.
+type Segmenter interface {
+	// Segment returns one mask per detection, in img's pixels; a nil mask
+	// means the box.
+	Segment(ctx context.Context, img *image.RGBA, dets []Detection) ([]*mask.Mask, error)
+}
 
 // An Engine detects and anonymizes. It is safe for concurrent use.
 type Engine struct {
 	detectors    map[Class]detect.Detector
+	segmenter    Segmenter
 	plateCascade bool
 }
 
 type config struct {
 	threads      int
 	detectors    map[Class]detect.Detector
+	segmenter    Segmenter
 	plateCascade bool
 }
 
@@ -101,6 +117,18 @@ func WithDetector(c Class, d detect.Detector) Option {
 			return fmt.Errorf("%w: nil detector for %v", ErrOption, c)
 		}
 		cfg.detectors[c] = d
+		return nil
+	}
+}
+
+// WithSegmenter makes s the segmenter of persons and vehicles, replacing
+// the default DeepLabV3 model.
+func WithSegmenter(s Segmenter) Option {
+	return func(c *config) error {
+		if s == nil {
+			return fmt.Errorf("%w: nil segmenter", ErrOption)
+		}
+		c.segmenter = s
 		return nil
 	}
 }
@@ -155,7 +183,14 @@ func New(opts ...Option) (*Engine, error) {
 			cfg.detectors[Vehicle] = nd
 		}
 	}
-	return &Engine{detectors: cfg.detectors, plateCascade: cfg.plateCascade}, nil
+	if cfg.segmenter == nil {
+		s, err := segment.NewDeepLab(segModel, mo)
+		if err != nil {
+			return nil, err
+		}
+		cfg.segmenter = s
+	}
+	return &Engine{detectors: cfg.detectors, segmenter: cfg.segmenter, plateCascade: cfg.plateCascade}, nil
 }
 
 // Default thresholds (Celantur's).

@@ -45,6 +45,10 @@ type Detection struct {
 	IsAnonymised bool    `json:"is_anonymised"`
 	TypeLabel    string  `json:"type_label"`
 	Color        *[3]int `json:"color"` // null unless a colour was assigned
+	// Mask is the object's mask as a run-length encoding (veil's
+	// addition, present only when asked for): a COCO RLE object or the
+	// labelling-platform list [start, length, …].
+	Mask any `json:"mask,omitempty"`
 }
 
 // Image is the metadata of one image.
