@@ -60,7 +60,7 @@ var anonymizeGroups = []struct {
 		"face-anonymization-gradient-start", "face-anonymization-gradient-stop",
 		"license-plate-anonymization-gradient-start", "license-plate-anonymization-gradient-stop",
 		"debug", "score"}},
-	{"Output", []string{"o", "output-format", "quality", "compress-level", "metadata", "keep-exif"}},
+	{"Output", []string{"o", "output-format", "quality", "compress-level", "metadata", "metadata-rle", "save-mask", "mask-scale", "keep-exif"}},
 	{"Running", []string{"j", "threads", "q"}},
 }
 
@@ -73,6 +73,9 @@ type anonymizeConfig struct {
 	quality   int
 	compress  int // EncodeOptions.CompressLevel: 1..9 or veil.NoCompression
 	metadata  bool
+	rle       string // veil.MetadataOptions.RLE
+	saveMask  string // "", "all", "binary" or "instance"
+	maskScale int
 	keepEXIF  bool
 	jobs      int // 0: the number of CPUs
 	threads   int // 0: NumCPU / jobs
@@ -162,6 +165,12 @@ func newAnonymizeFlags(cfg *anonymizeConfig) (*flag.FlagSet, func(*flag.FlagSet)
 	compress := veil.DefaultCompressLevel
 	fs.Var(&intValue{v: &compress, lo: 0, hi: 9}, "compress-level", "PNG compression `level`, 0 (none) .. 9 (smallest)")
 	fs.BoolVar(&cfg.metadata, "metadata", false, "write the objects found in NAME.jpg to NAME.json beside it, as Celantur\nmetadata JSON")
+	fs.Var(choiceValue{&cfg.rle, []string{"coco", "runs"}}, "metadata-rle",
+		"add each object's mask to the metadata JSON as run-length `form` coco (COCO RLE,\ncompressed string) or runs ([start, length, …] of row-major pixel indices)")
+	fs.Var(choiceValue{&cfg.saveMask, []string{"all", "binary", "instance"}}, "save-mask",
+		"also write the `masks` all, binary or instance beside each output image:\nNAME_bin_mask.png (white = anonymized) and NAME_ins_mask.png (G = instance id,\nB = type flags: person 128, license-plate 64, face 32, vehicle 16)")
+	cfg.maskScale = veil.DefaultMaskScale
+	fs.Var(&intValue{v: &cfg.maskScale, lo: 1, hi: 100}, "mask-scale", "write the masks at `percent` of the image's size, 1..100")
 	fs.BoolVar(&cfg.keepEXIF, "keep-exif", false,
 		"keep the JPEG's EXIF metadata without its GPS data and thumbnail\n(default: write no metadata of the original)")
 
@@ -265,6 +274,8 @@ type task struct {
 	rel   string // its output path relative to OUT (input extension)
 	img   string // its output image
 	meta  string // its metadata JSON, "" when none is written
+	bin   string // its binary mask, "" when none is written
+	ins   string // its instance mask, "" when none is written
 	err   error  // why it cannot be done at all
 }
 
@@ -412,6 +423,15 @@ func plan(cfg *anonymizeConfig) ([]*task, error) {
 			t.meta = filepath.Join(cfg.out, json)
 			mine = append(mine, filepath.Join(outCanon, json))
 		}
+		stem := strings.TrimSuffix(name, filepath.Ext(name))
+		if cfg.saveMask == "all" || cfg.saveMask == "binary" {
+			t.bin = filepath.Join(cfg.out, stem+"_bin_mask.png")
+			mine = append(mine, filepath.Join(outCanon, stem+"_bin_mask.png"))
+		}
+		if cfg.saveMask == "all" || cfg.saveMask == "instance" {
+			t.ins = filepath.Join(cfg.out, stem+"_ins_mask.png")
+			mine = append(mine, filepath.Join(outCanon, stem+"_ins_mask.png"))
+		}
 		dup := false
 		for _, o := range mine {
 			if in := inputs[o]; in != nil {
@@ -449,8 +469,10 @@ func (a *anonymizer) do(ctx context.Context, t *task) (int, error) {
 		if a.cfg.params.Method != veil.DetectOnly {
 			os.Remove(t.img)
 		}
-		if t.meta != "" {
-			os.Remove(t.meta)
+		for _, f := range []string{t.meta, t.bin, t.ins} {
+			if f != "" {
+				os.Remove(f)
+			}
 		}
 	}
 	return n, err
@@ -470,13 +492,19 @@ func (a *anonymizer) write(ctx context.Context, t *task) (int, error) {
 		return 0, err
 	}
 	t0 := time.Now()
-	res, err := a.engine.Anonymize(ctx, src.Image, a.cfg.params)
+	var res *veil.Result
+	if a.cfg.params.Method == veil.DetectOnly && (t.bin != "" || t.ins != "" || a.cfg.rle != "") {
+		res, err = a.engine.Masks(ctx, src.Image, a.cfg.params)
+	} else {
+		res, err = a.engine.Anonymize(ctx, src.Image, a.cfg.params)
+	}
 	if err != nil {
 		return 0, err
 	}
 	took := time.Since(t0)
 
-	var img, meta bytes.Buffer
+	// Every output is made in memory before any is written.
+	var outs []output
 	if a.cfg.params.Method != veil.DetectOnly {
 		format := a.cfg.outFormat
 		if format == "" {
@@ -489,30 +517,61 @@ func (a *anonymizer) write(ctx context.Context, t *task) (int, error) {
 		if a.cfg.keepEXIF {
 			o.EXIF = src.EXIF
 		}
-		if err := veil.Encode(&img, res.Image, o); err != nil {
+		var b bytes.Buffer
+		if err := veil.Encode(&b, res.Image, o); err != nil {
 			return 0, err
 		}
+		outs = append(outs, output{t.img, b.Bytes()})
 	}
 	if t.meta != "" {
-		m := veil.Metadata(t.src, src.Image.Bounds(), res.Objects, a.cfg.params.Debug, took)
-		if err := metadata.Encode(&meta, m); err != nil {
+		m, err := veil.Metadata(t.src, res, took, veil.MetadataOptions{Colors: a.cfg.params.Debug, RLE: a.cfg.rle})
+		if err != nil {
 			return 0, err
 		}
+		var b bytes.Buffer
+		if err := metadata.Encode(&b, m); err != nil {
+			return 0, err
+		}
+		outs = append(outs, output{t.meta, b.Bytes()})
+	}
+	if t.bin != "" {
+		g, err := res.BinaryMask(a.cfg.maskScale)
+		if err != nil {
+			return 0, err
+		}
+		var b bytes.Buffer
+		if err := veil.Encode(&b, g, veil.EncodeOptions{Format: "png"}); err != nil {
+			return 0, err
+		}
+		outs = append(outs, output{t.bin, b.Bytes()})
+	}
+	if t.ins != "" {
+		g, err := res.InstanceMask(a.cfg.maskScale)
+		if err != nil {
+			return 0, err
+		}
+		var b bytes.Buffer
+		if err := veil.Encode(&b, g, veil.EncodeOptions{Format: "png"}); err != nil {
+			return 0, err
+		}
+		outs = append(outs, output{t.ins, b.Bytes()})
 	}
 	if err := os.MkdirAll(filepath.Dir(t.img), 0o755); err != nil {
 		return 0, err
 	}
-	if t.meta != "" {
-		if err := writeFile(t.meta, meta.Bytes()); err != nil {
-			return 0, err
-		}
-	}
-	if a.cfg.params.Method != veil.DetectOnly {
-		if err := writeFile(t.img, img.Bytes()); err != nil {
+	// The anonymized image last: when it exists, its companions do.
+	for k := len(outs) - 1; k >= 0; k-- {
+		if err := writeFile(outs[k].name, outs[k].data); err != nil {
 			return 0, err
 		}
 	}
 	return len(res.Objects), nil
+}
+
+// output is one file of a task, made in memory.
+type output struct {
+	name string
+	data []byte
 }
 
 // writeFile writes data to name atomically: no half-written file, and no
@@ -947,5 +1006,27 @@ func (v outFormatValue) Set(s string) error {
 	default:
 		return errors.New("want jpeg or png")
 	}
+	return nil
+}
+
+// choiceValue is a flag whose value is one of choices.
+type choiceValue struct {
+	v       *string
+	choices []string
+}
+
+func (c choiceValue) String() string {
+	if c.v == nil {
+		return ""
+	}
+	return *c.v
+}
+
+func (c choiceValue) Set(s string) error {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if !slices.Contains(c.choices, s) {
+		return fmt.Errorf("want %s", strings.Join(c.choices, ", "))
+	}
+	*c.v = s
 	return nil
 }

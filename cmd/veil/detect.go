@@ -73,7 +73,7 @@ func detectFile(e *veil.Engine, name string, p veil.Params) (metadata.Image, err
 	if err != nil {
 		return metadata.Image{}, fmt.Errorf("%s: %w", name, err)
 	}
-	return veil.Metadata(name, img.Bounds(), res.Objects, false, time.Since(t0)), nil
+	return veil.Metadata(name, res, time.Since(t0), veil.MetadataOptions{})
 }
 
 // floatFlag parses a float32 flag value into v.
