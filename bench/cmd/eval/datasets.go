@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,6 +22,10 @@ type object struct {
 	label string // "face", "license-plate", or the COCO category ("car", "bus"…)
 	box   detect.Box
 	crowd bool
+	// polys is the object's shape, when labelled: polygons
+	// [x1, y1, x2, y2, …] in the same pixels as box, OR-ed (a COCO
+	// non-crowd segmentation). Nil when there is none.
+	polys [][]float32
 }
 
 // A sample is one image and its ground truth. When w and h are set, the
@@ -38,6 +43,9 @@ type dataset struct {
 	subsets []subset     // rows of the report
 	samples []sample
 	note    string // how to read its figures
+	// masks: run Masks instead of Detect and score the objects' masks
+	// against the ground-truth polygons (see maskStats).
+	masks bool
 }
 
 // A subset is one report row: the ground truth and detections of class,
@@ -342,8 +350,14 @@ func loadCOCO(dir string) ([]dataset, error) {
 				{class: veil.Vehicle, name: "car", label: "car"},
 			},
 			samples: samples,
+			masks:   true,
 			note: "coco: vehicle = bicycle, car, motorcycle, bus, truck; crowd regions are not counted and a detection " +
-				"lying at least half inside one is not a false positive; car = car ground truth vs detections labelled car.",
+				"lying at least half inside one is not a false positive; car = car ground truth vs detections labelled car. " +
+				"ms/img is one Masks call (detection and segmentation). mask_iou: mean IoU of a matched detection's " +
+				"Object.Mask and the object's polygon mask, over mask_n matched objects; leak: fraction of all " +
+				"non-crowd objects' polygon pixels outside the anonymization mask (Result.BinaryMask: every object's " +
+				"mask), split into objects no detection matched (missed) and matched ones (same denominator); " +
+				"leak in matched: the matched objects' pixels left out, over their own pixels.",
 		})
 	}
 	return out, nil
@@ -358,6 +372,8 @@ var cocoClasses = map[string]veil.Class{
 // parseCOCO parses COCO instances json: every listed image is a sample
 // (with no objects if it has no person or vehicle); categories are taken
 // by name, or by the standard COCO ids if the file has no category list.
+// A non-crowd object keeps its polygon segmentation (object.polys); an
+// RLE segmentation (crowd regions) is not kept.
 func parseCOCO(r io.Reader) ([]sample, error) {
 	var doc struct {
 		Images []struct {
@@ -365,10 +381,11 @@ func parseCOCO(r io.Reader) ([]sample, error) {
 			FileName string `json:"file_name"`
 		} `json:"images"`
 		Annotations []struct {
-			ImageID    int64     `json:"image_id"`
-			CategoryID int       `json:"category_id"`
-			BBox       []float32 `json:"bbox"`
-			IsCrowd    int       `json:"iscrowd"`
+			ImageID      int64           `json:"image_id"`
+			CategoryID   int             `json:"category_id"`
+			BBox         []float32       `json:"bbox"`
+			IsCrowd      int             `json:"iscrowd"`
+			Segmentation json.RawMessage `json:"segmentation"`
 		} `json:"annotations"`
 		Categories []struct {
 			ID   int    `json:"id"`
@@ -402,9 +419,37 @@ func parseCOCO(r io.Reader) ([]sample, error) {
 			return nil, fmt.Errorf("image %d: bbox %v is not [x,y,w,h]", a.ImageID, a.BBox)
 		}
 		b := a.BBox
-		out[i].objects = append(out[i].objects, object{class: class, label: label, crowd: a.IsCrowd != 0,
-			box: detect.Box{X1: b[0], Y1: b[1], X2: b[0] + b[2], Y2: b[1] + b[3]}})
+		o := object{class: class, label: label, crowd: a.IsCrowd != 0,
+			box: detect.Box{X1: b[0], Y1: b[1], X2: b[0] + b[2], Y2: b[1] + b[3]}}
+		if !o.crowd {
+			polys, err := cocoPolygons(a.Segmentation)
+			if err != nil {
+				return nil, fmt.Errorf("image %d: segmentation: %w", a.ImageID, err)
+			}
+			o.polys = polys
+		}
+		out[i].objects = append(out[i].objects, o)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].path < out[j].path })
 	return out, nil
+}
+
+// cocoPolygons returns the polygons of a COCO segmentation: nil for none
+// or an RLE (a json object), an error for a polygon with an odd number of
+// coordinates.
+func cocoPolygons(raw json.RawMessage) ([][]float32, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '[' {
+		return nil, nil
+	}
+	var polys [][]float32
+	if err := json.Unmarshal(raw, &polys); err != nil {
+		return nil, err
+	}
+	for _, p := range polys {
+		if len(p)%2 != 0 {
+			return nil, fmt.Errorf("polygon of %d coordinates (odd)", len(p))
+		}
+	}
+	return polys, nil
 }

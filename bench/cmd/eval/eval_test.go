@@ -2,11 +2,15 @@ package main
 
 import (
 	"image"
+	"image/color"
+	"math"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/veilkit/veil"
 	"github.com/veilkit/veil/detect"
+	"github.com/veilkit/veil/mask"
 )
 
 func box(x1, y1, x2, y2 float32) detect.Box { return detect.Box{X1: x1, Y1: y1, X2: x2, Y2: y2} }
@@ -137,8 +141,10 @@ func TestParsePlates(t *testing.T) {
 func TestParseCOCO(t *testing.T) {
 	in := `{"images": [{"id": 7, "file_name": "b.jpg"}, {"id": 3, "file_name": "a.jpg"}],
 	"annotations": [
-		{"image_id": 7, "category_id": 1, "bbox": [1, 2, 10, 20], "iscrowd": 0},
-		{"image_id": 7, "category_id": 1, "bbox": [0, 0, 50, 50], "iscrowd": 1},
+		{"image_id": 7, "category_id": 1, "bbox": [1, 2, 10, 20], "iscrowd": 0,
+			"segmentation": [[1, 2, 11, 2, 11, 22], [1, 2, 1, 22, 11, 22.5]]},
+		{"image_id": 7, "category_id": 1, "bbox": [0, 0, 50, 50], "iscrowd": 1,
+			"segmentation": {"size": [50, 50], "counts": "0Q21"}},
 		{"image_id": 7, "category_id": 3, "bbox": [5, 5, 5, 5], "iscrowd": 0},
 		{"image_id": 7, "category_id": 18, "bbox": [5, 5, 5, 5], "iscrowd": 0},
 		{"image_id": 99, "category_id": 1, "bbox": [5, 5, 5, 5], "iscrowd": 0}],
@@ -155,7 +161,141 @@ func TestParseCOCO(t *testing.T) {
 		!o[1].crowd || o[2].class != veil.Vehicle || o[2].label != "car" {
 		t.Errorf("objects = %+v", o)
 	}
+	if len(o[0].polys) != 2 || len(o[0].polys[1]) != 6 || o[0].polys[1][5] != 22.5 || o[1].polys != nil || o[2].polys != nil {
+		t.Errorf("polygons = %v, %v, %v; want two, none (crowd RLE), none (no segmentation)", o[0].polys, o[1].polys, o[2].polys)
+	}
+	if _, err := parseCOCO(strings.NewReader(`{"images": [{"id": 1}], "annotations": [{"image_id": 1, "category_id": 1,
+		"bbox": [1, 2, 3, 4], "segmentation": [[1, 2, 3, 4, 5]]}]}`)); err == nil {
+		t.Error("odd polygon accepted")
+	}
 	if _, err := parseCOCO(strings.NewReader(`{"images": [{"id": 1}], "annotations": [{"image_id": 1, "category_id": 1, "bbox": [1]}]}`)); err == nil {
 		t.Error("short bbox accepted")
+	}
+}
+
+func TestAssign(t *testing.T) {
+	dets := []detBox{{box: box(0, 0, 10, 10), score: 0.5, src: 3}, {box: box(20, 0, 30, 10), score: 0.9, src: 7}}
+	gts := []gtBox{{box: box(21, 0, 30, 10)}, {box: box(50, 50, 60, 60)}, {box: box(0, 0, 10, 10), crowd: true}, {box: box(0, 0, 10, 9)}}
+	c, by := assign(dets, gts)
+	if c != (counts{tp: 2, ngt: 3}) || !slices.Equal(by, []int{1, -1, -1, 0}) {
+		t.Errorf("assign = %+v, %v; want tp 2 of 3, [1 -1 -1 0]", c, by)
+	}
+}
+
+func TestRasterize(t *testing.T) {
+	img := image.Rect(0, 0, 10, 10)
+	sq := func(x0, y0, x1, y1 float32) []float32 { return []float32{x0, y0, x1, y0, x1, y1, x0, y1} }
+	tests := []struct {
+		name  string
+		polys [][]float32
+		want  int
+	}{
+		{"square on pixel edges", [][]float32{sq(2, 2, 6, 6)}, 16},
+		// Centres x+0.5 in [1.5, 4.5): columns 1, 2, 3.
+		{"square on pixel centres", [][]float32{sq(1.5, 1.5, 4.5, 4.5)}, 9},
+		{"square, clockwise", [][]float32{{2, 2, 2, 6, 6, 6, 6, 2}}, 16},
+		// (0,0), (10,0), (0,10): row y holds the centres x+0.5 < 9.5-y,
+		// 9-y pixels for y = 0..8: 9+8+…+1.
+		{"triangle", [][]float32{{0, 0, 10, 0, 0, 10}}, 45},
+		// A U: rows 0-1 full width 6, rows 2-3 two legs of 2.
+		{"concave U", [][]float32{{0, 0, 6, 0, 6, 4, 4, 4, 4, 2, 2, 2, 2, 4, 0, 4}}, 6*2 + 4*2},
+		{"two disjoint polygons", [][]float32{sq(0, 0, 2, 2), sq(5, 5, 8, 8)}, 4 + 9},
+		// OR-ed, not even-odd across polygons: the 2×2 overlap stays in.
+		{"two overlapping polygons", [][]float32{sq(0, 0, 4, 4), sq(2, 2, 6, 6)}, 16 + 16 - 4},
+		{"partly outside, top-left", [][]float32{sq(-2, -2, 3, 3)}, 9},
+		{"partly outside, bottom-right", [][]float32{sq(8, 7, 12, 12)}, 2 * 3},
+		{"wholly outside", [][]float32{sq(20, 20, 30, 30)}, 0},
+		{"too few points", [][]float32{{1, 1, 5, 5}}, 0},
+		{"none", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := rasterize(tt.polys, img)
+			if got := m.Area(); got != tt.want {
+				t.Errorf("area %d, want %d", got, tt.want)
+			}
+			if !m.Rect.In(img) {
+				t.Errorf("mask rect %v outside the image", m.Rect)
+			}
+		})
+	}
+	// Which pixels: a centre on the hypotenuse x+y = 10, such as (9.5, 0.5)
+	// of pixel (9, 0), is on a right edge and so outside.
+	m := rasterize([][]float32{{0, 0, 10, 0, 0, 10}}, img)
+	if m.At(8, 0) != 255 || m.At(9, 0) != 0 || m.At(0, 8) != 255 || m.At(0, 9) != 0 || m.At(4, 4) != 255 || m.At(5, 4) != 0 {
+		t.Errorf("triangle pixels wrong")
+	}
+}
+
+func TestMaskIoU(t *testing.T) {
+	a := mask.FromRect(image.Rect(0, 0, 4, 4))
+	b := mask.FromRect(image.Rect(2, 0, 6, 4))
+	soft := mask.FromRect(image.Rect(0, 0, 4, 4))
+	for i := range 8 { // top two rows below the 128 threshold: not covered
+		soft.Pix[i] = 127
+	}
+	tests := []struct {
+		name string
+		a, b *mask.Mask
+		want float64
+	}{
+		{"same", a, a, 1},
+		{"half shifted", a, b, 8.0 / 24},
+		{"disjoint", a, mask.FromRect(image.Rect(10, 10, 12, 12)), 0},
+		{"soft edge", a, soft, 8.0 / 16},
+		{"nil", a, nil, 0},
+		{"both empty", nil, mask.New(image.Rect(0, 0, 3, 3)), 0},
+	}
+	for _, tt := range tests {
+		if got := maskIoU(tt.a, tt.b); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("%s: IoU %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestLeak(t *testing.T) {
+	// Anonymization mask: white over x < 2 and y < 4 of a 10×10 image.
+	anon := image.NewGray(image.Rect(0, 0, 10, 10))
+	for y := range 4 {
+		for x := range 2 {
+			anon.SetGray(x, y, color.Gray{Y: 255})
+		}
+	}
+	gt := mask.FromRect(image.Rect(0, 0, 4, 4))
+	if area, left := leaked(gt, anon); area != 16 || left != 8 {
+		t.Errorf("leaked = %d, %d; want 16, 8", area, left)
+	}
+	// Partly outside the anonymization mask's image: those pixels leak.
+	if area, left := leaked(mask.FromRect(image.Rect(8, 0, 12, 1)), anon); area != 4 || left != 4 {
+		t.Errorf("leaked outside = %d, %d; want 4, 4", area, left)
+	}
+	if area, left := leaked(nil, anon); area != 0 || left != 0 {
+		t.Errorf("leaked(nil) = %d, %d", area, left)
+	}
+
+	// scoreMasks: object 0 matched to detection 1 (mask = its left half),
+	// object 1 missed and half covered by another object's mask, object 2
+	// a crowd, object 3 without polygons.
+	gtMasks := []*mask.Mask{gt, mask.FromRect(image.Rect(0, 6, 4, 8)), mask.FromRect(image.Rect(0, 0, 10, 10)), nil}
+	for x := range 2 {
+		for y := 6; y < 8; y++ {
+			anon.SetGray(x, y, color.Gray{Y: 255})
+		}
+	}
+	dmasks := []*mask.Mask{nil, mask.FromRect(image.Rect(0, 0, 2, 4))}
+	dets := []detBox{{src: 1}}
+	gts := []gtBox{{src: 0}, {src: 1}, {src: 2, crowd: true}, {src: 3}}
+	s := scoreMasks(gts, []int{0, -1, -1, -1}, dets, dmasks, gtMasks, anon)
+	want := maskStats{iouSum: 0.5, n: 1, area: 16 + 8, areaHit: 16, leftHit: 8, leftMissed: 4}
+	if s != want {
+		t.Errorf("scoreMasks = %+v, want %+v", s, want)
+	}
+}
+
+func TestScaledPolygons(t *testing.T) {
+	s := sample{w: 100, h: 50, objects: []object{{box: box(0, 0, 10, 10), polys: [][]float32{{10, 10, 20, 10, 20, 20}}}}}
+	o := s.scaled(image.Rect(0, 0, 200, 200))
+	if !slices.Equal(o[0].polys[0], []float32{20, 40, 40, 40, 40, 80}) || s.objects[0].polys[0][0] != 10 {
+		t.Errorf("scaled polygons %v (original %v)", o[0].polys, s.objects[0].polys)
 	}
 }

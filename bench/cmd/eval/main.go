@@ -1,9 +1,10 @@
 // Command eval measures veil's detectors on labelled images: recall,
 // precision and false detections per image at IoU >= 0.5, and the time of
-// one Detect call per image.
+// one Detect call per image; on COCO also the person and vehicle masks
+// (mask_iou, leak_fraction).
 //
 //	go run ./bench/cmd/eval -data /work/shared/data [-json] [-datasets wider,openalpr,coco]
-//	    [-threads N] [-format whole] [-face-model PATH [-face-maxside N]]
+//	    [-threads N] [-format whole] [-bbox] [-face-model PATH [-face-maxside N]]
 //	    [-face-thr T] [-plate-thr T] [-person-thr T] [-vehicle-thr T]
 //
 // -data holds dataset folders found by name (each optional):
@@ -20,7 +21,21 @@
 //
 // Matching is greedy by decreasing score, each ground truth matched once
 // (see match). ms/img is the wall time of Detect alone (not decoding),
-// after one untimed warm-up call per dataset.
+// after one untimed warm-up call per dataset; on COCO it is that of Masks
+// (detection and segmentation), which is run instead of Detect.
+//
+// Masks (COCO): each non-crowd object's polygon segmentation is rasterized
+// (pixel centres, even-odd, polygons OR-ed; see rasterize). mask_iou is
+// the mean, over the mask_n objects matched to a detection, of the IoU of
+// the detection's Object.Mask and the polygon mask. leak_fraction is the
+// fraction of the polygon pixels of all the row's non-crowd objects,
+// matched or not, that the image's anonymization mask
+// (Result.BinaryMask(100), the union of every object's mask) leaves
+// uncovered: the pixels of persons (vehicles) left visible. leak_missed
+// and leak_matched split it between objects no detection matched and
+// matched ones; leak_in_matched is the matched objects' uncovered pixels
+// over their own. -bbox sets Params.BBox: the masks are then the boxes,
+// for comparing the box-only leak. Other datasets have these fields null.
 package main
 
 import (
@@ -41,6 +56,7 @@ import (
 
 	"github.com/veilkit/veil"
 	"github.com/veilkit/veil/detect"
+	"github.com/veilkit/veil/mask"
 	"github.com/veilkit/veil/onnx"
 )
 
@@ -57,6 +73,7 @@ func main() {
 		plateThr   = flag.Float64("plate-thr", 0, "licence-plate threshold (0: engine default)")
 		personThr  = flag.Float64("person-thr", 0, "person threshold (0: engine default)")
 		vehicleThr = flag.Float64("vehicle-thr", 0, "vehicle threshold (0: engine default)")
+		bbox       = flag.Bool("bbox", false, "Params.BBox: anonymize (and score the masks of) the boxes instead of the shapes")
 	)
 	flag.Parse()
 	if *data == "" || flag.NArg() > 0 {
@@ -76,7 +93,7 @@ func main() {
 		*threads = runtime.GOMAXPROCS(0)
 	}
 	p := veil.Params{Format: *format, FaceThreshold: float32(*faceThr), LicensePlateThreshold: float32(*plateThr),
-		PersonThreshold: float32(*personThr), VehicleThreshold: float32(*vehicleThr)}
+		PersonThreshold: float32(*personThr), VehicleThreshold: float32(*vehicleThr), BBox: *bbox}
 	face := "embedded yunet_n_dynamic"
 	opts := []veil.Option{veil.WithThreads(*threads)}
 	if *faceModel != "" {
@@ -122,9 +139,9 @@ func main() {
 		}
 		return t
 	}
-	notes = append([]string{fmt.Sprintf("settings: face model %s; thresholds face %.2f, plate %.2f, person %.2f, vehicle %.2f; threads %d; format %s",
+	notes = append([]string{fmt.Sprintf("settings: face model %s; thresholds face %.2f, plate %.2f, person %.2f, vehicle %.2f; threads %d; format %s; bbox %t",
 		face, th(p.FaceThreshold, veil.DefaultFaceThreshold), th(p.LicensePlateThreshold, veil.DefaultLicensePlateThreshold),
-		th(p.PersonThreshold, veil.DefaultPersonThreshold), th(p.VehicleThreshold, veil.DefaultVehicleThreshold), *threads, *format),
+		th(p.PersonThreshold, veil.DefaultPersonThreshold), th(p.VehicleThreshold, veil.DefaultVehicleThreshold), *threads, *format, *bbox),
 		"matching: IoU >= 0.5, greedy by decreasing score, each ground truth matched at most once; unmatched detections are false positives"},
 		notes...)
 	printTable(os.Stdout, rows, notes)
@@ -152,7 +169,10 @@ func loadFace(path string, threads, maxSide int) (*detect.YuNet, error) {
 }
 
 // A row is one line of the report. Recall (precision) is null when there
-// is no ground truth (no counted detection).
+// is no ground truth (no counted detection). The mask fields are null
+// where masks are not scored (datasets other than COCO), and mask_iou and
+// the leak fractions also when there is nothing to average (see
+// maskStats).
 type row struct {
 	Dataset    string   `json:"dataset"`
 	Class      string   `json:"class"`
@@ -162,43 +182,128 @@ type row struct {
 	Precision  *float64 `json:"precision"`
 	FPPerImage float64  `json:"fp_per_image"`
 	MsPerImage float64  `json:"ms_per_image"`
+	// MaskIoU is the mean IoU of the masks of the matched objects, over
+	// MaskN of them.
+	MaskIoU *float64 `json:"mask_iou"`
+	MaskN   *int     `json:"mask_n"`
+	// LeakFraction is the fraction of the ground-truth objects' polygon
+	// pixels left out of the anonymization mask; LeakMissed and
+	// LeakMatched split it (same denominator) between the objects no
+	// detection matched and the matched ones; LeakInMatched is the
+	// fraction of the matched objects' own pixels left out.
+	LeakFraction  *float64 `json:"leak_fraction"`
+	LeakMissed    *float64 `json:"leak_missed"`
+	LeakMatched   *float64 `json:"leak_matched"`
+	LeakInMatched *float64 `json:"leak_in_matched"`
 }
 
-// evaluate runs Detect on every image of ds and scores each subset.
+// evaluate runs Detect (Masks for a dataset with masks) on every image of
+// ds and scores each subset.
 func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params) ([]row, error) {
 	p.Classes = ds.classes
 	acc := make([]counts, len(ds.subsets))
+	macc := make([]maskStats, len(ds.subsets))
 	var spent time.Duration
 	for i, s := range ds.samples {
 		img, err := decode(s.path)
 		if err != nil {
 			return nil, err
 		}
+		run := func() ([]veil.Detection, *veil.Result, error) {
+			if !ds.masks {
+				dets, err := e.Detect(ctx, img, p)
+				return dets, nil, err
+			}
+			res, err := e.Masks(ctx, img, p)
+			if err != nil {
+				return nil, nil, err
+			}
+			dets := make([]veil.Detection, len(res.Objects))
+			for k, o := range res.Objects {
+				dets[k] = o.Detection
+			}
+			return dets, res, nil
+		}
 		if i == 0 { // warm-up: first runs allocate the models' buffers
-			if _, err := e.Detect(ctx, img, p); err != nil {
+			if _, _, err := run(); err != nil {
 				return nil, fmt.Errorf("%s: %w", s.path, err)
 			}
 		}
 		t := time.Now()
-		dets, err := e.Detect(ctx, img, p)
+		dets, res, err := run()
 		spent += time.Since(t)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.path, err)
 		}
 		objs := s.scaled(img.Bounds())
+		var ms *imageMasks
+		if res != nil {
+			if ms, err = newImageMasks(res, objs); err != nil {
+				return nil, fmt.Errorf("%s: %w", s.path, err)
+			}
+		}
 		for k, sub := range ds.subsets {
-			acc[k].add(match(sub.dets(dets), sub.truth(objs)))
+			db, gb := sub.dets(dets), sub.truth(objs)
+			c, by := assign(db, gb)
+			acc[k].add(c)
+			if ms != nil {
+				macc[k].add(scoreMasks(gb, by, db, ms.dets, ms.gts, ms.anon))
+			}
 		}
 	}
 	n := float64(len(ds.samples))
 	var rows []row
 	for k, sub := range ds.subsets {
 		c := acc[k]
-		rows = append(rows, row{Dataset: ds.name, Class: sub.class.String(), Subset: sub.name, NGT: c.ngt,
+		r := row{Dataset: ds.name, Class: sub.class.String(), Subset: sub.name, NGT: c.ngt,
 			Recall: ratio(c.tp, c.ngt), Precision: ratio(c.tp, c.tp+c.fp),
-			FPPerImage: round(float64(c.fp) / n), MsPerImage: round(spent.Seconds() * 1000 / n)})
+			FPPerImage: round(float64(c.fp) / n), MsPerImage: round(spent.Seconds() * 1000 / n)}
+		if ds.masks {
+			m := macc[k]
+			r.MaskN = &m.n
+			if m.n > 0 {
+				v := round(m.iouSum / float64(m.n))
+				r.MaskIoU = &v
+			}
+			r.LeakFraction = ratio(m.leftMissed+m.leftHit, m.area)
+			r.LeakMissed = ratio(m.leftMissed, m.area)
+			r.LeakMatched = ratio(m.leftHit, m.area)
+			r.LeakInMatched = ratio(m.leftHit, m.areaHit)
+		}
+		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+// imageMasks are one image's masks, all in pixels with (0, 0) the image's
+// top-left corner.
+type imageMasks struct {
+	dets []*mask.Mask // each detection's Object.Mask, by index in Result.Objects
+	gts  []*mask.Mask // each object's polygon mask (nil without polygons)
+	anon *image.Gray  // Result.BinaryMask(100)
+}
+
+func newImageMasks(res *veil.Result, objs []object) (*imageMasks, error) {
+	anon, err := res.BinaryMask(100)
+	if err != nil {
+		return nil, err
+	}
+	b := res.Bounds
+	ms := &imageMasks{dets: make([]*mask.Mask, len(res.Objects)), gts: make([]*mask.Mask, len(objs)), anon: anon}
+	for k, o := range res.Objects {
+		if o.Mask != nil {
+			m := *o.Mask
+			m.Rect = m.Rect.Sub(b.Min)
+			ms.dets[k] = &m
+		}
+	}
+	frame := image.Rect(0, 0, b.Dx(), b.Dy())
+	for k, o := range objs {
+		if len(o.polys) > 0 {
+			ms.gts[k] = rasterize(o.polys, frame)
+		}
+	}
+	return ms, nil
 }
 
 func decode(path string) (image.Image, error) {
@@ -223,6 +328,17 @@ func (s sample) scaled(b image.Rectangle) []object {
 	out := make([]object, len(s.objects))
 	for i, o := range s.objects {
 		o.box = detect.Box{X1: o.box.X1 * sx, Y1: o.box.Y1 * sy, X2: o.box.X2 * sx, Y2: o.box.Y2 * sy}
+		if o.polys != nil {
+			polys := make([][]float32, len(o.polys))
+			for k, p := range o.polys {
+				q := make([]float32, len(p))
+				for j := 0; j+1 < len(p); j += 2 {
+					q[j], q[j+1] = p[j]*sx, p[j+1]*sy
+				}
+				polys[k] = q
+			}
+			o.polys = polys
+		}
 		out[i] = o
 	}
 	return out
@@ -233,9 +349,9 @@ func shortSide(b detect.Box) float32 { return min(b.W(), b.H()) }
 // truth returns the ground truth of sub among objs.
 func (sub subset) truth(objs []object) []gtBox {
 	var out []gtBox
-	for _, o := range objs {
+	for i, o := range objs {
 		if o.class == sub.class && (sub.label == "" || o.label == sub.label) {
-			out = append(out, gtBox{box: o.box, crowd: o.crowd, ignore: shortSide(o.box) < sub.minSide})
+			out = append(out, gtBox{box: o.box, crowd: o.crowd, ignore: shortSide(o.box) < sub.minSide, src: i})
 		}
 	}
 	return out
@@ -244,9 +360,9 @@ func (sub subset) truth(objs []object) []gtBox {
 // dets returns the detections of sub among dets.
 func (sub subset) dets(dets []veil.Detection) []detBox {
 	var out []detBox
-	for _, d := range dets {
+	for i, d := range dets {
 		if d.Class == sub.class && (sub.label == "" || d.Label == sub.label) {
-			out = append(out, detBox{box: d.Box, score: d.Score, ignore: shortSide(d.Box) < sub.minSide})
+			out = append(out, detBox{box: d.Box, score: d.Score, ignore: shortSide(d.Box) < sub.minSide, src: i})
 		}
 	}
 	return out
@@ -277,6 +393,18 @@ func printTable(w io.Writer, rows []row, notes []string) {
 			opt(r.Recall), opt(r.Precision), r.FPPerImage, r.MsPerImage)
 	}
 	fmt.Fprintln(w)
+	if slices.ContainsFunc(rows, func(r row) bool { return r.MaskN != nil }) {
+		fmt.Fprintln(w, "| dataset | class | subset | mask_n | mask_iou | leak | leak: missed | leak: matched | leak in matched |")
+		fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|")
+		for _, r := range rows {
+			if r.MaskN == nil {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", r.Dataset, r.Class, r.Subset, *r.MaskN,
+				opt(r.MaskIoU), opt(r.LeakFraction), opt(r.LeakMissed), opt(r.LeakMatched), opt(r.LeakInMatched))
+		}
+		fmt.Fprintln(w)
+	}
 	for _, n := range notes {
 		fmt.Fprintln(w, "- "+n)
 	}

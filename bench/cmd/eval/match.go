@@ -20,6 +20,8 @@ type gtBox struct {
 	// detections that lie at least half inside it are neither true nor
 	// false positives.
 	crowd bool
+	// src is the object's index in the sample's objects.
+	src int
 }
 
 // A detBox is one detection of the class being scored.
@@ -29,6 +31,8 @@ type detBox struct {
 	// ignore: if it matches no counted ground truth, it is not a false
 	// positive either (e.g. a detection under 16 px in the >=16px subset).
 	ignore bool
+	// src is the detection's index in the list it was taken from.
+	src int
 }
 
 // counts are the matching results of one or more images.
@@ -43,6 +47,14 @@ func (c *counts) add(o counts) { c.tp, c.fp, c.ngt = c.tp+o.tp, c.fp+o.fp, c.ngt
 // rule); a detection that matches nothing is a false positive unless it
 // is itself ignored.
 func match(dets []detBox, gts []gtBox) counts {
+	c, _ := assign(dets, gts)
+	return c
+}
+
+// assign is match that also returns, for each ground truth, the index in
+// dets of the detection matched to it, or -1 (a crowd region is never
+// matched: it absorbs detections without being assigned one).
+func assign(dets []detBox, gts []gtBox) (counts, []int) {
 	var c counts
 	for _, g := range gts {
 		if !g.ignore && !g.crowd {
@@ -54,11 +66,14 @@ func match(dets []detBox, gts []gtBox) counts {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(i, j int) bool { return dets[order[i]].score > dets[order[j]].score })
-	used := make([]bool, len(gts))
+	by := make([]int, len(gts))
+	for k := range by {
+		by[k] = -1
+	}
 	best := func(d detect.Box, ignored bool) int {
 		bi, bv := -1, float32(minIoU)
 		for k, g := range gts {
-			if used[k] || g.crowd || g.ignore != ignored {
+			if by[k] >= 0 || g.crowd || g.ignore != ignored {
 				continue
 			}
 			if v := d.IoU(g.box); v >= bv {
@@ -70,12 +85,12 @@ func match(dets []detBox, gts []gtBox) counts {
 	for _, i := range order {
 		d := dets[i]
 		if k := best(d.box, false); k >= 0 {
-			used[k] = true
+			by[k] = i
 			c.tp++
 			continue
 		}
 		if k := best(d.box, true); k >= 0 {
-			used[k] = true
+			by[k] = i
 			continue
 		}
 		if d.ignore || inCrowd(d.box, gts) {
@@ -83,7 +98,7 @@ func match(dets []detBox, gts []gtBox) counts {
 		}
 		c.fp++
 	}
-	return c
+	return c, by
 }
 
 // inCrowd reports whether at least half of d lies inside a crowd region.
