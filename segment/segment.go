@@ -83,6 +83,20 @@ type DeepLab struct {
 	// crop's longer side (so no member loses more than that factor of
 	// resolution). GroupArea 0 gives every detection its own run.
 	GroupArea, GroupScale float32
+	// Threshold is the score, in logits, above which a pixel is in a
+	// mask: the score is the best logit of the object's classes minus the
+	// best logit of the others, so 0 is the network's argmax and a
+	// negative threshold leans to covering (privacy first). NewDeepLab
+	// sets −2.
+	Threshold float32
+	// Flip also runs each crop mirrored and averages the two score maps
+	// (twice the runs). NewDeepLab sets it.
+	//
+	// The defaults were chosen on the COCO evaluation set
+	// (go run ./bench/cmd/eval -datasets coco): with threshold 0, no flip
+	// and groups of 1.5, person mask IoU was 0.559 and 15.3% of person
+	// pixels were left visible; with −2, flip and 1.25, 0.602 and 9.7%.
+	Flip bool
 	// Workers is the number of crops segmented concurrently, each run
 	// using the model's Options.Threads; 1 runs them one after another.
 	// NewDeepLab sets it to GOMAXPROCS, at most 4: a run of this small
@@ -102,6 +116,8 @@ type worker struct {
 	in     []float32
 	inputs map[string]*onnx.Tensor
 	score  [2][]float32 // per class set (person, vehicle): target − other logit
+	// flipped is the score map of the mirrored crop (Flip).
+	flipped []float32
 }
 
 // NewDeepLab loads the DeepLabV3 VOC model (one [1,S,S,3] NHWC input,
@@ -122,7 +138,7 @@ func NewDeepLab(model []byte, o onnx.Options) (*DeepLab, error) {
 	d := &DeepLab{
 		model: m, input: ins[0], output: outs[0], size: shape[1],
 		Margin: 0.15, MinAspect: 0.5, MinCover: 0.15,
-		GroupArea: 1.5, GroupScale: 1.5,
+		GroupArea: 1.25, GroupScale: 1.25, Threshold: -2, Flip: true,
 		Workers: min(4, runtime.GOMAXPROCS(0)),
 	}
 	d.workers.New = func() any { return d.newWorker() }
@@ -146,7 +162,8 @@ func (d *DeepLab) newWorker() *worker {
 	return w
 }
 
-// Runs returns the number of network runs Segment has made so far.
+// Runs returns the number of crops Segment has run the network on so far
+// (each crop is one run, two with Flip).
 func (d *DeepLab) Runs() int64 { return d.runs.Load() }
 
 // group is a crop segmented in one run and the detections it serves.
@@ -303,7 +320,59 @@ func (d *DeepLab) Segment(ctx context.Context, img *image.RGBA, dets []detect.De
 		}
 		return nil, err
 	}
+	split(masks, dets)
 	return masks, nil
+}
+
+// flipNHWC mirrors an s×s image of c channels left to right in place.
+func flipNHWC(a []float32, s, c int) {
+	for y := 0; y < s; y++ {
+		row := a[y*s*c : (y+1)*s*c]
+		for i, j := 0, s-1; i < j; i, j = i+1, j-1 {
+			for k := 0; k < c; k++ {
+				row[i*c+k], row[j*c+k] = row[j*c+k], row[i*c+k]
+			}
+		}
+	}
+}
+
+// split gives each pixel that the masks of two detections of one class
+// both cover to the detection whose box it lies more centrally in, so
+// that overlapping people do not each take the other's pixels. The union
+// of the masks stays as it was.
+func split(masks []*mask.Mask, dets []detect.Detection) {
+	gauge := func(b detect.Box, x, y int) float32 {
+		hw, hh := max(b.W()/2, 0.5), max(b.H()/2, 0.5)
+		dx := (float32(x) + 0.5 - (b.X1+b.X2)/2) / hw
+		dy := (float32(y) + 0.5 - (b.Y1+b.Y2)/2) / hh
+		return dx*dx + dy*dy
+	}
+	for i, mi := range masks {
+		if mi == nil {
+			continue
+		}
+		for j := i + 1; j < len(masks); j++ {
+			mj := masks[j]
+			if mj == nil || targets(dets[i].Class) != targets(dets[j].Class) {
+				continue
+			}
+			r := mi.Rect.Intersect(mj.Rect)
+			for y := r.Min.Y; y < r.Max.Y; y++ {
+				for x := r.Min.X; x < r.Max.X; x++ {
+					pi := &mi.Pix[(y-mi.Rect.Min.Y)*mi.Rect.Dx()+x-mi.Rect.Min.X]
+					pj := &mj.Pix[(y-mj.Rect.Min.Y)*mj.Rect.Dx()+x-mj.Rect.Min.X]
+					if *pi == 0 || *pj == 0 {
+						continue
+					}
+					if gauge(dets[i].Box, x, y) <= gauge(dets[j].Box, x, y) {
+						*pj = 0
+					} else {
+						*pi = 0
+					}
+				}
+			}
+		}
+	}
 }
 
 // segmentGroup runs the network on g's crop and writes its members' masks.
@@ -331,6 +400,27 @@ func (d *DeepLab) segmentGroup(ctx context.Context, img *image.RGBA, dets []dete
 				w.score[k] = make([]float32, s*s)
 			}
 			scoreMap(w.score[k], logits, set)
+		}
+	}
+	if d.Flip {
+		flipNHWC(w.in, s, 3)
+		out, err := w.sess.Run(ctx, w.inputs)
+		if err != nil {
+			return fmt.Errorf("segment: DeepLab: %w", err)
+		}
+		logits := out[d.output].Float32s()
+		if w.flipped == nil {
+			w.flipped = make([]float32, s*s)
+		}
+		tmp := w.flipped
+		for k, set := range [2]classSet{personSet, vehicleSet} {
+			if have&set != 0 {
+				scoreMap(tmp, logits, set)
+				flipNHWC(tmp, s, 1)
+				for i := range tmp {
+					w.score[k][i] = (w.score[k][i] + tmp[i]) / 2
+				}
+			}
 		}
 	}
 	for _, i := range g.members {
@@ -384,7 +474,7 @@ func (d *DeepLab) boxMask(score []float32, c, br image.Rectangle) *mask.Mask {
 		for x, tx := range xs {
 			top := r0[tx.i] + tx.f*(r0[tx.j]-r0[tx.i])
 			bot := r1[tx.i] + tx.f*(r1[tx.j]-r1[tx.i])
-			if top+ty.f*(bot-top) > 0 {
+			if top+ty.f*(bot-top) > d.Threshold {
 				row[x] = 255
 				n++
 			}

@@ -209,8 +209,8 @@ func TestGroupNanoDet(t *testing.T) {
 	}
 	n := len(dets)
 	t.Logf("%d persons in %d runs: %d below 0.15, %d above 0.95, %d with the centre covered", n, runs, low, full, centred)
-	if runs >= int64(n)/2 {
-		t.Errorf("%d runs for %d persons, want fewer than half", runs, n)
+	if runs > int64(n)*6/10 {
+		t.Errorf("%d runs for %d persons, want at most 60%%", runs, n)
 	}
 	if low > n/10 {
 		t.Errorf("%d of %d masks cover less than 0.15 of their box", low, n)
