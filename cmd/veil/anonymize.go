@@ -166,7 +166,7 @@ func newAnonymizeFlags(cfg *anonymizeConfig) (*flag.FlagSet, func(*flag.FlagSet)
 	fs.Var(&intValue{v: &compress, lo: 0, hi: 9}, "compress-level", "PNG compression `level`, 0 (none) .. 9 (smallest)")
 	fs.BoolVar(&cfg.metadata, "metadata", false, "write the objects found in NAME.jpg to NAME.json beside it, as Celantur\nmetadata JSON")
 	fs.Var(choiceValue{&cfg.rle, []string{"coco", "runs"}}, "metadata-rle",
-		"add each object's mask to the metadata JSON as run-length `form` coco (COCO RLE,\ncompressed string) or runs ([start, length, …] of row-major pixel indices)")
+		"add each object's mask to the metadata JSON (implies --metadata) as run-length\n`form` coco (COCO RLE, compressed string) or runs ([start, length, …] of\nrow-major pixel indices)")
 	fs.Var(choiceValue{&cfg.saveMask, []string{"all", "binary", "instance"}}, "save-mask",
 		"also write the `masks` all, binary or instance beside each output image:\nNAME_bin_mask.png (white = anonymized) and NAME_ins_mask.png (G = instance id,\nB = type flags: person 128, license-plate 64, face 32, vehicle 16)")
 	cfg.maskScale = veil.DefaultMaskScale
@@ -196,7 +196,7 @@ func newAnonymizeFlags(cfg *anonymizeConfig) (*flag.FlagSet, func(*flag.FlagSet)
 		if compress == 0 {
 			cfg.compress = veil.NoCompression
 		}
-		if p.Method == veil.DetectOnly {
+		if p.Method == veil.DetectOnly || cfg.rle != "" {
 			cfg.metadata = true
 		}
 	}

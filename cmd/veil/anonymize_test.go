@@ -90,6 +90,7 @@ type testMeta struct {
 		BBox         [4]int `json:"bbox"`
 		TypeLabel    string `json:"type_label"`
 		IsAnonymised bool   `json:"is_anonymised"`
+		Mask         any    `json:"mask"`
 	} `json:"detections"`
 }
 
@@ -297,6 +298,9 @@ func TestAnonymizeBadFlags(t *testing.T) {
 		{[]string{"--quality", "x"}, "-quality"},
 		{[]string{"--compress-level", "10"}, "-compress-level"},
 		{[]string{"--method", "smear"}, "-method"},
+		{[]string{"--save-mask", "some"}, "-save-mask"},
+		{[]string{"--mask-scale", "0"}, "-mask-scale"},
+		{[]string{"--metadata-rle", "png"}, "-metadata-rle"},
 		{[]string{"--ignores", "not json"}, "-ignores"},
 		{[]string{"--ignores", "@no-such-file.json"}, "-ignores"},
 		{[]string{"-a", "dog"}, "-a"},
@@ -386,6 +390,48 @@ func TestAnonymizeDetectOnly(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "ok "+plateJPG+" (1 object") || !strings.Contains(stderr, "1 of 1 files") {
 		t.Errorf("stderr %q", stderr)
+	}
+}
+
+// TestAnonymizeSaveMask checks --save-mask and --mask-scale: the masks
+// are written beside the image at the scaled size, white (binary) and
+// flagged (instance) at the plate, and --method detect writes masks
+// without an image.
+func TestAnonymizeSaveMask(t *testing.T) {
+	for _, method := range []string{"blur", "detect"} {
+		out := t.TempDir()
+		code, stderr := anonymizeInProcess(t, "--method", method, "--save-mask", "all", "--mask-scale", "50",
+			"--metadata-rle", "coco", plateJPG, "-o", out)
+		if code != 0 {
+			t.Fatalf("%s: exit status %d: %s", method, code, stderr)
+		}
+		want := []string{"plate.jpg", "plate.json", "plate_bin_mask.png", "plate_ins_mask.png"}
+		if method == "detect" {
+			want = want[1:]
+		}
+		if got := files(t, out); !slices.Equal(got, want) {
+			t.Fatalf("%s: output files %q, want %q", method, got, want)
+		}
+		m := readMeta(t, filepath.Join(out, "plate.json"))
+		if len(m.Detections) != 1 || m.Detections[0].Mask == nil {
+			t.Fatalf("%s: metadata %+v, want one plate with a mask", method, m)
+		}
+		b := m.Detections[0].BBox
+		cx, cy := (b[0]+b[2])/4, (b[1]+b[3])/4 // the plate's centre at 50%
+		bin, _ := decodeFile(t, filepath.Join(out, "plate_bin_mask.png"))
+		ins, _ := decodeFile(t, filepath.Join(out, "plate_ins_mask.png"))
+		if bin.Bounds() != image.Rect(0, 0, 360, 580) || ins.Bounds() != bin.Bounds() {
+			t.Fatalf("%s: mask sizes %v %v, want 360x580", method, bin.Bounds(), ins.Bounds())
+		}
+		if y, _, _, _ := bin.At(cx, cy).RGBA(); y != 0xffff {
+			t.Errorf("%s: binary mask at the plate = %d", method, y>>8)
+		}
+		if y, _, _, _ := bin.At(5, 5).RGBA(); y != 0 {
+			t.Errorf("%s: binary mask in the corner = %d", method, y>>8)
+		}
+		if r, g, bl, _ := ins.At(cx, cy).RGBA(); r != 0 || g>>8 != 1 || bl>>8 != 64 {
+			t.Errorf("%s: instance mask at the plate = %d %d %d, want 0 1 64", method, r>>8, g>>8, bl>>8)
+		}
 	}
 }
 
