@@ -13,6 +13,7 @@ import (
 	"github.com/veilkit/veil/blur"
 	"github.com/veilkit/veil/internal/debugdraw"
 	"github.com/veilkit/veil/mask"
+	"github.com/veilkit/veil/tiling"
 )
 
 // Method is how Anonymize hides an object.
@@ -172,6 +173,12 @@ type Object struct {
 	// not part of it. Nil for DetectOnly results of Anonymize (Masks
 	// computes it).
 	Mask *mask.Mask
+	// TrackID is the object's track in a video (1, 2, …), the same in
+	// every frame it is in; 0 for images and with tracking off.
+	TrackID int
+	// Predicted reports an object of a video frame the detector did not
+	// report: the tracker carried it over from neighbouring frames.
+	Predicted bool
 }
 
 // drawOrder ranks the classes for Result.Objects.
@@ -222,14 +229,41 @@ func (e *Engine) process(ctx context.Context, img image.Image, p Params, masks b
 	if err != nil {
 		return nil, err
 	}
-	// Large objects first: in the instance mask a later object's id wins
-	// where objects overlap, so a plate on a car or a face on a person
-	// stays visible.
-	slices.SortStableFunc(dets, func(a, b Detection) int { return cmp.Compare(drawOrder[a.Class], drawOrder[b.Class]) })
 	objs := make([]Object, len(dets))
 	for k, d := range dets {
 		objs[k] = Object{Detection: d}
-		c := image.Pt(int(d.Box.X1+d.Box.X2)/2, int(d.Box.Y1+d.Box.Y2)/2)
+	}
+	res, err := e.render(ctx, src, tiles, objs, p, masks, false)
+	if err != nil {
+		return nil, err
+	}
+	// Back to img's coordinates.
+	res.Bounds = img.Bounds()
+	if min := res.Bounds.Min; min != (image.Point{}) {
+		for k := range res.Objects {
+			o := &res.Objects[k]
+			o.Detection = translate(o.Detection, float32(min.X), float32(min.Y))
+			o.Offset = o.Offset.Add(min)
+			if o.Mask != nil {
+				o.Mask.Rect = o.Mask.Rect.Add(min)
+			}
+		}
+	}
+	return res, nil
+}
+
+// render finishes the objects found in src (bounds at (0, 0)): their
+// order, offsets and, when masks is set, masks; and unless p.Method is
+// DetectOnly anonymizes them, in src itself when inPlace is set,
+// otherwise in a copy. Masks of a DetectOnly render get no image.
+func (e *Engine) render(ctx context.Context, src *image.RGBA, tiles []tiling.Tile, objs []Object, p Params, masks, inPlace bool) (*Result, error) {
+	// Large objects first: in the instance mask a later object's id wins
+	// where objects overlap, so a plate on a car or a face on a person
+	// stays visible.
+	slices.SortStableFunc(objs, func(a, b Object) int { return cmp.Compare(drawOrder[a.Class], drawOrder[b.Class]) })
+	for k := range objs {
+		d := objs[k].Box
+		c := image.Pt(int(d.X1+d.X2)/2, int(d.Y1+d.Y2)/2)
 		for _, t := range tiles {
 			if c.In(t.Rect) {
 				objs[k].Offset = t.Rect.Min
@@ -238,6 +272,10 @@ func (e *Engine) process(ctx context.Context, img image.Image, p Params, masks b
 		}
 	}
 	if masks {
+		dets := make([]Detection, len(objs))
+		for k, o := range objs {
+			dets[k] = o.Detection
+		}
 		segs, err := e.segment(ctx, src, dets, p)
 		if err != nil {
 			return nil, err
@@ -246,34 +284,27 @@ func (e *Engine) process(ctx context.Context, img image.Image, p Params, masks b
 			objs[k].Mask = p.shape(objs[k].Detection, segs[k], src.Rect)
 		}
 	}
-	res := &Result{Bounds: img.Bounds(), Objects: objs}
-	if p.Method != DetectOnly || !masks {
-		out := image.NewRGBA(src.Rect)
+	res := &Result{Bounds: src.Rect, Objects: objs}
+	if p.Method == DetectOnly && masks {
+		return res, nil
+	}
+	out := src
+	if !inPlace {
+		out = image.NewRGBA(src.Rect)
 		copy(out.Pix, src.Pix)
-		if p.Method != DetectOnly {
-			for k := range objs {
-				if err := ctx.Err(); err != nil {
-					return nil, err
-				}
-				objs[k].Anonymized = p.anonymize(out, objs[k])
-			}
-		}
-		if p.Debug {
-			debugdraw.Draw(out, debugItems(objs), debugdraw.Options{Scores: p.Score})
-		}
-		res.Image = out
 	}
-	// Back to img's coordinates.
-	if min := img.Bounds().Min; min != (image.Point{}) {
+	if p.Method != DetectOnly {
 		for k := range objs {
-			o := &objs[k]
-			o.Detection = translate(o.Detection, float32(min.X), float32(min.Y))
-			o.Offset = o.Offset.Add(min)
-			if o.Mask != nil {
-				o.Mask.Rect = o.Mask.Rect.Add(min)
+			if err := ctx.Err(); err != nil {
+				return nil, err
 			}
+			objs[k].Anonymized = p.anonymize(out, objs[k])
 		}
 	}
+	if p.Debug {
+		debugdraw.Draw(out, debugItems(objs), debugdraw.Options{Scores: p.Score})
+	}
+	res.Image = out
 	return res, nil
 }
 

@@ -4,8 +4,11 @@ package metadata
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"math"
+	"path/filepath"
+	"strings"
 )
 
 // Type codes of the classes. Celantur documents 102 for persons and 103
@@ -37,14 +40,17 @@ func TypeCode(label string) int {
 // Detection is one object in the Celantur schema.
 type Detection struct {
 	ID           int     `json:"id"`
-	ParentImage  string  `json:"parent_image"`
-	Offset       [2]int  `json:"offset"` // x, y of the tile the object was found in
-	BBox         [4]int  `json:"bbox"`   // x1, y1, x2, y2 in image pixels
+	ParentImage  any     `json:"parent_image"` // the image's name, or a video frame's id
+	Offset       [2]int  `json:"offset"`       // x, y of the tile the object was found in
+	BBox         [4]int  `json:"bbox"`         // x1, y1, x2, y2 in image pixels
 	Type         int     `json:"type"`
 	Score        float64 `json:"score"`
 	IsAnonymised bool    `json:"is_anonymised"`
 	TypeLabel    string  `json:"type_label"`
 	Color        *[3]int `json:"color"` // null unless a colour was assigned
+	// TrackID is the object's track in a video (veil's addition, absent
+	// for images and with tracking off).
+	TrackID int `json:"track_id,omitempty"`
 	// Mask is the object's mask as a run-length encoding (veil's
 	// addition, present only when asked for): a COCO RLE object or the
 	// labelling-platform list [start, length, …].
@@ -59,6 +65,25 @@ type Image struct {
 	Duration   float64     `json:"duration"` // seconds of processing
 	Filename   string      `json:"filename"`
 	Folder     *string     `json:"folder"` // null when unknown
+}
+
+// Frame is the metadata of one video frame (Celantur's video metadata):
+// its detections' parent_image is the frame id.
+type Frame struct {
+	ID         int         `json:"id"`
+	Detections []Detection `json:"detections"`
+	Size       [2]int      `json:"size"`     // height, width
+	Duration   float64     `json:"duration"` // seconds of processing
+}
+
+// FramesPerFile is the most frames WriteFrames puts in one file.
+const FramesPerFile = 500
+
+// FramesFileName returns the name of the file of frames start..end
+// (inclusive) of the video named name: NAME-START-END.json, NAME without
+// its extension.
+func FramesFileName(name string, start, end int) string {
+	return fmt.Sprintf("%s-%d-%d.json", strings.TrimSuffix(name, filepath.Ext(name)), start, end)
 }
 
 // Round6 rounds a score to 6 decimals, enough for a float32 score and
