@@ -70,25 +70,36 @@ type MetadataOptions struct {
 // name is the image's file name (its folder goes to "folder"), took the
 // processing time. "size" is [height, width], as Celantur writes it.
 func Metadata(name string, r *Result, took time.Duration, o MetadataOptions) (metadata.Image, error) {
-	bounds := r.Bounds
 	base := filepath.Base(name)
-	m := metadata.Image{ID: base, Filename: base, Size: [2]int{bounds.Dy(), bounds.Dx()},
-		Duration: took.Seconds(), Detections: make([]metadata.Detection, len(r.Objects))}
+	dets, err := detectionsMetadata(base, r, o)
+	if err != nil {
+		return metadata.Image{}, err
+	}
+	m := metadata.Image{ID: base, Filename: base, Size: [2]int{r.Bounds.Dy(), r.Bounds.Dx()},
+		Duration: took.Seconds(), Detections: dets}
 	if dir := filepath.Dir(name); dir != "." {
 		m.Folder = &dir
 	}
+	return m, nil
+}
+
+// detectionsMetadata describes r's objects as detections of the image or
+// frame parent.
+func detectionsMetadata(parent any, r *Result, o MetadataOptions) ([]metadata.Detection, error) {
 	switch o.RLE {
 	case "", "coco", "runs":
 	default:
-		return m, fmt.Errorf("%w: RLE format %q (want coco or runs)", ErrOption, o.RLE)
+		return nil, fmt.Errorf("%w: RLE format %q (want coco or runs)", ErrOption, o.RLE)
 	}
+	bounds := r.Bounds
 	w, h := bounds.Dx(), bounds.Dy()
+	dets := make([]metadata.Detection, len(r.Objects))
 	for k, obj := range r.Objects {
 		box := obj.Box.Rect().Sub(bounds.Min)
 		label := obj.Class.String()
-		d := metadata.Detection{ID: k, ParentImage: base, Offset: [2]int{obj.Offset.X - bounds.Min.X, obj.Offset.Y - bounds.Min.Y},
+		d := metadata.Detection{ID: k, ParentImage: parent, Offset: [2]int{obj.Offset.X - bounds.Min.X, obj.Offset.Y - bounds.Min.Y},
 			BBox: [4]int{box.Min.X, box.Min.Y, box.Max.X, box.Max.Y}, Type: metadata.TypeCode(label),
-			Score: metadata.Round6(obj.Score), IsAnonymised: obj.Anonymized, TypeLabel: label}
+			Score: metadata.Round6(obj.Score), IsAnonymised: obj.Anonymized, TypeLabel: label, TrackID: obj.TrackID}
 		if o.Colors {
 			c := debugdraw.ClassColor(label)
 			d.Color = &[3]int{int(c.R), int(c.G), int(c.B)}
@@ -102,7 +113,7 @@ func Metadata(name string, r *Result, took time.Duration, o MetadataOptions) (me
 				d.Mask = mask.EncodeRuns(&mm, w, h)
 			}
 		}
-		m.Detections[k] = d
+		dets[k] = d
 	}
-	return m, nil
+	return dets, nil
 }
