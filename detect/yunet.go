@@ -15,12 +15,16 @@ import (
 type YuNet struct {
 	model *onnx.Model
 	w, h  int // fixed input size; 0 for a dynamic model
-	// MaxSide bounds the longer side of a dynamic model's input. A region
-	// larger than that still runs at native resolution, in overlapping
-	// windows of MaxSide (so small faces keep their pixels and memory stays
-	// bounded), plus one pass scaled down to MaxSide for the faces too big
-	// for a window. 0 means no bound.
+	// MaxSide bounds the longer side of a dynamic model's scaled passes.
+	// A region larger than that still runs at native resolution, in
+	// overlapping windows of at most Window pixels a side (so small faces
+	// keep their pixels and memory stays bounded), plus one pass scaled
+	// down to MaxSide for the faces too big for a window. 0 means no
+	// bound.
 	MaxSide int
+	// Window is the largest side of a native-resolution window (at least
+	// MaxSide): 1920, so a 1080p video frame is one window.
+	Window int
 	// MinSide is the longer side a dynamic model's input is scaled up to
 	// when the region is smaller: YuNet is trained on 640×640 crops and
 	// misses faces under about 10 px, so a small image (a 416×416
@@ -57,7 +61,7 @@ func NewYuNet(data []byte, opts onnx.Options) (*YuNet, error) {
 			return nil, fmt.Errorf("detect: YuNet: model lacks output %q", s)
 		}
 	}
-	y := &YuNet{model: m, MaxSide: 1280, MinSide: 640, Overlap: 160, NMSIoU: 0.3}
+	y := &YuNet{model: m, MaxSide: 1280, Window: 1920, MinSide: 640, Overlap: 160, NMSIoU: 0.3}
 	if shape[2] > 0 && shape[3] > 0 {
 		y.h, y.w = shape[2], shape[3]
 	}
@@ -109,7 +113,7 @@ func (y *YuNet) Detect(ctx context.Context, img *image.RGBA, r image.Rectangle, 
 	if y.w == 0 && y.MaxSide > 0 && max(r.Dx(), r.Dy()) > y.MaxSide {
 		// Native resolution in windows; the scaled passes below then see
 		// the whole region at MaxSide.
-		for _, win := range windows(r, y.MaxSide, y.Overlap) {
+		for _, win := range windows(r, max(y.Window, y.MaxSide), y.Overlap) {
 			d, err := y.detect(ctx, img, win, roundUp32(win.Dx()), roundUp32(win.Dy()), minScore)
 			if err != nil {
 				return nil, err
@@ -170,12 +174,20 @@ func containsSize(sizes [][2]int, w, h int) bool {
 // detect runs one pass with a w×h network input.
 func (y *YuNet) detect(ctx context.Context, img *image.RGBA, r image.Rectangle, w, h int, minScore float32) ([]Detection, error) {
 	data := make([]float32, 3*w*h)
-	Tensor(data, img, r, w, h, yunetNorm)
+	sx, sy := float32(r.Dx())/float32(w), float32(r.Dy())/float32(h)
+	if w == roundUp32(r.Dx()) && h == roundUp32(r.Dy()) {
+		// Native size: the pixels as they are, padded with black to the
+		// network's multiple of 32, rather than stretched by a few
+		// pixels (which costs a resampling of the whole region).
+		TensorInto(data, w, h, img, r, r.Dx(), r.Dy(), yunetNorm)
+		sx, sy = 1, 1
+	} else {
+		Tensor(data, img, r, w, h, yunetNorm)
+	}
 	out, err := y.model.Run(ctx, map[string]*onnx.Tensor{"input": onnx.NewTensor([]int{1, 3, h, w}, data)})
 	if err != nil {
 		return nil, fmt.Errorf("detect: YuNet: %w", err)
 	}
-	sx, sy := float32(r.Dx())/float32(w), float32(r.Dy())/float32(h)
 	ox, oy := float32(r.Min.X), float32(r.Min.Y)
 	var dets []Detection
 	for _, s := range []int{8, 16, 32} {
