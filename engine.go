@@ -82,9 +82,14 @@ type Segmenter interface {
 
 // An Engine detects and anonymizes. It is safe for concurrent use.
 type Engine struct {
-	detectors    map[Class]detect.Detector
-	segmenter    Segmenter
-	plateCascade bool
+	detectors map[Class]detect.Detector
+	// cascadeVehicles finds the vehicles the plate cascade searches when
+	// vehicles are not asked for themselves: the vehicle detector, but a
+	// NanoDet without its tile pass (it finds small vehicles, whose plates
+	// are too small to read anyway, and doubles the cost).
+	cascadeVehicles detect.Detector
+	segmenter       Segmenter
+	plateCascade    bool
 }
 
 type config struct {
@@ -190,7 +195,11 @@ func New(opts ...Option) (*Engine, error) {
 		}
 		cfg.segmenter = s
 	}
-	return &Engine{detectors: cfg.detectors, segmenter: cfg.segmenter, plateCascade: cfg.plateCascade}, nil
+	cv := cfg.detectors[Vehicle]
+	if nd, ok := cv.(*detect.NanoDet); ok {
+		cv = nd.WithTiles(0)
+	}
+	return &Engine{detectors: cfg.detectors, cascadeVehicles: cv, segmenter: cfg.segmenter, plateCascade: cfg.plateCascade}, nil
 }
 
 // Default thresholds (Celantur's).
@@ -365,7 +374,10 @@ func (e *Engine) detect(ctx context.Context, rgba *image.RGBA, tiles []tiling.Ti
 			need[Vehicle] = cascadeVehicleThreshold
 		}
 	}
-	found, err := e.run(ctx, rgba, tiles, need)
+	// Vehicles wanted only for the plate cascade come from the cascade's
+	// detector (without the small-object tile pass).
+	cascadeOnly := cascade && !want[Vehicle] && !want[Person]
+	found, err := e.run(ctx, rgba, tiles, need, cascadeOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -394,7 +406,7 @@ const cascadeVehicleThreshold = 0.3
 
 // run runs each distinct detector once per tile, concurrently, for the
 // classes in need, and returns what scores at least need[class].
-func (e *Engine) run(ctx context.Context, img *image.RGBA, tiles []tiling.Tile, need map[Class]float32) ([]Detection, error) {
+func (e *Engine) run(ctx context.Context, img *image.RGBA, tiles []tiling.Tile, need map[Class]float32, cascadeOnly bool) ([]Detection, error) {
 	// A panorama's wrap-around tile is stitched once, for every detector.
 	imgs := make([]*image.RGBA, len(tiles))
 	for k, t := range tiles {
@@ -412,6 +424,9 @@ classes:
 			continue
 		}
 		d := e.detectors[c]
+		if c == Vehicle && cascadeOnly {
+			d = e.cascadeVehicles
+		}
 		for _, j := range jobs {
 			if sameDetector(j.d, d) {
 				j.minScore = min(j.minScore, t)

@@ -129,6 +129,14 @@ func (nd *NanoDet) Classes() []Class { return []Class{Person, Vehicle} }
 // fraction of the tile's longer side (160 of NanoDet's 416 pixels).
 const tileMaxFrac = 160.0 / 416
 
+// WithTiles returns a copy of nd, sharing its model, whose tile pass uses
+// a tiles×tiles grid (0: none).
+func (nd *NanoDet) WithTiles(tiles int) *NanoDet {
+	c := *nd
+	c.Tiles = tiles
+	return &c
+}
+
 // Detect finds persons and vehicles in the part r of img: one pass on the
 // whole region, letterboxed, and when the region is larger than the
 // network's input a second pass on Tiles×Tiles overlapping tiles.
