@@ -3,6 +3,7 @@ package veil
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -121,12 +122,16 @@ func TestAnonymizeVideo(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	visible := map[bool]int{}
-	for _, tracking := range []bool{true, false} {
+	visible := map[string]int{}
+	for _, tc := range []struct {
+		name string
+		o    VideoOptions
+	}{{"tracking", VideoOptions{}}, {"no tracking", VideoOptions{NoObjectTracking: true}}, {"detect every 2", VideoOptions{DetectEvery: 2}}} {
+		o, tracking := tc.o, tc.name
 		dst := filepath.Join(t.TempDir(), "out.mp4")
 		done := 0
-		res, err := e.AnonymizeVideo(ctx, src, dst, Params{Classes: []Class{Face}},
-			VideoOptions{NoObjectTracking: !tracking, Progress: func(n, total int) { done = n }})
+		o.Progress = func(n, total int) { done = n }
+		res, err := e.AnonymizeVideo(ctx, src, dst, Params{Classes: []Class{Face}}, o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,7 +144,7 @@ func TestAnonymizeVideo(t *testing.T) {
 		}
 		if got.Frames != info.Frames || got.FrameRate != info.FrameRate || got.Width != info.Width || got.Height != info.Height ||
 			got.Codec != "h264" || got.AudioStreams != 1 || got.Duration < info.Duration-0.1 || got.Duration > info.Duration+0.1 {
-			t.Errorf("tracking %v: output %+v, source %+v", tracking, got, info)
+			t.Errorf("%s: output %+v, source %+v", tracking, got, info)
 		}
 		out := readFrames(t, dst)
 		if len(out) != len(in) {
@@ -149,10 +154,10 @@ func TestAnonymizeVideo(t *testing.T) {
 			face := faceIn(i)
 			core := face.Inset(face.Dx() / 4)
 			if d := meanDiff(in[i], out[i], core); d < 12 {
-				t.Errorf("tracking %v: frame %d: face region changed by %.1f on average", tracking, i, d)
+				t.Errorf("%s: frame %d: face region changed by %.1f on average", tracking, i, d)
 			}
 			if d := meanDiff(in[i], out[i], image.Rect(0, 0, vidW, 60)); d > 3 {
-				t.Errorf("tracking %v: frame %d: the top of the frame changed by %.1f", tracking, i, d)
+				t.Errorf("%s: frame %d: the top of the frame changed by %.1f", tracking, i, d)
 			}
 			again, err := e.Detect(ctx, out[i], Params{Classes: []Class{Face}})
 			if err != nil {
@@ -161,13 +166,13 @@ func TestAnonymizeVideo(t *testing.T) {
 			for _, d := range again {
 				if d.Box.IoU(boxOf(face)) > 0.3 {
 					visible[tracking]++
-					t.Errorf("tracking %v: frame %d: face found again (score %.2f)", tracking, i, d.Score)
+					t.Errorf("%s: frame %d: face found again (score %.2f)", tracking, i, d.Score)
 				}
 			}
 		}
 	}
-	if visible[true] > visible[false] {
-		t.Errorf("frames with a visible face: %d with tracking, %d without", visible[true], visible[false])
+	if on, off := visible["tracking"], visible["no tracking"]; on > off {
+		t.Errorf("frames with a visible face: %d with tracking, %d without", on, off)
 	}
 }
 
@@ -238,5 +243,50 @@ func TestAnonymizeFrames(t *testing.T) {
 		func(f VideoFrame) error { return stop }, Params{}, VideoOptions{})
 	if !errors.Is(err, stop) {
 		t.Errorf("emit error: %v", err)
+	}
+}
+
+// TestSampleVideo anonymizes the shared sample video (MPEG-4 Part 2, 8
+// frames of 1080p) when ../shared/data is present.
+func TestSampleVideo(t *testing.T) {
+	src := "../shared/data/samples/People.mp4"
+	if _, err := os.Stat(src); err != nil {
+		t.Skip("../shared/data/samples/People.mp4 is absent (the shared evaluation data)")
+	}
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg is not installed (apt-get install ffmpeg)")
+	}
+	e, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	dst := filepath.Join(dir, "People.mp4")
+	res, err := e.AnonymizeVideo(context.Background(), src, dst, Params{Classes: []Class{Face, Person}}, VideoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := video.Probe(context.Background(), dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Frames != res.Info.Frames || got.FrameRate != res.Info.FrameRate || got.Width != res.Info.Width || len(res.Frames) != got.Frames {
+		t.Errorf("output %+v, source %+v, %d frames of metadata", got, res.Info, len(res.Frames))
+	}
+	files, err := res.WriteFrameMetadata(dir, "People.mp4")
+	if err != nil || len(files) != 1 || filepath.Base(files[0]) != fmt.Sprintf("People-0-%d.json", got.Frames-1) {
+		t.Errorf("metadata files %v, %v", files, err)
+	}
+	persons := 0
+	for _, f := range res.Frames {
+		for _, d := range f.Detections {
+			if d.TypeLabel == "person" && d.IsAnonymised {
+				persons++
+			}
+		}
+	}
+	t.Logf("%d frames, %d anonymized persons in all", len(res.Frames), persons)
+	if persons == 0 {
+		t.Errorf("no person anonymized in the people video")
 	}
 }
