@@ -169,29 +169,68 @@ func (e *Engine) AnonymizeVideo(ctx context.Context, src, dst string, p Params, 
 	if err := p.validateAnonymize(); err != nil {
 		return nil, err
 	}
-	r, err := video.OpenReader(ctx, src)
+	// The reader has a context of its own: cancelling it stops a decode
+	// ahead (below) blocked in Next.
+	rctx, cancelRead := context.WithCancel(ctx)
+	defer cancelRead()
+	r, err := video.OpenReader(rctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrVideo, err)
 	}
-	defer r.Close()
 	info := r.Info()
 	var w *video.Writer
 	var tmp string
 	if p.Method != DetectOnly {
 		f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp*"+filepath.Ext(dst))
 		if err != nil {
+			r.Close()
 			return nil, err
 		}
 		tmp = f.Name()
 		f.Close()
 		w, err = video.CreateWriter(ctx, tmp, info, video.WriterOptions{KeepBitRate: o.KeepBitRate, AudioFrom: src})
 		if err != nil {
+			r.Close()
 			os.Remove(tmp)
 			return nil, fmt.Errorf("%w: %w", ErrVideo, err)
 		}
 	}
 	res := &VideoResult{Info: info}
-	err = e.AnonymizeFrames(ctx, func() (image.Image, error) { return r.Next() }, func(f VideoFrame) error {
+	// Decode a few frames ahead, while the engine works on the current one.
+	type decoded struct {
+		img *image.RGBA
+		err error
+	}
+	ahead := make(chan decoded, 2)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			img, err := r.Next()
+			select {
+			case ahead <- decoded{img, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		cancelRead() // unblocks a Next waiting on ffmpeg
+		<-done
+		r.Close()
+	}()
+	err = e.AnonymizeFrames(ctx, func() (image.Image, error) {
+		d := <-ahead
+		if d.err != nil {
+			return nil, d.err
+		}
+		return d.img, nil
+	}, func(f VideoFrame) error {
 		if w != nil {
 			if err := w.Write(f.Image); err != nil {
 				return fmt.Errorf("%w: %w", ErrVideo, err)
