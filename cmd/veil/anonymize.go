@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
@@ -24,19 +25,25 @@ import (
 	"github.com/veilkit/veil/internal/atomicfile"
 	"github.com/veilkit/veil/metadata"
 	"github.com/veilkit/veil/tiling"
+	"github.com/veilkit/veil/video"
 )
 
 const anonymizeUsageLine = "veil anonymize [flags] INPUT... -o OUT"
 
 const anonymizeDescription = `
 Anonymize finds faces and licence plates (or persons and vehicles: see -a) in
-JPEG and PNG images and blurs, pixelates or blackens them.
+JPEG and PNG images and in videos and blurs, pixelates or blackens them.
 
-INPUTs are image files and folders; folders are searched recursively for
-.jpg, .jpeg and .png files. The anonymized images go to the folder OUT under
-their input names, the images of a folder keeping their paths relative to it;
-the originals are never changed. An OUT inside an input folder is not searched.
-Flags may come before, between and after the INPUTs.
+INPUTs are image and video files and folders; folders are searched recursively
+for .jpg, .jpeg and .png images and .mp4, .m4v, .mov, .mkv, .avi and .webm
+videos. The anonymized files go to the folder OUT under their input names, the
+files of a folder keeping their paths relative to it; the originals are never
+changed. An OUT inside an input folder is not searched. Flags may come before,
+between and after the INPUTs.
+
+Videos need ffmpeg and ffprobe (the ffmpeg package). They are written as H.264
+with their audio unchanged: .avi and .webm videos become .mp4 files, the others
+keep their container. Videos are done one at a time, after the images.
 
 A file that fails for any reason gets no output file (an output left by an
 earlier run is removed) and the other files are still done. The exit status
@@ -46,6 +53,7 @@ Examples:
   veil anonymize photos -o anonymized
   veil anonymize -a face,person --method pixelate a.jpg b.png -o out
   veil anonymize --method detect photos -o detections   (metadata JSON only)
+  veil anonymize --metadata --detect-every 2 clip.mp4 -o out
 `
 
 // anonymizeGroups lists the flags of anonymize by topic, for the help.
@@ -61,6 +69,7 @@ var anonymizeGroups = []struct {
 		"license-plate-anonymization-gradient-start", "license-plate-anonymization-gradient-stop",
 		"debug", "score"}},
 	{"Output", []string{"o", "output-format", "quality", "compress-level", "metadata", "metadata-rle", "save-mask", "mask-scale", "keep-exif"}},
+	{"Video", []string{"no-object-tracking", "keep-bit-rate", "detect-every"}},
 	{"Running", []string{"j", "threads", "q"}},
 }
 
@@ -77,8 +86,9 @@ type anonymizeConfig struct {
 	saveMask  string // "", "all", "binary" or "instance"
 	maskScale int
 	keepEXIF  bool
-	jobs      int // 0: the number of CPUs
-	threads   int // 0: NumCPU / jobs
+	video     veil.VideoOptions // NoObjectTracking, KeepBitRate, DetectEvery
+	jobs      int               // 0: the number of CPUs
+	threads   int               // 0: NumCPU / jobs
 	quiet     bool
 }
 
@@ -121,7 +131,7 @@ func newAnonymizeFlags(cfg *anonymizeConfig) (*flag.FlagSet, func(*flag.FlagSet)
 
 	fs.Var(methodValue{&p.Method}, "method",
 		"how to hide the objects (`method`): blur, pixelate or blacken; or detect,\n"+
-			"which writes only the metadata JSON (as --metadata) and no image")
+			"which writes only the metadata JSON (as --metadata) and no image or video")
 	fs.BoolVar(&p.BBox, "bbox", false, "anonymize the bounding boxes instead of the objects' shapes")
 	kernels := []struct {
 		name  string
@@ -164,18 +174,30 @@ func newAnonymizeFlags(cfg *anonymizeConfig) (*flag.FlagSet, func(*flag.FlagSet)
 	fs.Var(&intValue{v: &cfg.quality, lo: 1, hi: 100}, "quality", "JPEG `quality`, 1..100")
 	compress := veil.DefaultCompressLevel
 	fs.Var(&intValue{v: &compress, lo: 0, hi: 9}, "compress-level", "PNG compression `level`, 0 (none) .. 9 (smallest)")
-	fs.BoolVar(&cfg.metadata, "metadata", false, "write the objects found in NAME.jpg to NAME.json beside it, as Celantur\nmetadata JSON")
+	fs.BoolVar(&cfg.metadata, "metadata", false, "write the objects found in NAME.jpg to NAME.json beside it, as Celantur\n"+
+		"metadata JSON; for a video NAME.mp4, the frames' objects to NAME-0-499.json,\n"+
+		"NAME-500-999.json, … (at most 500 frames a file)")
 	fs.Var(choiceValue{&cfg.rle, []string{"coco", "runs"}}, "metadata-rle",
 		"add each object's mask to the metadata JSON (implies --metadata) as run-length\n`form` coco (COCO RLE, compressed string) or runs ([start, length, …] of\nrow-major pixel indices)")
 	fs.Var(choiceValue{&cfg.saveMask, []string{"all", "binary", "instance"}}, "save-mask",
-		"also write the `masks` all, binary or instance beside each output image:\nNAME_bin_mask.png (white = anonymized) and NAME_ins_mask.png (G = instance id,\nB = type flags: person 128, license-plate 64, face 32, vehicle 16)")
+		"also write the `masks` all, binary or instance beside each output image:\nNAME_bin_mask.png (white = anonymized) and NAME_ins_mask.png (G = instance id,\nB = type flags: person 128, license-plate 64, face 32, vehicle 16);\nimages only: videos get no masks")
 	cfg.maskScale = veil.DefaultMaskScale
 	fs.Var(&intValue{v: &cfg.maskScale, lo: 1, hi: 100}, "mask-scale", "write the masks at `percent` of the image's size, 1..100")
 	fs.BoolVar(&cfg.keepEXIF, "keep-exif", false,
 		"keep the JPEG's EXIF metadata without its GPS data and thumbnail\n(default: write no metadata of the original)")
 
+	fs.BoolVar(&cfg.video.NoObjectTracking, "no-object-tracking", false,
+		"anonymize each video frame by its own detections only (default: track the\n"+
+			"objects, so that one the detector misses for a few frames stays anonymized)")
+	fs.BoolVar(&cfg.video.KeepBitRate, "keep-bit-rate", false,
+		"encode videos at about the source's bit rate (default: a fixed quality,\nH.264 CRF 18)")
+	cfg.video.DetectEvery = 1
+	fs.Var(&intValue{v: &cfg.video.DetectEvery, lo: 1, hi: 1 << 16}, "detect-every",
+		"run the detectors on every `N`-th video frame only, the tracker carrying the\n"+
+			"objects over the frames between (N > 1 needs object tracking)")
+
 	fs.Var(&intValue{v: &cfg.jobs, lo: 1, hi: 1 << 16}, "j",
-		"anonymize `N` files at a time\n(default: the number of CPUs, at most the number of files)")
+		"anonymize `N` images at a time\n(default: the number of CPUs, at most the number of images)")
 	fs.Var(&intValue{v: &cfg.threads, lo: 1, hi: 1 << 16}, "threads",
 		"run each model on `N` goroutines (default: the number of CPUs / -j, at least 1)")
 	fs.BoolVar(&cfg.quiet, "q", false, "quiet: no line per file and no progress bar (errors and the summary are\nstill printed)")
@@ -263,26 +285,50 @@ func parseAnonymize(args []string, stdout io.Writer) (*anonymizeConfig, error) {
 		return nil, &usageError{"anonymize", errors.New("no inputs given")}
 	case cfg.out == "":
 		return nil, &usageError{"anonymize", errors.New("no output folder given (-o OUT)")}
+	case cfg.video.DetectEvery > 1 && cfg.video.NoObjectTracking:
+		return nil, &usageError{"anonymize", errors.New("--detect-every N > 1 needs object tracking: drop --no-object-tracking")}
 	}
 	return cfg, nil
 }
 
-// A task is one image file to anonymize.
+// A task is one image or video file to anonymize.
 type task struct {
-	src   string // the file, as named or found in a named folder
-	canon string // its absolute path with symbolic links resolved
-	rel   string // its output path relative to OUT (input extension)
-	img   string // its output image
-	meta  string // its metadata JSON, "" when none is written
-	bin   string // its binary mask, "" when none is written
-	ins   string // its instance mask, "" when none is written
-	err   error  // why it cannot be done at all
+	src    string // the file, as named or found in a named folder
+	canon  string // its absolute path with symbolic links resolved
+	rel    string // its output path relative to OUT (input extension)
+	video  bool   // a video, not an image
+	img    string // its output image or video
+	meta   string // its metadata JSON, "" when none is written (images)
+	frames bool   // its frame metadata files are written (videos)
+	bin    string // its binary mask, "" when none is written
+	ins    string // its instance mask, "" when none is written
+	err    error  // why it cannot be done at all
 }
 
 // isImageName reports whether name has the extension of an image veil
 // anonymizes.
 func isImageName(name string) bool {
 	return extFormat(name) != ""
+}
+
+// isVideoName reports whether name has the extension of a video veil
+// anonymizes.
+func isVideoName(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm":
+		return true
+	}
+	return false
+}
+
+// videoOutName returns the output name of the video name: .avi and .webm
+// cannot hold H.264 and become .mp4; the others keep their extension.
+func videoOutName(name string) string {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".avi", ".webm":
+		return strings.TrimSuffix(name, filepath.Ext(name)) + ".mp4"
+	}
+	return name
 }
 
 // extFormat returns the image format that name's extension stands for:
@@ -352,11 +398,11 @@ func plan(cfg *anonymizeConfig) ([]*task, error) {
 			continue
 		}
 		if !info.IsDir() {
-			if !isImageName(in) {
-				tasks = append(tasks, &task{src: in, err: errors.New("not an image: want a .jpg, .jpeg or .png file")})
+			if !isImageName(in) && !isVideoName(in) {
+				tasks = append(tasks, &task{src: in, err: errors.New("not an image or video: want a .jpg, .jpeg, .png, .mp4, .m4v, .mov, .mkv, .avi or .webm file")})
 				continue
 			}
-			tasks = append(tasks, &task{src: in, canon: canonical(in), rel: filepath.Base(in)})
+			tasks = append(tasks, &task{src: in, canon: canonical(in), rel: filepath.Base(in), video: isVideoName(in)})
 			continue
 		}
 		root := canonical(in)
@@ -384,8 +430,8 @@ func plan(cfg *anonymizeConfig) ([]*task, error) {
 				}
 				return nil
 			}
-			if isImageName(d.Name()) {
-				tasks = append(tasks, &task{src: path, canon: canon, rel: rel})
+			if isImageName(d.Name()) || isVideoName(d.Name()) {
+				tasks = append(tasks, &task{src: path, canon: canon, rel: rel, video: isVideoName(d.Name())})
 			}
 			return nil
 		})
@@ -406,7 +452,9 @@ func plan(cfg *anonymizeConfig) ([]*task, error) {
 			continue
 		}
 		name := t.rel
-		if f := extFormat(name); cfg.outFormat != "" && f != cfg.outFormat {
+		if t.video {
+			name = videoOutName(name)
+		} else if f := extFormat(name); cfg.outFormat != "" && f != cfg.outFormat {
 			ext := ".jpg"
 			if cfg.outFormat == "png" {
 				ext = ".png"
@@ -418,17 +466,22 @@ func plan(cfg *anonymizeConfig) ([]*task, error) {
 		if writeImage {
 			mine = append(mine, filepath.Join(outCanon, name))
 		}
-		if cfg.metadata {
-			json := strings.TrimSuffix(name, filepath.Ext(name)) + ".json"
-			t.meta = filepath.Join(cfg.out, json)
-			mine = append(mine, filepath.Join(outCanon, json))
-		}
 		stem := strings.TrimSuffix(name, filepath.Ext(name))
-		if cfg.saveMask == "all" || cfg.saveMask == "binary" {
+		switch {
+		case cfg.metadata && t.video:
+			// NAME-START-END.json: the frame count is not known yet.
+			t.frames = true
+			mine = append(mine, filepath.Join(outCanon, stem+"-START-END.json"))
+		case cfg.metadata:
+			t.meta = filepath.Join(cfg.out, stem+".json")
+			mine = append(mine, filepath.Join(outCanon, stem+".json"))
+		}
+		// --save-mask does not apply to videos.
+		if !t.video && (cfg.saveMask == "all" || cfg.saveMask == "binary") {
 			t.bin = filepath.Join(cfg.out, stem+"_bin_mask.png")
 			mine = append(mine, filepath.Join(outCanon, stem+"_bin_mask.png"))
 		}
-		if cfg.saveMask == "all" || cfg.saveMask == "instance" {
+		if !t.video && (cfg.saveMask == "all" || cfg.saveMask == "instance") {
 			t.ins = filepath.Join(cfg.out, stem+"_ins_mask.png")
 			mine = append(mine, filepath.Join(outCanon, stem+"_ins_mask.png"))
 		}
@@ -568,6 +621,110 @@ func (a *anonymizer) write(ctx context.Context, t *task) (int, error) {
 	return len(res.Objects), nil
 }
 
+// doVideo anonymizes the video of t, calling progress (if not nil) after
+// each frame, and returns its numbers of frames and objects. On error no
+// output of t is left: privacy fails closed.
+func (a *anonymizer) doVideo(ctx context.Context, t *task, progress func(done, total int)) (frames, objects int, err error) {
+	var written []string
+	defer func() {
+		if err == nil {
+			return
+		}
+		// AnonymizeVideo leaves no new video on error, but an output of
+		// an earlier run would look like this run's.
+		if a.cfg.params.Method != veil.DetectOnly {
+			os.Remove(t.img)
+		}
+		for _, f := range written {
+			os.Remove(f)
+		}
+		if t.frames {
+			removeFrameMetadata(t.img)
+		}
+		// "veil: video: video: ffmpeg or ffprobe not found …" says less
+		// than the message of the error alone.
+		if errors.Is(err, video.ErrNoFFmpeg) {
+			err = &reworded{strings.TrimPrefix(video.ErrNoFFmpeg.Error(), "video: "), err}
+		} else if errors.Is(err, veil.ErrVideo) {
+			err = &reworded{strings.TrimPrefix(err.Error(), veil.ErrVideo.Error()+": "), err}
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	if err := os.MkdirAll(filepath.Dir(t.img), 0o755); err != nil {
+		return 0, 0, err
+	}
+	o := a.cfg.video
+	o.Metadata = veil.MetadataOptions{Colors: a.cfg.params.Debug, RLE: a.cfg.rle}
+	o.Progress = progress
+	dst := t.img
+	if a.cfg.params.Method == veil.DetectOnly {
+		dst = ""
+	}
+	res, err := a.engine.AnonymizeVideo(ctx, t.src, dst, a.cfg.params, o)
+	if err != nil {
+		return 0, 0, err
+	}
+	if t.frames {
+		written, err = res.WriteFrameMetadata(filepath.Dir(t.img), filepath.Base(t.img))
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	// An object is a track, or a detection of a frame with tracking off.
+	tracks := make(map[int]bool)
+	for _, f := range res.Frames {
+		for _, d := range f.Detections {
+			if d.TrackID > 0 {
+				tracks[d.TrackID] = true
+			} else {
+				objects++
+			}
+		}
+	}
+	return len(res.Frames), objects + len(tracks), nil
+}
+
+// reworded is an error with a clearer message.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (e *reworded) Error() string { return e.msg }
+func (e *reworded) Unwrap() error { return e.err }
+
+// removeFrameMetadata removes the frame metadata files NAME-START-END.json
+// of the video name, which an earlier run may have left.
+func removeFrameMetadata(name string) {
+	stem := strings.TrimSuffix(name, filepath.Ext(name))
+	matches, _ := filepath.Glob(escapeGlob(stem) + "-*-*.json")
+	for _, m := range matches {
+		var start, end int
+		mid := strings.TrimSuffix(strings.TrimPrefix(m, stem+"-"), ".json")
+		if _, err := fmt.Sscanf(mid, "%d-%d", &start, &end); err == nil &&
+			filepath.Base(m) == metadata.FramesFileName(filepath.Base(name), start, end) {
+			os.Remove(m)
+		}
+	}
+}
+
+// escapeGlob quotes the pattern characters of s for filepath.Glob.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[\`, r) && filepath.Separator != '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // output is one file of a task, made in memory.
 type output struct {
 	name string
@@ -586,6 +743,7 @@ func writeFile(name string, data []byte) error {
 // result is what became of a task.
 type result struct {
 	t       *task
+	frames  int // of a video
 	objects int
 	took    time.Duration
 	err     error
@@ -602,26 +760,34 @@ func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	rep := newReporter(stderr, len(tasks), cfg)
 	if len(tasks) == 0 {
-		fmt.Fprintln(stderr, "veil: no .jpg, .jpeg or .png files in", strings.Join(cfg.inputs, " "))
+		fmt.Fprintln(stderr, "veil: no images or videos in", strings.Join(cfg.inputs, " "))
 		return exitOK
 	}
-	var todo []*task
+	var images, videos []*task
 	for _, t := range tasks {
-		if t.err != nil {
+		switch {
+		case t.err != nil:
 			rep.report(result{t: t, err: t.err})
-		} else {
-			todo = append(todo, t)
+		case t.video:
+			videos = append(videos, t)
+		default:
+			images = append(images, t)
 		}
 	}
-	if len(todo) > 0 {
-		if err := os.MkdirAll(cfg.out, 0o755); err != nil {
-			return exitStatus(err, stderr)
-		}
+	if len(images)+len(videos) == 0 {
+		return rep.finish()
+	}
+	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
+		return exitStatus(err, stderr)
+	}
+	var imageEngine *veil.Engine
+	imageThreads := 0
+	if len(images) > 0 {
 		workers := cfg.jobs
 		if workers == 0 {
 			workers = runtime.NumCPU()
 		}
-		workers = max(1, min(workers, len(todo)))
+		workers = max(1, min(workers, len(images)))
 		threads := cfg.threads
 		if threads == 0 {
 			threads = max(1, runtime.NumCPU()/workers)
@@ -630,9 +796,32 @@ func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return exitStatus(err, stderr)
 		}
+		imageEngine, imageThreads = e, threads
 		a := &anonymizer{cfg: cfg, engine: e}
-		results := a.run(ctx, todo, workers)
-		rep.wait(results)
+		rep.wait(a.run(ctx, images, workers))
+	}
+	if len(videos) > 0 {
+		// One video at a time, on all the threads.
+		threads := cfg.threads
+		if threads == 0 {
+			threads = max(1, runtime.NumCPU())
+		}
+		e := imageEngine
+		if threads != imageThreads {
+			var err error
+			if e, err = veil.New(veil.WithThreads(threads)); err != nil {
+				return exitStatus(err, stderr)
+			}
+		}
+		a := &anonymizer{cfg: cfg, engine: e}
+		for _, t := range videos {
+			if ctx.Err() != nil {
+				break // the rest are not started
+			}
+			t0 := time.Now()
+			frames, n, err := a.doVideo(ctx, t, rep.videoProgress(t.src))
+			rep.report(result{t: t, frames: frames, objects: n, took: time.Since(t0), err: err})
+		}
 	}
 	return rep.finish()
 }
@@ -676,6 +865,7 @@ func (a *anonymizer) run(ctx context.Context, tasks []*task, workers int) <-chan
 // reporter prints the progress: a line per file, or a progress bar
 // redrawn in place when w is a terminal, and the summary.
 type reporter struct {
+	mu                 sync.Mutex // guards w against a video's progress
 	w                  io.Writer
 	tty, quiet         bool
 	verb               string
@@ -703,6 +893,8 @@ func newReporter(w io.Writer, total int, cfg *anonymizeConfig) *reporter {
 
 // report prints what became of one file.
 func (r *reporter) report(res result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.done++
 	if res.err != nil {
 		r.failed++
@@ -725,6 +917,8 @@ func (r *reporter) report(res result) {
 		fmt.Fprintf(r.w, "veil: %s: %s\n", res.t.src, msg)
 	case res.err != nil:
 		fmt.Fprintf(r.w, "FAIL %s: %s\n", res.t.src, msg)
+	case !r.quiet && res.t.video:
+		fmt.Fprintf(r.w, "ok %s (%s, %s, %.1fs)\n", res.t.src, plural(res.frames, "frame"), plural(res.objects, "object"), res.took.Seconds())
 	case !r.quiet:
 		fmt.Fprintf(r.w, "ok %s (%s, %.2fs)\n", res.t.src, plural(res.objects, "object"), res.took.Seconds())
 	}
@@ -748,7 +942,9 @@ func (r *reporter) wait(results <-chan result) {
 			}
 			r.report(res)
 		case <-tick:
+			r.mu.Lock()
 			r.bar()
+			r.mu.Unlock()
 		}
 	}
 }
@@ -759,40 +955,81 @@ func (r *reporter) bar() {
 		return
 	}
 	rate := float64(r.done) / max(time.Since(r.start).Seconds(), 1e-9)
-	eta := "?"
-	if r.done > 0 {
-		left := math.Round(float64(r.total-r.done) / rate)
-		if r.done < r.total {
-			left = max(left, 1)
-		}
-		eta = (time.Duration(left) * time.Second).String()
-	}
-	text := fmt.Sprintf(" %d/%d files  %.1f files/s  ETA %s", r.done, r.total, rate, eta)
+	text := fmt.Sprintf(" %d/%d files  %.1f files/s  ETA %s", r.done, r.total, rate, eta(r.done, r.total, rate))
 	if r.failed > 0 {
 		text += fmt.Sprintf("  %d failed", r.failed)
 	}
+	r.draw("", r.done, r.total, text)
+}
+
+// eta returns the time left to do total at rate when done are done.
+func eta(done, total int, rate float64) string {
+	if done <= 0 || total <= 0 || rate <= 0 {
+		return "?"
+	}
+	left := math.Round(float64(total-done) / rate)
+	if done < total {
+		left = max(left, 1)
+	}
+	return (time.Duration(left) * time.Second).String()
+}
+
+// draw redraws the progress line: prefix, a bar of done/total (none when
+// total is unknown) and text, cut to the terminal's width.
+func (r *reporter) draw(prefix string, done, total int, text string) {
 	width := 30
 	if r.width > 0 {
 		// A line that wraps would not be redrawn in place.
-		width = min(width, r.width-1-len(text)-2)
+		width = min(width, r.width-1-len(prefix)-len(text)-2)
 	}
-	line := text
-	if width >= 5 {
-		filled := width
-		if r.total > 0 {
-			filled = r.done * width / r.total
-		}
+	line := prefix + text
+	if width >= 5 && total > 0 {
+		filled := min(done*width/total, width)
 		b := strings.Repeat("=", filled)
 		if filled < width {
 			b += ">" + strings.Repeat(" ", width-filled-1)
 		}
-		line = "[" + b + "]" + text
+		line = prefix + "[" + b + "]" + text
 	}
 	if r.width > 0 && len(line) >= r.width {
 		line = line[:r.width-1]
 	}
 	fmt.Fprint(r.w, "\r"+line+"\x1b[K")
 	r.drawn = true
+}
+
+// videoProgress returns the progress function of the video name: on a
+// terminal it redraws the line
+// video.mp4 [=====>    ] 120/300 frames  6.1 fps  ETA 29s
+// a few times a second. It returns nil when nothing is drawn.
+func (r *reporter) videoProgress(name string) func(done, total int) {
+	if !r.tty || r.quiet {
+		return nil
+	}
+	start := time.Now()
+	var last time.Time
+	show := func(done, total int) {
+		now := time.Now()
+		if now.Sub(last) < 200*time.Millisecond && done != total && done > 0 {
+			return
+		}
+		last = now
+		fps := float64(done) / max(now.Sub(start).Seconds(), 1e-9)
+		text := fmt.Sprintf(" %d frames  %.1f fps", done, fps)
+		if total > 0 {
+			text = fmt.Sprintf(" %d/%d frames  %.1f fps  ETA %s", done, total, fps, eta(done, total, fps))
+		}
+		r.draw(name+" ", done, total, text)
+	}
+	r.mu.Lock()
+	r.clear()
+	show(0, 0)
+	r.mu.Unlock()
+	return func(done, total int) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		show(done, total)
+	}
 }
 
 // clear erases the progress bar.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"image"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,12 +20,14 @@ import (
 
 	"github.com/veilkit/veil"
 	"github.com/veilkit/veil/internal/imageio"
+	"github.com/veilkit/veil/video"
 )
 
 const (
-	groupJPG = "../../testdata/group.jpg"
-	plateJPG = "../../testdata/plate.jpg"
-	gpsJPG   = "../../internal/imageio/testdata/gps_thumb.jpg"
+	groupJPG  = "../../testdata/group.jpg"
+	plateJPG  = "../../testdata/plate.jpg"
+	streetJPG = "../../testdata/street.jpg"
+	gpsJPG    = "../../internal/imageio/testdata/gps_thumb.jpg"
 )
 
 // copyFile copies src to dst, creating dst's folder.
@@ -314,6 +317,8 @@ func TestAnonymizeBadFlags(t *testing.T) {
 		{[]string{"-j", "0"}, "-j"},
 		{[]string{"--no-such-flag"}, "-no-such-flag"},
 		{[]string{"-o"}, "-o"},
+		{[]string{"--detect-every", "0"}, "-detect-every"},
+		{[]string{"--detect-every", "2", "--no-object-tracking"}, "-detect-every"},
 	} {
 		args := append([]string{"anonymize", groupJPG, "-o", out}, tc.args...)
 		var stdout, stderr bytes.Buffer
@@ -329,6 +334,11 @@ func TestAnonymizeBadFlags(t *testing.T) {
 	a, b := filepath.Join(dirs, "a"), filepath.Join(dirs, "b")
 	copyFile(t, plateJPG, filepath.Join(a, "x.jpg"))
 	copyFile(t, plateJPG, filepath.Join(b, "x.jpg"))
+	clips, clips2 := filepath.Join(dirs, "clips"), filepath.Join(dirs, "clips2")
+	writeTestFile(t, filepath.Join(clips, "clip.avi"), []byte("video"))
+	writeTestFile(t, filepath.Join(clips, "clip.mp4"), []byte("video"))
+	writeTestFile(t, filepath.Join(clips2, "clip.MOV"), []byte("video"))
+	writeTestFile(t, filepath.Join(clips2, "clip.mp4"), []byte("video"))
 	link := filepath.Join(dirs, "link")
 	if err := os.Symlink(a, link); err != nil {
 		link = a
@@ -342,6 +352,8 @@ func TestAnonymizeBadFlags(t *testing.T) {
 		{"anonymize", link, "-o", a},                        // the same, the other way
 		{"anonymize", filepath.Join(a, "x.jpg"), "-o", a},   // would overwrite the input
 		{"anonymize", a, b, "-o", out},                      // both to OUT/x.jpg
+		{"anonymize", clips, "-o", out},                     // clip.avi and clip.mp4 both to OUT/clip.mp4
+		{"anonymize", clips2, "-o", out, "--metadata"},      // clip.mov and clip.mp4 both to OUT/clip-START-END.json
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(args, &stdout, &stderr); code != 2 {
@@ -654,5 +666,243 @@ func TestProgressBar(t *testing.T) {
 	}
 	if strings.Contains(got, "ok ") {
 		t.Errorf("a line per file beside the bar: %q", got)
+	}
+}
+
+// makeClip writes a 1 s, 25 fps, 320x240 video of street.jpg with a
+// sine tone to name, encoded with the ffmpeg arguments codec. It skips
+// the test when ffmpeg is missing.
+func makeClip(t *testing.T, name string, codec ...string) {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg is not installed (apt-get install ffmpeg)")
+	}
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-v", "error", "-y", "-loop", "1", "-framerate", "25", "-i", streetJPG,
+		"-f", "lavfi", "-i", "sine=frequency=440:duration=1", "-vf", "scale=320:240,format=yuv420p", "-t", "1"}
+	args = append(append(args, codec...), name)
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+}
+
+// checkVideo checks that name is an H.264 video of 320x240 with frames
+// frames, all of which decode.
+func checkVideo(t *testing.T, name string, frames int) {
+	t.Helper()
+	ctx := context.Background()
+	info, err := video.Probe(ctx, name)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if info.Frames != frames || info.Width != 320 || info.Height != 240 || info.Codec != "h264" || info.AudioStreams != 1 {
+		t.Errorf("%s: %+v, want %d frames of 320x240 H.264 and one audio stream", name, info, frames)
+	}
+	r, err := video.OpenReader(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	n := 0
+	for {
+		_, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: frame %d: %v", name, n, err)
+		}
+		n++
+	}
+	if n != frames {
+		t.Errorf("%s: decoded %d frames, want %d", name, n, frames)
+	}
+}
+
+// checkFrameMetadata checks that name holds the metadata of frames
+// 0..frames-1, in order, and returns the number of detections.
+func checkFrameMetadata(t *testing.T, name string, frames int) int {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []struct {
+		ID         int `json:"id"`
+		Detections []struct {
+			ParentImage int `json:"parent_image"`
+		} `json:"detections"`
+		Size [2]int `json:"size"`
+	}
+	if err := json.Unmarshal(b, &fs); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if len(fs) != frames {
+		t.Fatalf("%s: %d frames, want %d", name, len(fs), frames)
+	}
+	n := 0
+	for k, f := range fs {
+		if f.ID != k || f.Size != [2]int{240, 320} {
+			t.Errorf("%s: frame %d: id %d, size %v", name, k, f.ID, f.Size)
+		}
+		for _, d := range f.Detections {
+			if d.ParentImage != k {
+				t.Errorf("%s: frame %d: a detection of parent_image %d", name, k, d.ParentImage)
+			}
+		}
+		n += len(f.Detections)
+	}
+	return n
+}
+
+func TestAnonymizeVideo(t *testing.T) {
+	in := t.TempDir()
+	makeClip(t, filepath.Join(in, "clip.mp4"), "-c:v", "libx264", "-c:a", "aac")
+	out := filepath.Join(t.TempDir(), "out")
+	code, stderr := anonymizeInProcess(t, in, "-o", out, "--metadata", "-a", "face", "-a", "license-plate", "-a", "person", "-a", "vehicle")
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr)
+	}
+	if got, want := files(t, out), []string{"clip-0-24.json", "clip.mp4"}; !slices.Equal(got, want) {
+		t.Fatalf("output files %q, want %q", got, want)
+	}
+	checkVideo(t, filepath.Join(out, "clip.mp4"), 25)
+	if n := checkFrameMetadata(t, filepath.Join(out, "clip-0-24.json"), 25); n == 0 {
+		t.Errorf("no object found in the street")
+	}
+	if !strings.Contains(stderr, "ok "+filepath.Join(in, "clip.mp4")+" (25 frames, ") || !strings.Contains(stderr, "anonymized 1 of 1 files") {
+		t.Errorf("stderr %q", stderr)
+	}
+
+	// --method detect writes the metadata only; --save-mask is ignored.
+	out2 := t.TempDir()
+	code, stderr = anonymizeInProcess(t, "--method", "detect", "--save-mask", "all", filepath.Join(in, "clip.mp4"), "-o", out2, "-a", "person,vehicle")
+	if code != 0 {
+		t.Fatalf("detect: exit status %d: %s", code, stderr)
+	}
+	if got, want := files(t, out2), []string{"clip-0-24.json"}; !slices.Equal(got, want) {
+		t.Fatalf("detect: output files %q, want %q", got, want)
+	}
+	checkFrameMetadata(t, filepath.Join(out2, "clip-0-24.json"), 25)
+}
+
+// TestAnonymizeVideoAVI checks that an .avi video becomes an .mp4 one,
+// with the options of the Video group.
+func TestAnonymizeVideoAVI(t *testing.T) {
+	in := t.TempDir()
+	makeClip(t, filepath.Join(in, "clip.AVI"), "-c:v", "mpeg4", "-c:a", "mp3")
+	out := t.TempDir()
+	code, stderr := anonymizeInProcess(t, filepath.Join(in, "clip.AVI"), "-o", out, "-q", "--keep-bit-rate", "--detect-every", "3")
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr)
+	}
+	if got, want := files(t, out), []string{"clip.mp4"}; !slices.Equal(got, want) {
+		t.Fatalf("output files %q, want %q", got, want)
+	}
+	checkVideo(t, filepath.Join(out, "clip.mp4"), 25)
+	if strings.Contains(stderr, "ok ") {
+		t.Errorf("-q printed a line per file: %q", stderr)
+	}
+}
+
+// TestAnonymizeVideoCorrupt checks that a corrupt video fails alone and
+// leaves no output, not even one of an earlier run.
+func TestAnonymizeVideoCorrupt(t *testing.T) {
+	in := t.TempDir()
+	makeClip(t, filepath.Join(in, "good.mp4"), "-c:v", "libx264", "-c:a", "aac")
+	good, err := os.ReadFile(filepath.Join(in, "good.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, filepath.Join(in, "bad.mp4"), good[:len(good)/2]) // truncated
+	if err := os.Remove(filepath.Join(in, "good.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, plateJPG, filepath.Join(in, "plate.jpg"))
+	out := t.TempDir()
+	writeTestFile(t, filepath.Join(out, "bad.mp4"), good)
+	writeTestFile(t, filepath.Join(out, "bad-0-24.json"), []byte("[]"))
+	writeTestFile(t, filepath.Join(out, "bad-x-y.json"), []byte("not frame metadata"))
+	code, stderr := anonymizeInProcess(t, in, "-o", out, "--metadata")
+	if code != 1 {
+		t.Fatalf("exit status %d, want 1: %s", code, stderr)
+	}
+	if got, want := files(t, out), []string{"bad-x-y.json", "plate.jpg", "plate.json"}; !slices.Equal(got, want) {
+		t.Errorf("output files %q, want %q", got, want)
+	}
+	if !strings.Contains(stderr, "FAIL "+filepath.Join(in, "bad.mp4")+": ") || !strings.Contains(stderr, "anonymized 1 of 2 files (1 failed)") {
+		t.Errorf("stderr %q", stderr)
+	}
+}
+
+// TestAnonymizeVideoNoFFmpeg checks that a missing ffmpeg fails the
+// videos with a clear message and still does the images.
+func TestAnonymizeVideoNoFFmpeg(t *testing.T) {
+	in := t.TempDir()
+	writeTestFile(t, filepath.Join(in, "clip.mp4"), []byte("not looked at"))
+	copyFile(t, plateJPG, filepath.Join(in, "plate.jpg"))
+	out := t.TempDir()
+	t.Setenv("PATH", t.TempDir())
+	code, stderr := anonymizeInProcess(t, in, "-o", out, "--metadata", "-q")
+	if code != 1 {
+		t.Fatalf("exit status %d, want 1: %s", code, stderr)
+	}
+	want := "veil: " + filepath.Join(in, "clip.mp4") + ": ffmpeg or ffprobe not found (install the ffmpeg package)\n"
+	if !strings.Contains(stderr, want) || !strings.Contains(stderr, "anonymized 1 of 2 files (1 failed)") {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	if got, want := files(t, out), []string{"plate.jpg", "plate.json"}; !slices.Equal(got, want) {
+		t.Errorf("output files %q, want %q", got, want)
+	}
+}
+
+// TestAnonymizeVideoCancelled checks that a video stopped half-way
+// leaves no output.
+func TestAnonymizeVideoCancelled(t *testing.T) {
+	in := t.TempDir()
+	makeClip(t, filepath.Join(in, "clip.mp4"), "-c:v", "libx264", "-c:a", "aac")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := t.TempDir()
+	cfg, err := parseAnonymize([]string{in, "-o", out, "--metadata"}, new(bytes.Buffer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := plan(cfg)
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("plan: %v, %d tasks", err, len(tasks))
+	}
+	e, err := veil.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &anonymizer{cfg: cfg, engine: e}
+	_, _, err = a.doVideo(ctx, tasks[0], func(done, total int) {
+		if done == 10 {
+			cancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err %v, want context.Canceled", err)
+	}
+	if got := files(t, out); len(got) != 0 {
+		t.Errorf("a cancelled video left %q", got)
+	}
+}
+
+func TestVideoProgress(t *testing.T) {
+	var buf bytes.Buffer
+	r := newReporter(&buf, 1, new(anonymizeConfig))
+	r.tty, r.width = true, 200
+	p := r.videoProgress("video.mp4")
+	p(300, 300)
+	if want := "\rvideo.mp4 [==============================] 300/300 frames  "; !strings.Contains(buf.String(), want) {
+		t.Errorf("the output lacks %q:\n%q", want, buf.String())
+	}
+	r.quiet = true
+	if r.videoProgress("video.mp4") != nil {
+		t.Error("-q draws a video's progress")
 	}
 }
