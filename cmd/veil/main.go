@@ -42,13 +42,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/veilkit/veil/internal/modelpath"
 	"image"
 	_ "image/jpeg"
 	_ "image/png"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -183,10 +183,6 @@ type modelInput struct {
 	notShipped string
 }
 
-// sharedModels is the second folder runModels looks in: the project's
-// shared models beside the repository (absent on most machines).
-const sharedModels = "../shared/models"
-
 // modelList are the models runModels runs: the shipped ones and the
 // selfie segmenter.
 var modelList = []modelInput{
@@ -201,27 +197,18 @@ var modelList = []modelInput{
 }
 
 // findModel returns the path of mi's file in dir or, failing that, in
-// sharedModels, or a note saying why it is in neither.
+// the shared models folder, or a note saying why it is in neither.
 func findModel(dir string, mi modelInput) (path, note string) {
-	for _, d := range []string{dir, sharedModels} {
-		p := filepath.Join(d, filepath.FromSlash(mi.file))
-		if _, err := os.Stat(p); err == nil {
-			return p, ""
-		}
-	}
-	if mi.notShipped != "" {
-		return "", fmt.Sprintf("%s is not shipped (%s); it is read from %s, which is absent", mi.file, mi.notShipped, sharedModels)
-	}
-	return "", fmt.Sprintf("%s is in neither %s nor %s", mi.file, dir, sharedModels)
+	return modelpath.Find(dir, mi.file, mi.notShipped)
 }
 
 func runModels(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("models", flag.ContinueOnError)
 	imagePath := fs.String("image", "testdata/street.jpg", "image to run the models on")
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
-	dir := fs.String("dir", "models", "folder of the shipped models (then "+sharedModels+" is tried)")
+	dir := fs.String("dir", "models", "folder of the shipped models (then "+modelpath.Shared+" is tried)")
 	fs.Usage = commandUsage(fs, "veil models [-image FILE] [-threads N] [-dir DIR]",
-		"Models runs every shipped ONNX model in veil's pure-Go runtime on an image\nand prints what each returns and how long it took. A model missing from\n-dir is read from "+sharedModels+", which also holds the selfie segmenter\nveil does not ship; a model found in neither is skipped with a note.")
+		"Models runs every shipped ONNX model in veil's pure-Go runtime on an image\nand prints what each returns and how long it took. A model missing from\n-dir is read from "+modelpath.Shared+", which also holds the selfie segmenter\nveil does not ship; a model found in neither is skipped with a note.")
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -288,7 +275,7 @@ func runModels(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "note: %s; skipped\n", n)
 	}
 	if len(notes) == len(modelList) {
-		return fmt.Errorf("no model found in %s or %s", *dir, sharedModels)
+		return fmt.Errorf("no model found in %s or %s", *dir, modelpath.Shared)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/veilkit/veil/internal/modelpath"
 	"io"
 	"math"
 	"os"
@@ -46,23 +47,10 @@ type spec struct {
 	notShipped string // why the model is not in models/; "" if it is
 }
 
-// sharedModels is the second folder ortcompare looks in: the project's
-// shared models beside the repository (absent on most machines).
-const sharedModels = "../shared/models"
-
-// find returns the path of s's model in dir or, failing that, in
-// sharedModels, or a note saying why it is in neither.
+// find returns the path of s's model in dir or, failing that, in the
+// shared models folder, or a note saying why it is in neither.
 func (s spec) find(dir string) (path, note string) {
-	for _, d := range []string{dir, sharedModels} {
-		p := filepath.Join(d, filepath.FromSlash(s.path))
-		if _, err := os.Stat(p); err == nil {
-			return p, ""
-		}
-	}
-	if s.notShipped != "" {
-		return "", fmt.Sprintf("%s is not shipped (%s); it is read from %s, which is absent", s.path, s.notShipped, sharedModels)
-	}
-	return "", fmt.Sprintf("%s is in neither %s nor %s", s.path, dir, sharedModels)
+	return modelpath.Find(dir, s.path, s.notShipped)
 }
 
 var (
