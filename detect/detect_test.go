@@ -2,8 +2,8 @@ package detect
 
 import (
 	"context"
+	"github.com/veilkit/veil/internal/testimg"
 	"image"
-	"image/draw"
 	_ "image/jpeg"
 	"os"
 	"testing"
@@ -11,21 +11,7 @@ import (
 	"github.com/veilkit/veil/onnx"
 )
 
-func loadRGBA(t testing.TB, path string) *image.RGBA {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rgba := image.NewRGBA(img.Bounds())
-	draw.Draw(rgba, rgba.Rect, img, img.Bounds().Min, draw.Src)
-	return rgba
-}
+func loadRGBA(t testing.TB, path string) *image.RGBA { return testimg.LoadRGBA(t, path) }
 
 func loadModel(t testing.TB, name string) []byte {
 	t.Helper()

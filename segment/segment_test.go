@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/veilkit/veil/internal/testimg"
 	"image"
 	"image/draw"
 	_ "image/jpeg"
@@ -20,21 +21,7 @@ import (
 	xdraw "golang.org/x/image/draw"
 )
 
-func loadRGBA(t testing.TB, path string) *image.RGBA {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rgba := image.NewRGBA(img.Bounds())
-	draw.Draw(rgba, rgba.Rect, img, img.Bounds().Min, draw.Src)
-	return rgba
-}
+func loadRGBA(t testing.TB, path string) *image.RGBA { return testimg.LoadRGBA(t, path) }
 
 var modelData = sync.OnceValues(func() ([]byte, error) {
 	return os.ReadFile("../models/seg/deeplabv3_mnv2_voc_257.onnx")
