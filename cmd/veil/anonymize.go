@@ -587,27 +587,27 @@ func (a *anonymizer) write(ctx context.Context, t *task) (int, error) {
 		}
 		outs = append(outs, output{t.meta, b.Bytes()})
 	}
-	if t.bin != "" {
-		g, err := res.BinaryMask(a.cfg.maskScale)
+	// maskPNG adds a mask rendered by render as a PNG output named name.
+	maskPNG := func(name string, render func(scale int) (image.Image, error)) error {
+		if name == "" {
+			return nil
+		}
+		m, err := render(a.cfg.maskScale)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		var b bytes.Buffer
-		if err := veil.Encode(&b, g, veil.EncodeOptions{Format: "png"}); err != nil {
-			return 0, err
+		if err := veil.Encode(&b, m, veil.EncodeOptions{Format: "png"}); err != nil {
+			return err
 		}
-		outs = append(outs, output{t.bin, b.Bytes()})
+		outs = append(outs, output{name, b.Bytes()})
+		return nil
 	}
-	if t.ins != "" {
-		g, err := res.InstanceMask(a.cfg.maskScale)
-		if err != nil {
-			return 0, err
-		}
-		var b bytes.Buffer
-		if err := veil.Encode(&b, g, veil.EncodeOptions{Format: "png"}); err != nil {
-			return 0, err
-		}
-		outs = append(outs, output{t.ins, b.Bytes()})
+	if err := maskPNG(t.bin, func(s int) (image.Image, error) { return res.BinaryMask(s) }); err != nil {
+		return 0, err
+	}
+	if err := maskPNG(t.ins, func(s int) (image.Image, error) { return res.InstanceMask(s) }); err != nil {
+		return 0, err
 	}
 	if err := os.MkdirAll(filepath.Dir(t.img), 0o755); err != nil {
 		return 0, err
