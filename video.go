@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/veilkit/veil/tiling"
 	"image"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/veilkit/veil/detect"
@@ -57,7 +59,9 @@ type VideoFrame struct {
 // error (from next, detection, emit, or ctx) stops it and is returned;
 // frames not yet emitted are dropped, never emitted unanonymized.
 // next's images are anonymized in place when they are *image.RGBA with
-// bounds at (0, 0).
+// bounds at (0, 0). next is called from a goroutine of its own, a frame
+// ahead of the one being anonymized; AnonymizeFrames returns after a call
+// of next in progress has returned.
 func (e *Engine) AnonymizeFrames(ctx context.Context, next func() (image.Image, error), emit func(VideoFrame) error, p Params, o VideoOptions) error {
 	if err := p.validateAnonymize(); err != nil {
 		return err
@@ -69,38 +73,85 @@ func (e *Engine) AnonymizeFrames(ctx context.Context, next func() (image.Image, 
 	if every > 1 && o.NoObjectTracking {
 		return fmt.Errorf("%w: DetectEvery %d needs object tracking", ErrOption, every)
 	}
-	frame := 0
+	// Frames are read and detected one frame ahead, in a goroutine of
+	// their own, while the frame before is tracked, rendered and emitted:
+	// the cores stay busy between the detectors' parallel parts.
+	type detected struct {
+		img  *image.RGBA
+		dets []Detection
+		took time.Duration
+		err  error
+	}
+	actx, cancel := context.WithCancel(ctx)
+	ahead := make(chan detected, 1)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	wg.Go(func() {
+		send := func(d detected) bool {
+			select {
+			case ahead <- d:
+				return d.err == nil
+			case <-actx.Done():
+				return false
+			}
+		}
+		for index := 0; ; index++ {
+			img, err := next()
+			if err != nil {
+				send(detected{err: err})
+				return
+			}
+			rgba, err := toRGBA(img)
+			if err != nil {
+				send(detected{err: fmt.Errorf("frame %d: %w", index, err)})
+				return
+			}
+			var dets []Detection
+			t0 := time.Now()
+			if index%every == 0 {
+				var tiles []tiling.Tile
+				rgba, tiles, err = p.prepare(rgba)
+				if err == nil {
+					dets, err = e.detect(actx, rgba, tiles, p)
+				}
+			}
+			if !send(detected{rgba, dets, time.Since(t0), err}) {
+				return
+			}
+		}
+	})
+	var current []Detection // the detections of the frame next returned last
+	// detectTook is the detection time of the frames not yet emitted.
+	detectTook := make(map[*image.RGBA]time.Duration)
 	pipe := video.Pipeline{
 		Tracking: !o.NoObjectTracking,
 		Detect: func(ctx context.Context, img *image.RGBA) ([]detect.Detection, error) {
-			frame++
-			if (frame-1)%every != 0 {
-				return nil, nil
-			}
-			rgba, tiles, err := p.prepare(img)
-			if err != nil {
-				return nil, err
-			}
-			return e.detect(ctx, rgba, tiles, p)
+			return current, nil
 		},
 		Render: func(ctx context.Context, frame *image.RGBA, vobjs []video.Object) (*image.RGBA, error) {
 			return frame, nil // rendered in emit, where the objects are kept
 		},
 	}
-	index := 0
 	return pipe.Run(ctx, func() (*image.RGBA, error) {
-		img, err := next()
-		if err != nil {
-			return nil, err
+		var d detected
+		select {
+		case d = <-ahead:
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
-		rgba, err := toRGBA(img)
-		if err != nil {
-			return nil, fmt.Errorf("frame %d: %w", index, err)
+		if d.err != nil {
+			return nil, d.err
 		}
-		index++
-		return rgba, nil
+		current = d.dets
+		detectTook[d.img] = d.took
+		return d.img, nil
 	}, func(f video.Frame) error {
 		t0 := time.Now()
+		detTook := detectTook[f.Image]
+		delete(detectTook, f.Image)
 		objs := make([]Object, len(f.Objects))
 		for k, v := range f.Objects {
 			objs[k] = Object{Detection: v.Detection, TrackID: v.TrackID, Predicted: v.Predicted}
@@ -117,7 +168,7 @@ func (e *Engine) AnonymizeFrames(ctx context.Context, next func() (image.Image, 
 		if err != nil {
 			return err
 		}
-		took := f.Took + time.Since(t0)
+		took := detTook + f.Took + time.Since(t0)
 		return emit(VideoFrame{Index: f.Index, Image: res.Image, Objects: res.Objects, Metadata: metadata.Frame{
 			ID: f.Index, Detections: dets, Size: [2]int{res.Bounds.Dy(), res.Bounds.Dx()}, Duration: took.Seconds()}})
 	})
