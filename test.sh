@@ -21,3 +21,24 @@ go test -run '^$' -fuzz '^FuzzDecodeModel$' -fuzztime 20s -fuzzminimizetime 50x 
 go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 20s -fuzzminimizetime 50x ./onnx/
 # The EXIF sanitizer decides what of a photo's metadata may leave with it.
 go test -run '^$' -fuzz '^FuzzSanitizeEXIF$' -fuzztime 10s -fuzzminimizetime 50x ./internal/imageio/
+# The browser build (cmd/veil-wasm, web/): its JS API under node with Go's
+# js/wasm test runner, then the page end to end in a real Chromium
+# (web/e2e/e2e.mjs: Debian's /usr/bin/chromium driven by playwright-core;
+# no browser is downloaded). .ci/run installs chromium.
+GOOS=js GOARCH=wasm go vet ./cmd/veil-wasm
+wasm_exec="$(go env GOROOT)/lib/wasm/go_js_wasm_exec" # Go 1.24+
+[ -x "$wasm_exec" ] || wasm_exec="$(go env GOROOT)/misc/wasm/go_js_wasm_exec"
+if command -v node >/dev/null; then
+	GOOS=js GOARCH=wasm go test -count=1 -exec="$wasm_exec" ./cmd/veil-wasm
+else
+	echo "test.sh: skipping the js/wasm tests of cmd/veil-wasm: node is not installed"
+fi
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing /usr/bin/chromium (apt-get install chromium; .ci/run does)"
+command -v node >/dev/null || missing="$missing node"
+command -v npm >/dev/null || missing="$missing npm"
+if [ -z "$missing" ]; then
+	web/build.sh && (cd web/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund && node e2e.mjs)
+else
+	echo "test.sh: skipping the browser end-to-end test (web/e2e): missing$missing"
+fi

@@ -1,0 +1,161 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"syscall/js"
+
+	"github.com/veilkit/veil"
+)
+
+// The engine is made once, when the program starts, and shared by every
+// call.
+var (
+	engineOnce sync.Once
+	engine     *veil.Engine
+	engineErr  error
+)
+
+func getEngine() (*veil.Engine, error) {
+	engineOnce.Do(func() {
+		engine, engineErr = veil.New()
+		if engineErr != nil {
+			engineErr = fmt.Errorf("loading the models: %w", engineErr)
+		}
+	})
+	return engine, engineErr
+}
+
+func main() {
+	register()
+	select {} // keep the callbacks alive
+}
+
+// register sets globalThis.veil and starts loading the engine.
+func register() {
+	api := js.Global().Get("Object").New()
+	api.Set("version", version())
+	api.Set("ready", promise(func() (any, error) {
+		if _, err := getEngine(); err != nil {
+			return nil, err
+		}
+		return true, nil
+	}))
+	api.Set("anonymize", js.FuncOf(jsAnonymize))
+	js.Global().Set("veil", api)
+}
+
+// jsAnonymize is veil.anonymize. The arguments are read before it returns
+// (the caller may reuse its buffer); the work runs in a goroutine.
+func jsAnonymize(_ js.Value, args []js.Value) any {
+	fail := func(err error) any {
+		return promise(func() (any, error) { return nil, err })
+	}
+	if len(args) == 0 {
+		return fail(fmt.Errorf("veil.anonymize: no image: want a Uint8Array or ArrayBuffer of a JPEG or PNG file"))
+	}
+	data, err := bytesFromJS(args[0])
+	if err != nil {
+		return fail(err)
+	}
+	optv := js.Undefined()
+	if len(args) > 1 {
+		optv = args[1]
+	}
+	var progress func(string)
+	var opts *options
+	switch optv.Type() {
+	case js.TypeUndefined, js.TypeNull:
+		opts, err = parseOptions(nil)
+	case js.TypeObject:
+		if cb := optv.Get("onProgress"); cb.Type() == js.TypeFunction {
+			progress = func(stage string) {
+				defer func() { recover() }() // a throwing callback does not stop the work
+				cb.Invoke(stage)
+			}
+		}
+		j := js.Global().Get("JSON").Call("stringify", optv)
+		if j.Type() != js.TypeString {
+			opts, err = parseOptions(nil)
+		} else {
+			opts, err = parseOptions([]byte(j.String()))
+		}
+	default:
+		err = fmt.Errorf("options: want an object, got %s", optv.Type())
+	}
+	if err != nil {
+		return fail(fmt.Errorf("veil.anonymize: %w", err))
+	}
+	return promise(func() (any, error) {
+		e, err := getEngine()
+		if err != nil {
+			return nil, err
+		}
+		r, err := anonymize(context.Background(), e, data, opts, progress)
+		if err != nil {
+			return nil, fmt.Errorf("veil.anonymize: %w", err)
+		}
+		img := js.Global().Get("Uint8Array").New(len(r.image))
+		js.CopyBytesToJS(img, r.image)
+		out := js.Global().Get("Object").New()
+		out.Set("image", img)
+		out.Set("format", r.format)
+		out.Set("detections", r.detections)
+		out.Set("count", r.count)
+		out.Set("width", r.width)
+		out.Set("height", r.height)
+		return out, nil
+	})
+}
+
+// bytesFromJS copies a Uint8Array (or an ArrayBuffer or other typed
+// array's bytes) into Go.
+func bytesFromJS(v js.Value) ([]byte, error) {
+	g := js.Global()
+	switch {
+	case v.Type() != js.TypeObject:
+	case v.InstanceOf(g.Get("Uint8Array")) || v.InstanceOf(g.Get("Uint8ClampedArray")):
+		b := make([]byte, v.Get("length").Int())
+		js.CopyBytesToGo(b, v)
+		return b, nil
+	case v.InstanceOf(g.Get("ArrayBuffer")):
+		return bytesFromJS(g.Get("Uint8Array").New(v))
+	case g.Get("ArrayBuffer").Call("isView", v).Bool():
+		return bytesFromJS(g.Get("Uint8Array").New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength")))
+	}
+	return nil, fmt.Errorf("veil.anonymize: the image must be a Uint8Array or ArrayBuffer of a JPEG or PNG file, got %s", v.Type())
+}
+
+// promise returns a JS Promise settled by f, which runs in a goroutine:
+// resolved with its value, or rejected with an Error of its error's
+// message.
+func promise(f func() (any, error)) js.Value {
+	executor := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		resolve, reject := args[0], args[1]
+		go func() {
+			var v any
+			var err error
+			func() {
+				// A panic would end the Go program and every later call
+				// with it: it rejects this call only.
+				defer func() {
+					if r := recover(); r != nil {
+						err = fmt.Errorf("veil: internal error: %v", r)
+					}
+				}()
+				v, err = f()
+			}()
+			if err != nil {
+				reject.Invoke(js.Global().Get("Error").New(err.Error()))
+				return
+			}
+			resolve.Invoke(v)
+		}()
+		return nil
+	})
+	defer executor.Release()
+	return js.Global().Get("Promise").New(executor)
+}

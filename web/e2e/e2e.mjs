@@ -1,0 +1,328 @@
+// End-to-end test of veil's browser page in a real Chromium (Debian's
+// /usr/bin/chromium, driven by playwright-core; no browser is downloaded).
+//
+//   web/build.sh && cd web/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci && node e2e.mjs
+//
+// It builds the veil command, serves web/ with 'veil serve-web' on a free
+// port, opens the page in a fresh browser profile, uploads
+// testdata/group.jpg through the file input and checks that
+//   1. the result's pixels changed inside every face box of the
+//      detections (and hardly changed far from any detection),
+//   2. the page found as many objects as the native 'veil detect' on the
+//      same file (the page's defaults are the CLI's: faces and plates),
+//      at the same places,
+//   3. the page made no request but for its own files: nothing uploaded,
+//   4. a bad option (no class) is reported on the page,
+//   5. the page's timers kept running while the worker worked.
+// It saves a screenshot to artifacts/screenshot.png and times the browser
+// against the native command on a 1224×813 (1 MP) version of the photo.
+//
+// Environment: CHROMIUM (default /usr/bin/chromium), E2E_TIMEOUT_S
+// (default 300, per anonymization).
+
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const web = path.join(root, "web");
+const artifacts = path.join(here, "artifacts");
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const timeout = 1000 * Number(process.env.E2E_TIMEOUT_S || 300);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "veil-e2e-"));
+const cleanups = [() => fs.rmSync(tmp, { recursive: true, force: true })];
+let failures = 0;
+
+function log(...a) {
+	console.log("e2e:", ...a);
+}
+function check(ok, what) {
+	if (ok) {
+		log(`ok   ${what}`);
+	} else {
+		log(`FAIL ${what}`);
+		failures++;
+	}
+}
+
+// veil runs the native command and returns its standard output.
+function veil(...args) {
+	return execFileSync(veilBin, args, { cwd: root, encoding: "utf8", maxBuffer: 1 << 26, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+// timeNative anonymizes file with the native command as the page does
+// (faces and plates, blur, JPEG quality 90) and returns the process's
+// wall time, the engine's time (the metadata's duration) and the count.
+// flags are more flags (-threads 1: one thread, as WebAssembly).
+function timeNative(file, ...flags) {
+	const out = path.join(tmp, "native-out");
+	fs.rmSync(out, { recursive: true, force: true });
+	const t0 = performance.now();
+	veil("anonymize", "-q", "--metadata", ...flags, file, "-o", out);
+	const wallMs = performance.now() - t0;
+	const name = path.basename(file).replace(/\.[^.]*$/, "");
+	const meta = JSON.parse(fs.readFileSync(path.join(out, name + ".json"), "utf8"));
+	return { wallMs, engineMs: 1000 * meta.duration, count: meta.detections.length };
+}
+
+// serve starts 'veil serve-web' on a free port and returns its URL.
+function serve() {
+	return new Promise((resolve, reject) => {
+		const p = spawn(veilBin, ["serve-web", "-addr", "127.0.0.1:0", "-dir", web], {
+			cwd: root, stdio: ["ignore", "pipe", "inherit"],
+		});
+		cleanups.push(() => p.kill());
+		let out = "";
+		p.stdout.setEncoding("utf8");
+		p.stdout.on("data", (d) => {
+			out += d;
+			const m = out.match(/at (http:\/\/127\.0\.0\.1:\d+\/)/);
+			if (m) {
+				resolve(m[1]);
+			}
+		});
+		p.on("exit", (code) => reject(new Error(`veil serve-web exited (${code}): ${out}`)));
+	});
+}
+
+// anonymize picks file in the page's file input and waits for the page to
+// finish; it returns the page's demo state.
+async function anonymize(page, file) {
+	const runs = await page.evaluate(() => window.veilDemo.runs);
+	await page.setInputFiles("#file", file);
+	await page.waitForFunction((n) => window.veilDemo.runs > n, runs, { timeout, polling: 250 });
+	const demo = await page.evaluate(() => window.veilDemo);
+	if (demo.state !== "done") {
+		throw new Error(`the page failed on ${path.basename(file)}: ${demo.error}`);
+	}
+	return demo;
+}
+
+// boxes returns the detections of the metadata JSON s.
+function detections(s) {
+	return JSON.parse(s).detections.map((d) => ({ type: d.type_label, box: d.bbox, score: d.score }));
+}
+
+let veilBin;
+let context;
+try {
+	if (!fs.existsSync(path.join(web, "veil.wasm")) || !fs.existsSync(path.join(web, "wasm_exec.js"))) {
+		throw new Error("web/veil.wasm or web/wasm_exec.js is missing: run web/build.sh first");
+	}
+	if (!fs.existsSync(executablePath)) {
+		throw new Error(`no browser at ${executablePath} (set CHROMIUM)`);
+	}
+	veilBin = path.join(tmp, "veil");
+	log("building the native veil command");
+	execFileSync("go", ["build", "-o", veilBin, "./cmd/veil"], { cwd: root, stdio: "inherit" });
+
+	const group = path.join(root, "testdata", "group.jpg");
+	const native = detections(veil("detect", group));
+	log(`native 'veil detect testdata/group.jpg': ${native.length} detections`);
+
+	const base = await serve();
+	log(`serving web/ at ${base}`);
+
+	// A fresh profile in a temporary folder, no background traffic.
+	const profile = fs.mkdtempSync(path.join(tmp, "profile-"));
+	context = await chromium.launchPersistentContext(profile, {
+		executablePath,
+		headless: true,
+		viewport: { width: 1400, height: 1000 },
+		args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+			"--disable-component-update", "--disable-sync", "--no-first-run",
+			"--disable-default-apps", "--disable-extensions"],
+	});
+	const page = context.pages()[0] || await context.newPage();
+	const requests = [];
+	context.on("request", (r) => requests.push({ url: r.url(), method: r.method() }));
+	const pageErrors = [];
+	page.on("pageerror", (e) => pageErrors.push(String(e)));
+	page.on("console", (m) => {
+		if (m.type() === "error") {
+			log(`browser console: ${m.text()}`);
+		}
+	});
+
+	const t0 = performance.now();
+	await page.goto(base);
+	await page.waitForFunction(() => ["ready", "error"].includes(window.veilDemo.state), null, { timeout });
+	const start = await page.evaluate(() => window.veilDemo);
+	if (start.state !== "ready") {
+		throw new Error(`the page did not start: ${start.error}`);
+	}
+	log(`veil ${start.version} ready in the browser in ${((performance.now() - t0) / 1000).toFixed(1)} s (download, compile, models)`);
+	check(/Nothing is uploaded/.test(await page.textContent("#privacy")), "the page says nothing is uploaded");
+	check(requests.some((r) => r.url === base + "veil.wasm"), "the worker loaded veil.wasm (requests are seen)");
+	const loadRequests = requests.length;
+	const network = () => requests.slice(loadRequests).filter((r) => !r.url.startsWith("blob:") && !r.url.startsWith("data:"));
+
+	// 1 and 2: group.jpg, the page's defaults. A timer on the page
+	// measures its longest stall meanwhile: the worker does the work.
+	await page.evaluate(() => {
+		let last = performance.now();
+		window.stall = 0;
+		window.stallTimer = setInterval(() => {
+			const now = performance.now();
+			window.stall = Math.max(window.stall, now - last);
+			last = now;
+		}, 50);
+	});
+	const res = await anonymize(page, group);
+	const stall = await page.evaluate(() => {
+		clearInterval(window.stallTimer);
+		return window.stall;
+	});
+	check(stall < 1000, `the page stayed responsive while the worker worked (longest timer gap ${stall.toFixed(0)} ms)`);
+	const browser = detections(res.last.detections);
+	log(`browser: ${res.last.count} detections in ${(res.last.ms / 1000).toFixed(2)} s`);
+	check(res.last.count === browser.length, `the count shown (${res.last.count}) is the metadata's (${browser.length})`);
+	check(browser.length === native.length, `the browser found ${browser.length} objects, the native command ${native.length}`);
+	const unmatched = browser.filter((b) => !native.some((n) => n.type === b.type &&
+		b.box.every((v, k) => Math.abs(v - n.box[k]) <= 2)));
+	check(unmatched.length === 0, `every browser box is a native box (±2 px)${unmatched.length ? ": not " + JSON.stringify(unmatched) : ""}`);
+	check(await page.textContent("#count") === String(native.length), "the page shows the count");
+
+	const faces = browser.filter((d) => d.type === "face").map((d) => d.box);
+	const diff = await page.evaluate(async ({ faces, all }) => {
+		const pixels = (img) => {
+			const c = document.createElement("canvas");
+			c.width = img.naturalWidth;
+			c.height = img.naturalHeight;
+			const g = c.getContext("2d", { willReadFrequently: true });
+			g.drawImage(img, 0, 0);
+			return g.getImageData(0, 0, c.width, c.height);
+		};
+		const a = pixels(document.getElementById("original"));
+		const b = pixels(document.getElementById("result"));
+		if (a.width !== b.width || a.height !== b.height) {
+			return { error: `sizes differ: ${a.width}×${a.height} and ${b.width}×${b.height}` };
+		}
+		const w = a.width, h = a.height;
+		// The mean absolute difference of the RGB values in a box.
+		const mad = ([x1, y1, x2, y2]) => {
+			let s = 0, n = 0;
+			for (let y = Math.max(0, y1); y < Math.min(h, y2); y++) {
+				for (let x = Math.max(0, x1); x < Math.min(w, x2); x++) {
+					const i = 4 * (y * w + x);
+					s += Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
+					n += 3;
+				}
+			}
+			return n ? s / n : 0;
+		};
+		// Far from detections: outside every box grown by its size on each
+		// side (a face's shape and soft edge reach 0.2 + 0.3 of it).
+		const near = new Uint8Array(w * h);
+		for (const [x1, y1, x2, y2] of all) {
+			const gx = x2 - x1, gy = y2 - y1;
+			for (let y = Math.max(0, y1 - gy); y < Math.min(h, y2 + gy); y++) {
+				near.fill(1, y * w + Math.max(0, x1 - gx), y * w + Math.min(w, x2 + gx));
+			}
+		}
+		let s = 0, n = 0;
+		for (let p = 0; p < w * h; p++) {
+			if (!near[p]) {
+				const i = 4 * p;
+				s += Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
+				n += 3;
+			}
+		}
+		return { faces: faces.map(mad), outside: n ? s / n : 0, outsidePixels: n / 3, size: [w, h] };
+	}, { faces, all: browser.map((d) => d.box) });
+	if (diff.error) {
+		throw new Error(diff.error);
+	}
+	const minFace = Math.min(...diff.faces);
+	const meanFace = diff.faces.reduce((s, v) => s + v, 0) / diff.faces.length;
+	log(`mean |Δ| per RGB value: face boxes mean ${meanFace.toFixed(1)}, lowest ${minFace.toFixed(1)} (${diff.faces.length} faces); ` +
+		`far from detections ${diff.outside.toFixed(2)} (${diff.outsidePixels} px)`);
+	// Re-encoding alone (Go's JPEG at quality 90, chroma subsampled,
+	// against the browser's decoding of the original) differs by about 3.
+	check(diff.faces.length > 0 && minFace >= 10 && meanFace >= 20, "every face box changed (mean |Δ| ≥ 10, ≥ 20 over all faces)");
+	check(diff.outside < 4, "the image far from detections is unchanged but for JPEG re-encoding (mean |Δ| < 4)");
+	const made = network();
+	check(made.length === 0, `no request while anonymizing${made.length ? ": " + made.map((r) => r.method + " " + r.url).join(", ") : ""}`);
+
+	fs.mkdirSync(artifacts, { recursive: true });
+	await page.screenshot({ path: path.join(artifacts, "screenshot.png"), fullPage: true });
+	log("screenshot: web/e2e/artifacts/screenshot.png");
+
+	// Timing: the photo at 1224×813 (1 MP), made by the browser's canvas,
+	// anonymized in the page and by the native command.
+	const big = path.join(tmp, "group-1224x813.jpg");
+	const b64 = await page.evaluate(async () => {
+		const img = document.getElementById("original");
+		const c = document.createElement("canvas");
+		c.width = 1224;
+		c.height = 813;
+		const g = c.getContext("2d");
+		g.imageSmoothingQuality = "high";
+		g.drawImage(img, 0, 0, c.width, c.height);
+		const blob = await new Promise((r) => c.toBlob(r, "image/jpeg", 0.92));
+		const bytes = new Uint8Array(await blob.arrayBuffer());
+		let s = "";
+		for (let i = 0; i < bytes.length; i += 0x8000) {
+			s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+		}
+		return btoa(s);
+	});
+	fs.writeFileSync(big, Buffer.from(b64, "base64"));
+	const bigRes = await anonymize(page, big);
+	const bigEngineMs = 1000 * JSON.parse(bigRes.last.detections).duration;
+	veil("detect", group); // warm the file cache for the native runs
+	const nGroup = timeNative(group);
+	const nBig = timeNative(big);
+	const nGroup1 = timeNative(group, "-threads", "1");
+	const nBig1 = timeNative(big, "-threads", "1");
+	check(bigRes.last.count === nBig.count, `1 MP: the browser found ${bigRes.last.count} objects, the native command ${nBig.count}`);
+	const groupEngineMs = 1000 * JSON.parse(res.last.detections).duration;
+	const f = (ms) => `${(ms / 1000).toFixed(2)} s`;
+	log(`timings, faces + plates, blur (browser: from the page's request to the result, decoding and encoding included; native: the`);
+	log(`  'veil anonymize' process, model loading included; engine: the metadata's duration, Anonymize alone; ${os.cpus().length} CPUs):`);
+	for (const [name, b, bEngine, n, n1] of [["group.jpg 720×478 ", res, groupEngineMs, nGroup, nGroup1], ["group 1224×813 1 MP", bigRes, bigEngineMs, nBig, nBig1]]) {
+		log(`  ${name}: browser ${f(b.last.ms)} (engine ${f(bEngine)}); native ${f(n.wallMs)} (engine ${f(n.engineMs)}), ` +
+			`one thread ${f(n1.wallMs)} (engine ${f(n1.engineMs)}); engine browser/native ${(bEngine / n.engineMs).toFixed(0)}×, /one thread ${(bEngine / n1.engineMs).toFixed(0)}×`);
+	}
+
+	// 4: a bad option is reported on the page.
+	for (const c of await page.$$('input[name="class"]:checked')) {
+		await c.uncheck();
+	}
+	const runs = await page.evaluate(() => window.veilDemo.runs);
+	await page.click("#run");
+	await page.waitForFunction((n) => window.veilDemo.runs > n, runs, { timeout });
+	const bad = await page.evaluate(() => window.veilDemo);
+	check(bad.state === "error" && /no class given/.test(bad.error) && /no class given/.test(await page.textContent("#status")),
+		`no class: the page says "${await page.textContent("#status")}"`);
+
+	check(pageErrors.length === 0, `no uncaught page errors${pageErrors.length ? ": " + pageErrors.join("; ") : ""}`);
+	const foreign = requests.filter((r) => !r.url.startsWith(base) && !r.url.startsWith("blob:") && !r.url.startsWith("data:"));
+	const nonGet = requests.filter((r) => r.method !== "GET");
+	check(foreign.length === 0 && nonGet.length === 0,
+		`only GETs of the page's own files (${requests.length} requests${foreign.length ? "; foreign: " + foreign.map((r) => r.url).join(", ") : ""}${nonGet.length ? "; not GET: " + nonGet.map((r) => r.method + " " + r.url).join(", ") : ""})`);
+} catch (e) {
+	log(`FAIL ${e.stack || e}`);
+	failures++;
+} finally {
+	if (context) {
+		await context.close().catch(() => {});
+	}
+	for (const c of cleanups.reverse()) {
+		try {
+			c();
+		} catch {
+			// already gone
+		}
+	}
+}
+if (failures) {
+	log(`${failures} failure(s)`);
+	process.exit(1);
+}
+log("PASS");
