@@ -10,6 +10,8 @@
 //	           vehicles in image files and folders
 //	detect     print the objects found in images as Celantur metadata JSON
 //	models     run every shipped ONNX model on an image and time it
+//	serve-web  serve the browser page (web/), which anonymizes images on the
+//	           device with veil compiled to WebAssembly
 //
 // anonymize reads JPEG and PNG files and folders (recursively) and writes
 // the anonymized images to an output folder with the same names and
@@ -81,6 +83,8 @@ var commands = []struct {
 	{"anonymize", "blur, pixelate or blacken faces, licence plates, persons and vehicles in images"},
 	{"detect", "print the objects found in images as Celantur metadata JSON"},
 	{"models", "run every shipped ONNX model on an image and time it"},
+	{"serve", "answer the Celantur Container REST API v1 (HTTP server)"},
+	{"serve-web", "serve the browser page (web/): images are anonymized on the device"},
 }
 
 func printUsage(w io.Writer) {
@@ -117,6 +121,10 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitStatus(runDetect(args[1:], stdout, stderr), stderr)
 	case "models":
 		return exitStatus(runModels(args[1:], stdout, stderr), stderr)
+	case "serve":
+		return exitStatus(runServe(ctx, args[1:], stdout, stderr), stderr)
+	case "serve-web":
+		return exitStatus(runServeWeb(ctx, args[1:], stdout, stderr), stderr)
 	default:
 		fmt.Fprintf(stderr, "veil: unknown command %q\nRun 'veil help' for usage.\n", cmd)
 		return exitUsage

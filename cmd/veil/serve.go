@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/veilkit/veil"
+	"github.com/veilkit/veil/internal/server"
+)
+
+const serveDescription = `
+Serve answers the Celantur Container REST API v1 (POST /v1/file, GET
+/v1/file/{id}/anonymised, /binary-mask, /instance-mask, /metadata,
+/video/anonymised, /video/metadata, GET /v1/status, GET/DELETE /v1/task/list
+and /v1/task/{id}) with veil's engine: clients of the Celantur container
+switch by changing a URL.
+
+Uploads are processed by -workers workers; up to -queue tasks wait for one
+(more: 503 with Retry-After). Uploads with the header x-is-async: true return
+at once; the others wait for their task. Uploads are kept in -input, results
+and the task records (tasks/ID.json, which survive a restart) in -output;
+delete them with DELETE /v1/task/{id} or /v1/task/list?confirm=true.
+
+The server binds to 127.0.0.1 by default. With -token every endpoint but
+GET /v1/status requires the header "Authorization: Bearer TOKEN".`
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:7000", "listen on `host:port`")
+	endpoint := fs.String("api-endpoint", "", "the `URL` the returned links start with (default http://ADDR/)")
+	input := fs.String("input", "veil-serve/input", "keep the uploads in `folder`")
+	output := fs.String("output", "veil-serve/output", "keep the results and task records in `folder`")
+	token := fs.String("token", "", "require \"Authorization: Bearer `TOKEN`\" (default: no authentication)")
+	workers := fs.Int("workers", 2, "tasks processed at once")
+	queue := fs.Int("queue", 64, "tasks that may wait for a worker")
+	maxMB := fs.Int64("max-upload-mb", 512, "largest upload in `MiB`")
+	maxPixels := fs.Int("max-pixels", 100_000_000, "largest image in pixels")
+	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
+	fs.Usage = commandUsage(fs, "veil serve [--addr 127.0.0.1:7000] [--api-endpoint URL] [--input DIR] [--output DIR] [--token T]", serveDescription)
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &usageError{"serve", fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *workers < 1 || *queue < 1 || *maxMB < 1 || *maxPixels < 1 || *threads < 0 {
+		return &usageError{"serve", errors.New("-workers, -queue, -max-upload-mb and -max-pixels must be positive")}
+	}
+	var opts []veil.Option
+	if *threads > 0 {
+		opts = append(opts, veil.WithThreads(*threads))
+	}
+	engine, err := veil.New(opts...)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	if *endpoint == "" {
+		*endpoint = "http://" + ln.Addr().String() + "/"
+	}
+	logger := log.New(stderr, "veil serve: ", log.LstdFlags)
+	srv, err := server.New(server.Config{
+		Engine:         engine,
+		APIEndpoint:    *endpoint,
+		InputDir:       *input,
+		OutputDir:      *output,
+		Token:          *token,
+		Workers:        *workers,
+		Queue:          *queue,
+		MaxUploadBytes: *maxMB << 20,
+		MaxPixels:      *maxPixels,
+		Logf:           logger.Printf,
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); *token == "" && !net.ParseIP(host).IsLoopback() {
+		logger.Printf("warning: listening on %s without -token: anyone who can reach it can use it", ln.Addr())
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}
+	fmt.Fprintf(stdout, "veil serve: listening on http://%s/ (API endpoint %s; Ctrl-C to stop)\n", ln.Addr(), *endpoint)
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	hs.Shutdown(sctx)
+	srv.Close(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,264 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/veilkit/veil"
+	"github.com/veilkit/veil/tiling"
+)
+
+// paramError is a bad request parameter: 422 with its message as detail.
+type paramError struct{ msg string }
+
+func (e *paramError) Error() string { return e.msg }
+
+func badParam(format string, args ...any) error {
+	return &paramError{fmt.Sprintf(format, args...)}
+}
+
+// options are the parsed query parameters of POST /v1/file.
+type options struct {
+	params veil.Params
+	video  veil.VideoOptions
+	hook   *webhook
+}
+
+// hookKeys are the query parameters of the webhook: not stored with the
+// task (the header value may be a secret).
+var hookKeys = []string{"webhook", "webhook-auth-header-name", "webhook-auth-header-value",
+	"web-auth-header-name", "web-auth-header-value"}
+
+// storedQuery returns q without the webhook parameters.
+func storedQuery(q url.Values) string {
+	c := url.Values{}
+	for k, v := range q {
+		c[k] = v
+	}
+	for _, k := range hookKeys {
+		delete(c, k)
+	}
+	return c.Encode()
+}
+
+// parseBool accepts the spellings of the Celantur API's clients: True,
+// true, 1 (and False, false, 0).
+func parseBool(name, s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "on":
+		return true, nil
+	case "false", "0", "no", "off":
+		return false, nil
+	}
+	return false, badParam("%s: want true or false, got %q", name, s)
+}
+
+// boolParam returns the boolean parameter name and whether it was given.
+func boolParam(q url.Values, name string) (v, given bool, err error) {
+	if !q.Has(name) {
+		return false, false, nil
+	}
+	v, err = parseBool(name, q.Get(name))
+	return v, true, err
+}
+
+func floatParam(q url.Values, name string, lo, hi float64, loOpen bool) (float64, bool, error) {
+	if !q.Has(name) {
+		return 0, false, nil
+	}
+	s := q.Get(name)
+	x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || math.IsNaN(x) {
+		return 0, false, badParam("%s: want a number, got %q", name, s)
+	}
+	if x < lo || loOpen && x == lo || x > hi {
+		if loOpen {
+			return 0, false, badParam("%s: want a number in (%g, %g], got %s", name, lo, hi, s)
+		}
+		return 0, false, badParam("%s: want a number in [%g, %g], got %s", name, lo, hi, s)
+	}
+	return x, true, nil
+}
+
+func intParam(q url.Values, name string, def, lo, hi int) (int, error) {
+	if !q.Has(name) {
+		return def, nil
+	}
+	s := q.Get(name)
+	x, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil {
+		return 0, badParam("%s: want an integer, got %q", name, s)
+	}
+	if x < lo || x > hi {
+		return 0, badParam("%s: want %d..%d, got %d", name, lo, hi, x)
+	}
+	return x, nil
+}
+
+var classParams = []struct {
+	name  string
+	class veil.Class
+}{
+	{"face", veil.Face}, {"license-plate", veil.LicensePlate}, {"person", veil.Person}, {"vehicle", veil.Vehicle},
+}
+
+// parseOptions parses the query parameters of POST /v1/file. Unknown
+// parameters are ignored, as the Celantur API does.
+func parseOptions(q url.Values) (*options, error) {
+	o := &options{}
+	p := &o.params
+
+	p.Method = veil.Blur
+	if q.Has("method") {
+		m, err := veil.ParseMethod(strings.ToLower(strings.TrimSpace(q.Get("method"))))
+		if err != nil {
+			return nil, badParam("method: want blur, pixelate, blacken or detect, got %q", q.Get("method"))
+		}
+		p.Method = m
+	}
+
+	// Classes: those given true; when none is, the default (face and
+	// license-plate) less those given false.
+	var on, off []veil.Class
+	for _, c := range classParams {
+		v, given, err := boolParam(q, c.name)
+		if err != nil {
+			return nil, err
+		}
+		if given && v {
+			on = append(on, c.class)
+		} else if given {
+			off = append(off, c.class)
+		}
+	}
+	if len(on) > 0 {
+		p.Classes = on
+	} else {
+		for _, c := range []veil.Class{veil.Face, veil.LicensePlate} {
+			if !containsClass(off, c) {
+				p.Classes = append(p.Classes, c)
+			}
+		}
+		if len(p.Classes) == 0 {
+			return nil, badParam("no object class to anonymize: set face, license-plate, person or vehicle to true")
+		}
+	}
+
+	var err error
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{
+		{"debug", &p.Debug}, {"score", &p.Score}, {"bbox", &p.BBox},
+		{"no-object-tracking", &o.video.NoObjectTracking}, {"keep-bit-rate", &o.video.KeepBitRate},
+	} {
+		if *b.dst, _, err = boolParam(q, b.name); err != nil {
+			return nil, err
+		}
+	}
+
+	// segmentation-threshold is deprecated: it sets the person and vehicle
+	// thresholds not given themselves.
+	seg, segGiven, err := floatParam(q, "segmentation-threshold", 0, 1, true)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range []struct {
+		name string
+		dst  *float32
+		seg  bool
+	}{
+		{"face-threshold", &p.FaceThreshold, false},
+		{"license-plate-threshold", &p.LicensePlateThreshold, false},
+		{"person-threshold", &p.PersonThreshold, true},
+		{"vehicle-threshold", &p.VehicleThreshold, true},
+	} {
+		x, given, err := floatParam(q, t.name, 0, 1, true)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case given:
+			*t.dst = float32(x)
+		case t.seg && segGiven:
+			*t.dst = float32(seg)
+		}
+	}
+	for _, k := range []struct {
+		name string
+		dst  *float64
+		hi   float64
+	}{
+		{"kernel-size-face", &p.KernelSizeFace, 10},
+		{"kernel-size-license-plate", &p.KernelSizeLicensePlate, 10},
+		{"kernel-size-person", &p.KernelSizePerson, 10000},
+		{"kernel-size-vehicle", &p.KernelSizeVehicle, 10000},
+	} {
+		if *k.dst, _, err = floatParam(q, k.name, 0, k.hi, true); err != nil {
+			return nil, err
+		}
+	}
+
+	if f := q.Get("format"); f != "" {
+		if _, err := tiling.Parse(f); err != nil {
+			return nil, badParam("format: %s", strings.TrimPrefix(err.Error(), "tiling: "))
+		}
+		p.Format = f
+	}
+	if s := q.Get("ignores"); s != "" {
+		rs, err := veil.ParseIgnores(s)
+		if err != nil {
+			msg := strings.TrimPrefix(err.Error(), veil.ErrOption.Error()+": ")
+			return nil, badParam("ignores: %s", strings.TrimPrefix(msg, "ignores: "))
+		}
+		p.Ignores = rs
+	}
+
+	if s := q.Get("webhook"); s != "" {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, badParam("webhook: want an http or https URL, got %q", s)
+		}
+		h := &webhook{url: u.String()}
+		h.name = firstOf(q, "webhook-auth-header-name", "web-auth-header-name")
+		h.value = firstOf(q, "webhook-auth-header-value", "web-auth-header-value")
+		if h.name != "" && !validHeaderName(h.name) {
+			return nil, badParam("webhook-auth-header-name: %q is not a header name", h.name)
+		}
+		if strings.ContainsAny(h.value, "\r\n") {
+			return nil, badParam("webhook-auth-header-value: must not hold line breaks")
+		}
+		o.hook = h
+	}
+	return o, nil
+}
+
+func containsClass(cs []veil.Class, c veil.Class) bool {
+	for _, x := range cs {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+func firstOf(q url.Values, names ...string) string {
+	for _, n := range names {
+		if v := q.Get(n); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func validHeaderName(s string) bool {
+	for _, r := range s {
+		if r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -1,0 +1,288 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/veilkit/veil"
+	"github.com/veilkit/veil/internal/atomicfile"
+	"github.com/veilkit/veil/metadata"
+	"github.com/veilkit/veil/video"
+)
+
+// Output file names in OUTPUT/ID.
+const (
+	fileAnonymised = "anonymised.png" // lossless; encoded on download
+	fileBinary     = "binary-mask.png"
+	fileInstance   = "instance-mask.png"
+	fileMetadata   = "metadata.json"
+	fileVideo      = "anonymised.mp4"
+)
+
+func (s *Server) worker() {
+	defer s.workerWG.Done()
+	for {
+		select {
+		case <-s.quit:
+			return
+		default:
+		}
+		select {
+		case <-s.quit:
+			return
+		case id := <-s.jobs:
+			s.run(id)
+		}
+	}
+}
+
+// run processes the task id.
+func (s *Server) run(id string) {
+	if s.beforeRun != nil {
+		s.beforeRun(id)
+	}
+	t, err := s.store.update(id, func(t *Task) { t.Status = StatusProcessing })
+	if err != nil {
+		return // deleted meanwhile
+	}
+	t0 := time.Now()
+	objects, frames, err := func() (objects, frames int, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("internal error: %v", p)
+			}
+		}()
+		return s.process(s.procCtx, t)
+	}()
+	if err != nil {
+		os.RemoveAll(s.outDir(id)) // privacy fails closed: no partial outputs
+	}
+	s.finish(id, objects, frames, time.Since(t0), err)
+}
+
+// finish records the end of the task id, wakes a synchronous request
+// waiting for it and sends its webhook.
+func (s *Server) finish(id string, objects, frames int, took time.Duration, err error) {
+	t, uerr := s.store.update(id, func(t *Task) {
+		t.Objects, t.Frames, t.Duration = objects, frames, took.Seconds()
+		if err != nil {
+			t.Status, t.Error = StatusFailed, errorText(err)
+		} else {
+			t.Status = StatusDone
+		}
+	})
+	if uerr != nil && !errors.Is(uerr, errNoTask) {
+		s.logf("task %s: cannot store its record: %v", id, uerr)
+	}
+	e := s.store.entry(id)
+	if e == nil {
+		return
+	}
+	e.err = err
+	close(e.done)
+	if e.hook != nil && uerr == nil {
+		s.notify(e.hook, id, t.Status)
+	}
+}
+
+// errorText is the message of a processing error, without the package
+// prefixes.
+func errorText(err error) string {
+	if errors.Is(err, video.ErrNoFFmpeg) {
+		return "ffmpeg or ffprobe not found: install ffmpeg to anonymize videos"
+	}
+	msg := err.Error()
+	for _, p := range []string{"veil: ", "video: "} {
+		msg = strings.ReplaceAll(msg, p, "")
+	}
+	return msg
+}
+
+// process makes the outputs of task t and returns the number of objects
+// (image) or detections (video) and of frames.
+func (s *Server) process(ctx context.Context, t Task) (objects, frames int, err error) {
+	q, err := url.ParseQuery(t.Query)
+	if err != nil {
+		return 0, 0, err
+	}
+	opts, err := parseOptions(q)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := os.MkdirAll(s.outDir(t.ID), 0o755); err != nil {
+		return 0, 0, err
+	}
+	in := filepath.Join(s.cfg.InputDir, t.Input)
+	if t.Kind == "video" {
+		return s.processVideo(ctx, t, in, opts)
+	}
+	n, err := s.processImage(ctx, t, in, opts)
+	return n, 0, err
+}
+
+func (s *Server) processImage(ctx context.Context, t Task, in string, opts *options) (int, error) {
+	f, err := os.Open(in)
+	if err != nil {
+		return 0, err
+	}
+	src, err := veil.DecodeSource(f)
+	f.Close()
+	if err != nil {
+		return 0, err
+	}
+	if b := src.Image.Bounds(); b.Dx()*b.Dy() > s.cfg.MaxPixels {
+		return 0, fmt.Errorf("%w: %d×%d pixels, the limit is %d", veil.ErrImage, b.Dx(), b.Dy(), s.cfg.MaxPixels)
+	}
+	t0 := time.Now()
+	var res *veil.Result
+	if opts.params.Method == veil.DetectOnly {
+		res, err = s.cfg.Engine.Masks(ctx, src.Image, opts.params)
+	} else {
+		res, err = s.cfg.Engine.Anonymize(ctx, src.Image, opts.params)
+	}
+	if err != nil {
+		return 0, err
+	}
+	took := time.Since(t0)
+
+	type output struct {
+		name string
+		data []byte
+	}
+	var outs []output
+	png := func(name string, img image.Image, level int) error {
+		var b bytes.Buffer
+		if err := veil.Encode(&b, img, veil.EncodeOptions{Format: "png", CompressLevel: level}); err != nil {
+			return err
+		}
+		outs = append(outs, output{name, b.Bytes()})
+		return nil
+	}
+	bin, err := res.BinaryMask(100)
+	if err != nil {
+		return 0, err
+	}
+	if err := png(fileBinary, bin, 0); err != nil {
+		return 0, err
+	}
+	ins, err := res.InstanceMask(100)
+	if err != nil {
+		return 0, err
+	}
+	if err := png(fileInstance, ins, 0); err != nil {
+		return 0, err
+	}
+	m, err := veil.Metadata(filepath.Join(s.cfg.InputDir, t.Input), res, took,
+		veil.MetadataOptions{Colors: opts.params.Debug})
+	if err != nil {
+		return 0, err
+	}
+	var mb bytes.Buffer
+	if err := metadata.Encode(&mb, m); err != nil {
+		return 0, err
+	}
+	outs = append(outs, output{fileMetadata, mb.Bytes()})
+	if opts.params.Method != veil.DetectOnly {
+		if err := png(fileAnonymised, res.Image, 1); err != nil {
+			return 0, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	for _, o := range outs { // the anonymised image last
+		err := atomicfile.WriteFile(filepath.Join(s.outDir(t.ID), o.name), 0o644, func(w io.Writer) error {
+			_, err := w.Write(o.data)
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(res.Objects), nil
+}
+
+func (s *Server) processVideo(ctx context.Context, t Task, in string, opts *options) (int, int, error) {
+	o := opts.video
+	o.Metadata = veil.MetadataOptions{Colors: opts.params.Debug}
+	dst := filepath.Join(s.outDir(t.ID), fileVideo)
+	if opts.params.Method == veil.DetectOnly {
+		dst = ""
+	}
+	res, err := s.cfg.Engine.AnonymizeVideo(ctx, in, dst, opts.params, o)
+	if err != nil {
+		return 0, 0, err
+	}
+	frames := res.Frames
+	if frames == nil {
+		frames = []metadata.Frame{}
+	}
+	err = atomicfile.WriteFile(filepath.Join(s.outDir(t.ID), fileMetadata), 0o644, func(w io.Writer) error {
+		return json.NewEncoder(w).Encode(frames)
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	n := 0
+	for _, f := range res.Frames {
+		n += len(f.Detections)
+	}
+	return n, len(res.Frames), nil
+}
+
+// deleteFiles removes the input and output files of task t.
+func (s *Server) deleteFiles(t Task) error {
+	var errs []error
+	if t.Input != "" {
+		if err := os.Remove(filepath.Join(s.cfg.InputDir, t.Input)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.RemoveAll(s.outDir(t.ID)); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// deleteTask deletes the files of task id and, with record, its record.
+// An active task is refused (errActive) unless force.
+func (s *Server) deleteTask(id string, record, force bool) error {
+	t, ok := s.store.get(id)
+	if !ok {
+		return errNoTask
+	}
+	if t.active() && !force {
+		return errActive
+	}
+	if record {
+		if err := s.store.remove(id, force); err != nil {
+			return err
+		}
+		return s.deleteFiles(t)
+	}
+	var ferr error
+	_, err := s.store.update(id, func(t *Task) {
+		if t.active() && !force {
+			ferr = errActive
+			return
+		}
+		t.FilesDeleted = true
+	})
+	if ferr != nil {
+		return ferr
+	}
+	if err != nil {
+		return err
+	}
+	return s.deleteFiles(t)
+}

@@ -1,0 +1,315 @@
+// Package server is veil's drop-in for the Celantur Container REST API v1
+// (veil serve): the same endpoints, parameters, status codes and JSON
+// bodies, over the veil engine, with the standard library's net/http.
+//
+// Uploads are processed by a bounded pool of workers fed by a bounded
+// queue, synchronous ones too (their request waits for the task), so the
+// memory in use is bounded whatever the load; a full queue answers 503
+// with Retry-After. Each task has a record, one JSON file per task in
+// OUTPUT/tasks written atomically, that survives a restart; a task a
+// crash interrupted is marked failed on the next start.
+//
+// Files: the upload is INPUT/ID.EXT; the outputs are in OUTPUT/ID/:
+// anonymised.png (lossless; encoded as asked on download),
+// binary-mask.png and instance-mask.png (full size; scaled on download),
+// metadata.json, or for a video anonymised.mp4 and metadata.json (the
+// frames).
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/veilkit/veil"
+)
+
+// Config configures a Server. Engine, InputDir and OutputDir are
+// required; the zero value of the others is their default.
+type Config struct {
+	Engine *veil.Engine
+	// APIEndpoint is the base of the URLs the upload returns, such as
+	// http://localhost:7000/ (Celantur's --api-endpoint).
+	APIEndpoint string
+	// InputDir holds the uploads, OutputDir the results and, in its
+	// tasks folder, the task records.
+	InputDir, OutputDir string
+	// Token, when set, is required as "Authorization: Bearer TOKEN" by
+	// every endpoint but GET /v1/status.
+	Token string
+	// Workers is the number of tasks processed at once (default 2);
+	// Queue the number of tasks that may wait for a worker (default 64).
+	Workers, Queue int
+	// MaxUploadBytes bounds the request body of an upload (default 512 MiB);
+	// MaxPixels the pixels of an image (default 100 million).
+	MaxUploadBytes int64
+	MaxPixels      int
+	// RetryAfter is the Retry-After of a 503 for a full queue (default 1 s).
+	RetryAfter time.Duration
+	// Webhooks: attempts per notification (default 5), the wait before
+	// the first retry (default 1 s, doubled after each), the timeout of
+	// one post (default 10 s), posts in flight at once (default 16).
+	WebhookAttempts    int
+	WebhookBackoff     time.Duration
+	WebhookTimeout     time.Duration
+	WebhookConcurrency int
+	// HTTPClient posts the webhooks (default: a client of its own).
+	HTTPClient *http.Client
+	// Logf logs what no request can be told (default log.Printf).
+	Logf func(format string, args ...any)
+}
+
+// Server serves the API. Create it with New; Close it when done.
+type Server struct {
+	cfg        Config
+	store      *store
+	mux        *http.ServeMux
+	jobs       chan string
+	quit       chan struct{}
+	workerWG   sync.WaitGroup
+	procCtx    context.Context // cancelled when Close gives up waiting
+	procCancel context.CancelFunc
+	hookCtx    context.Context
+	hookCancel context.CancelFunc
+	hookWG     sync.WaitGroup
+	hookSem    chan struct{}
+	hookClient *http.Client
+	closeOnce  sync.Once
+	closedMu   sync.RWMutex
+	closed     bool
+	// beforeRun, when set (by tests), is called by a worker before it
+	// processes a task.
+	beforeRun func(id string)
+}
+
+// New opens the task store (marking the tasks a crash interrupted as
+// failed), starts the workers and returns the server.
+func New(cfg Config) (*Server, error) {
+	s, err := build(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.start()
+	return s, nil
+}
+
+// build returns the server, not started.
+func build(cfg Config) (*Server, error) {
+	if cfg.Engine == nil {
+		return nil, errors.New("server: no engine")
+	}
+	if cfg.InputDir == "" || cfg.OutputDir == "" {
+		return nil, errors.New("server: input and output folders are required")
+	}
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&cfg.Workers, 2)
+	def(&cfg.Queue, 64)
+	def(&cfg.MaxPixels, 100_000_000)
+	def(&cfg.WebhookAttempts, 5)
+	def(&cfg.WebhookConcurrency, 16)
+	if cfg.MaxUploadBytes <= 0 {
+		cfg.MaxUploadBytes = 512 << 20
+	}
+	defDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDur(&cfg.RetryAfter, time.Second)
+	defDur(&cfg.WebhookBackoff, time.Second)
+	defDur(&cfg.WebhookTimeout, 10*time.Second)
+	if cfg.Logf == nil {
+		cfg.Logf = log.Printf
+	}
+	if cfg.APIEndpoint == "" {
+		cfg.APIEndpoint = "http://127.0.0.1:7000/"
+	}
+	for _, d := range []string{cfg.InputDir, cfg.OutputDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	st, recovered, err := openStore(filepath.Join(cfg.OutputDir, "tasks"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:        cfg,
+		store:      st,
+		jobs:       make(chan string, cfg.Queue),
+		quit:       make(chan struct{}),
+		hookSem:    make(chan struct{}, cfg.WebhookConcurrency),
+		hookClient: cfg.HTTPClient,
+	}
+	if s.hookClient == nil {
+		s.hookClient = &http.Client{}
+	}
+	s.procCtx, s.procCancel = context.WithCancel(context.Background())
+	s.hookCtx, s.hookCancel = context.WithCancel(context.Background())
+	for _, id := range recovered {
+		// Outputs of an interrupted task may be incomplete.
+		os.RemoveAll(s.outDir(id))
+		s.logf("task %s: marked failed (interrupted by a restart)", id)
+	}
+	s.routes()
+	return s, nil
+}
+
+// start starts the workers.
+func (s *Server) start() {
+	for range s.cfg.Workers {
+		s.workerWG.Add(1)
+		go s.worker()
+	}
+}
+
+func (s *Server) logf(format string, args ...any) { s.cfg.Logf(format, args...) }
+
+// Handler returns the HTTP handler of the API.
+func (s *Server) Handler() http.Handler { return s.auth(s.mux) }
+
+// Close stops taking uploads and waits, until ctx is done, for the tasks
+// being processed and the webhooks being sent; then it cancels them. Tasks
+// still queued are marked failed.
+func (s *Server) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() {
+		s.closedMu.Lock()
+		s.closed = true
+		s.closedMu.Unlock()
+		close(s.quit)
+	})
+	done := make(chan struct{})
+	go func() {
+		s.workerWG.Wait()
+		s.hookWG.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.procCancel()
+		s.hookCancel()
+		<-done
+	}
+	for {
+		select {
+		case id := <-s.jobs:
+			s.finish(id, 0, 0, 0, errors.New("the server shut down before the task started"))
+		default:
+			s.procCancel()
+			s.hookCancel()
+			return err
+		}
+	}
+}
+
+func (s *Server) isClosed() bool {
+	s.closedMu.RLock()
+	defer s.closedMu.RUnlock()
+	return s.closed
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("POST /v1/file", s.handleUpload)
+	m.HandleFunc("GET /v1/file/{id}/anonymised", s.handleAnonymised)
+	m.HandleFunc("GET /v1/file/{id}/binary-mask", s.handleMask("binary-mask.png"))
+	m.HandleFunc("GET /v1/file/{id}/instance-mask", s.handleMask("instance-mask.png"))
+	m.HandleFunc("GET /v1/file/{id}/metadata", s.handleMetadata)
+	m.HandleFunc("GET /v1/file/{id}/video/anonymised", s.handleVideo)
+	m.HandleFunc("GET /v1/file/{id}/video/metadata", s.handleVideoMetadata)
+	m.HandleFunc("GET /v1/status", s.handleStatus)
+	m.HandleFunc("GET /v1/task/list", s.handleTaskList)
+	m.HandleFunc("DELETE /v1/task/list", s.handleDeleteAll)
+	m.HandleFunc("GET /v1/task/{id}", s.handleTask)
+	m.HandleFunc("DELETE /v1/task/{id}", s.handleDeleteTask)
+	s.mux = m
+}
+
+// auth requires the bearer token, when one is set, on every endpoint
+// but the health check.
+func (s *Server) auth(next http.Handler) http.Handler {
+	if s.cfg.Token == "" {
+		return next
+	}
+	want := []byte("Bearer " + s.cfg.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/status" &&
+			subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="veil"`)
+			writeJSON(w, http.StatusUnauthorized, detail{"Not authenticated"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// detail is the body of the API's errors.
+type detail struct {
+	Detail string `json:"detail"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func writeDetail(w http.ResponseWriter, code int, format string, args ...any) {
+	writeJSON(w, code, detail{fmt.Sprintf(format, args...)})
+}
+
+// newID returns a random (version 4) UUID.
+func newID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+var idRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+// validID reports whether id is an id this server hands out (which also
+// keeps ids from naming paths outside its folders).
+func validID(id string) bool { return idRE.MatchString(id) }
+
+func (s *Server) outDir(id string) string { return filepath.Join(s.cfg.OutputDir, id) }
+
+// url returns the API URL of path (which has no leading slash).
+func (s *Server) url(path string) string {
+	return strings.TrimRight(s.cfg.APIEndpoint, "/") + "/" + path
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
+	status := "RUNNING"
+	code := http.StatusOK
+	if s.isClosed() {
+		status, code = "STOPPING", http.StatusInternalServerError
+	}
+	writeJSON(w, code, struct {
+		TS         string `json:"ts"`
+		APIVersion string `json:"api_version"`
+		Status     string `json:"status"`
+	}{time.Now().UTC().Format(tsFormat), "v1", status})
+}

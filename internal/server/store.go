@@ -1,0 +1,221 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/veilkit/veil/internal/atomicfile"
+)
+
+// Task states.
+const (
+	StatusNew        = "new"        // uploaded, not yet queued
+	StatusQueued     = "queued"     // waiting for a worker
+	StatusProcessing = "processing" // a worker is on it
+	StatusDone       = "done"       // its files can be downloaded
+	StatusFailed     = "failed"     // see Error
+)
+
+// Task is the record of one upload, persisted as TASKS/ID.json.
+type Task struct {
+	ID          string    `json:"id"`
+	Status      string    `json:"status"`
+	Kind        string    `json:"kind"`         // "image" or "video"
+	ContentType string    `json:"content_type"` // of the upload
+	Filename    string    `json:"filename"`     // the uploaded file's name
+	Input       string    `json:"input"`        // its file in the input folder
+	Query       string    `json:"query"`        // the upload's parameters (webhook ones left out)
+	Async       bool      `json:"async"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
+	Objects     int       `json:"objects"`          // objects found (image) or detections (video)
+	Frames      int       `json:"frames,omitempty"` // of a video
+	Duration    float64   `json:"duration"`         // seconds of processing
+	Error       string    `json:"error,omitempty"`  // why it failed
+	// FilesDeleted is set by a delete with scope only-files.
+	FilesDeleted bool `json:"files_deleted,omitempty"`
+}
+
+func (t *Task) active() bool {
+	return t.Status == StatusNew || t.Status == StatusQueued || t.Status == StatusProcessing
+}
+
+// entry is a task in memory.
+type entry struct {
+	wmu     sync.Mutex // serializes the writes of the record
+	t       Task
+	removed bool
+	hook    *webhook      // not persisted: it may hold a secret
+	done    chan struct{} // closed when the task is done or failed
+	err     error         // the processing error, for synchronous replies
+}
+
+// store holds the task records: in memory, and one JSON file per task
+// in dir, each written atomically.
+type store struct {
+	dir   string
+	mu    sync.Mutex
+	tasks map[string]*entry
+}
+
+var errNoTask = errors.New("no such task")
+
+// openStore reads the records in dir. Tasks that a crash left new, queued
+// or processing are marked failed; recovered returns their ids.
+func openStore(dir string) (s *store, recovered []string, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	s = &store{dir: dir, tasks: make(map[string]*entry)}
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, de := range des {
+		name := de.Name()
+		if strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp") {
+			os.Remove(filepath.Join(dir, name)) // an atomic write cut by a crash
+			continue
+		}
+		id, ok := strings.CutSuffix(name, ".json")
+		if !ok || !validID(id) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, nil, err
+		}
+		var t Task
+		if err := json.Unmarshal(b, &t); err != nil || t.ID != id {
+			return nil, nil, fmt.Errorf("task record %s: unreadable (%v)", name, err)
+		}
+		e := &entry{t: t, done: make(chan struct{})}
+		close(e.done)
+		if t.active() {
+			e.t.Status = StatusFailed
+			e.t.Error = "interrupted: the server stopped before the task was done"
+			e.t.Updated = time.Now().UTC()
+			if err := s.write(e.t); err != nil {
+				return nil, nil, err
+			}
+			recovered = append(recovered, id)
+		}
+		s.tasks[id] = e
+	}
+	return s, recovered, nil
+}
+
+func (s *store) path(id string) string { return filepath.Join(s.dir, id+".json") }
+
+func (s *store) write(t Task) error {
+	return atomicfile.WriteFile(s.path(t.ID), 0o644, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(t)
+	})
+}
+
+// add persists and inserts a new task.
+func (s *store) add(t Task, h *webhook) (*entry, error) {
+	if err := s.write(t); err != nil {
+		return nil, err
+	}
+	e := &entry{t: t, hook: h, done: make(chan struct{})}
+	s.mu.Lock()
+	s.tasks[t.ID] = e
+	s.mu.Unlock()
+	return e, nil
+}
+
+func (s *store) entry(id string) *entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tasks[id]
+}
+
+// get returns a copy of the task id.
+func (s *store) get(id string) (Task, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.tasks[id]
+	if !ok {
+		return Task{}, false
+	}
+	return e.t, true
+}
+
+// update changes the task id with fn and persists it; the writes of one
+// task land in the order of the updates.
+func (s *store) update(id string, fn func(*Task)) (Task, error) {
+	e := s.entry(id)
+	if e == nil {
+		return Task{}, errNoTask
+	}
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	s.mu.Lock()
+	if e.removed {
+		s.mu.Unlock()
+		return Task{}, errNoTask
+	}
+	fn(&e.t)
+	e.t.Updated = time.Now().UTC()
+	t := e.t
+	s.mu.Unlock()
+	return t, s.write(t)
+}
+
+// list returns copies of the tasks, oldest first.
+func (s *store) list() []Task {
+	s.mu.Lock()
+	ts := make([]Task, 0, len(s.tasks))
+	for _, e := range s.tasks {
+		ts = append(ts, e.t)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(ts, func(a, b Task) int {
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return ts
+}
+
+var errActive = errors.New("task is queued or processing")
+
+// remove deletes the record of id, unless the task is active (and force
+// is false).
+func (s *store) remove(id string, force bool) error {
+	e := s.entry(id)
+	if e == nil {
+		return errNoTask
+	}
+	e.wmu.Lock()
+	defer e.wmu.Unlock()
+	s.mu.Lock()
+	if e.removed {
+		s.mu.Unlock()
+		return errNoTask
+	}
+	if e.t.active() && !force {
+		s.mu.Unlock()
+		return errActive
+	}
+	e.removed = true
+	delete(s.tasks, id)
+	s.mu.Unlock()
+	if err := os.Remove(s.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}

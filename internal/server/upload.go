@@ -1,0 +1,256 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/veilkit/veil"
+	"github.com/veilkit/veil/internal/atomicfile"
+	"github.com/veilkit/veil/internal/imageio"
+)
+
+// imageReply is the body of an image upload: the spec's schema
+// (content_type, …_url) and, with the same values, the spelling of its
+// examples (content-type, …-url), so clients written against either work.
+type imageReply struct {
+	ContentType     string `json:"content_type"`
+	ID              string `json:"id"`
+	MetadataURL     string `json:"metadata_url"`
+	BinaryMaskURL   string `json:"binary_mask_url"`
+	InstanceMaskURL string `json:"instance_mask_url"`
+	AnonymisedURL   string `json:"anonymised_url"`
+	ContentType2    string `json:"content-type"`
+	MetadataURL2    string `json:"metadata-url"`
+	BinaryMaskURL2  string `json:"binary-mask-url"`
+	InstanceMask2   string `json:"instance-mask-url"`
+	AnonymisedURL2  string `json:"anonymised-url"`
+	Status          string `json:"status"`
+}
+
+// videoReply is the body of a video upload.
+type videoReply struct {
+	ContentType      string `json:"content_type"`
+	ID               string `json:"id"`
+	AnonymizedVideo  string `json:"anonymized_video"`
+	MetadataURL      string `json:"metadata_url"`
+	ContentType2     string `json:"content-type"`
+	AnonymizedVideo2 string `json:"anonymized-video"`
+	MetadataURL2     string `json:"metadata-url"`
+	Status           string `json:"status"`
+}
+
+func (s *Server) reply(t Task) any {
+	base := "v1/file/" + t.ID + "/"
+	if t.Kind == "video" {
+		return videoReply{
+			ContentType: t.ContentType, ID: t.ID,
+			AnonymizedVideo: s.url(base + "video/anonymised"), MetadataURL: s.url(base + "video/metadata"),
+			ContentType2: t.ContentType, AnonymizedVideo2: s.url(base + "video/anonymised"),
+			MetadataURL2: s.url(base + "video/metadata"), Status: t.Status,
+		}
+	}
+	return imageReply{
+		ContentType: t.ContentType, ID: t.ID,
+		MetadataURL: s.url(base + "metadata"), BinaryMaskURL: s.url(base + "binary-mask"),
+		InstanceMaskURL: s.url(base + "instance-mask"), AnonymisedURL: s.url(base + "anonymised"),
+		ContentType2: t.ContentType, MetadataURL2: s.url(base + "metadata"),
+		BinaryMaskURL2: s.url(base + "binary-mask"), InstanceMask2: s.url(base + "instance-mask"),
+		AnonymisedURL2: s.url(base + "anonymised"), Status: t.Status,
+	}
+}
+
+var videoExts = map[string]bool{".mp4": true, ".m4v": true, ".mov": true, ".mkv": true, ".avi": true, ".webm": true}
+
+// handleUpload is POST /v1/file.
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
+	if s.isClosed() {
+		w.Header().Set("Retry-After", s.retryAfter())
+		writeDetail(w, http.StatusServiceUnavailable, "The server is shutting down")
+		return
+	}
+	async := false
+	if v := r.Header.Get("x-is-async"); v != "" {
+		var err error
+		if async, err = parseBool("x-is-async", v); err != nil {
+			writeDetail(w, http.StatusUnprocessableEntity, "header %s", err)
+			return
+		}
+	}
+	q := r.URL.Query()
+	opts, err := parseOptions(q)
+	if err != nil {
+		writeDetail(w, http.StatusUnprocessableEntity, "%s", err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		writeDetail(w, http.StatusUnprocessableEntity, "fileobject: field required (send multipart/form-data)")
+		return
+	}
+	var part *multipart.Part
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			s.uploadError(w, err)
+			return
+		}
+		if p.FormName() == "fileobject" {
+			part = p
+			break
+		}
+		p.Close()
+	}
+	if part == nil {
+		writeDetail(w, http.StatusUnprocessableEntity, "fileobject: field required")
+		return
+	}
+	br := bufio.NewReaderSize(part, 4096)
+	head, err := br.Peek(512)
+	if err != nil && err != io.EOF {
+		s.uploadError(w, err)
+		return
+	}
+	if len(head) == 0 {
+		writeDetail(w, http.StatusUnprocessableEntity, "CONTENT_TYPE_ERROR: the fileobject is empty")
+		return
+	}
+	sniffed := http.DetectContentType(head)
+	declared := part.Header.Get("Content-Type")
+	ext := strings.ToLower(filepath.Ext(part.FileName()))
+	t := Task{
+		ID:       newID(),
+		Status:   StatusNew,
+		Filename: filepath.Base(part.FileName()),
+		Query:    storedQuery(q),
+		Async:    async,
+		Created:  time.Now().UTC(),
+	}
+	t.Updated = t.Created
+	switch {
+	case sniffed == "image/jpeg" || sniffed == "image/png":
+		t.Kind, t.ContentType = "image", sniffed
+		t.Input = t.ID + map[string]string{"image/jpeg": ".jpg", "image/png": ".png"}[sniffed]
+	case strings.HasPrefix(sniffed, "video/") ||
+		strings.HasPrefix(declared, "video/") && videoExts[ext]:
+		t.Kind, t.ContentType = "video", "video/mp4"
+		if !videoExts[ext] {
+			ext = ".mp4"
+		}
+		t.Input = t.ID + ext
+	default:
+		writeDetail(w, http.StatusUnprocessableEntity,
+			"CONTENT_TYPE_ERROR: unsupported file type %s; upload a JPEG or PNG image or an MP4 video", strings.Split(sniffed, ";")[0])
+		return
+	}
+
+	in := filepath.Join(s.cfg.InputDir, t.Input)
+	if t.Kind == "image" {
+		data, err := io.ReadAll(br)
+		if err != nil {
+			s.uploadError(w, err)
+			return
+		}
+		c, _, err := imageio.DecodeConfig(bytes.NewReader(data))
+		if err != nil && !errors.Is(err, imageio.ErrTooLarge) {
+			writeDetail(w, http.StatusUnprocessableEntity, "CONTENT_TYPE_ERROR: cannot read the image: %v", err)
+			return
+		}
+		if err != nil || c.Width*c.Height > s.cfg.MaxPixels {
+			writeDetail(w, http.StatusUnprocessableEntity, "image too large: %d×%d pixels, the limit is %d pixels", c.Width, c.Height, s.cfg.MaxPixels)
+			return
+		}
+		err = atomicfile.WriteFile(in, 0o644, func(w io.Writer) error { _, err := w.Write(data); return err })
+		if err != nil {
+			s.uploadError(w, err)
+			return
+		}
+	} else {
+		err := atomicfile.WriteFile(in, 0o644, func(w io.Writer) error { _, err := io.Copy(w, br); return err })
+		if err != nil {
+			s.uploadError(w, err)
+			return
+		}
+	}
+
+	e, err := s.store.add(t, opts.hook)
+	if err != nil {
+		os.Remove(in)
+		writeDetail(w, http.StatusInternalServerError, "cannot store the task: %v", err)
+		return
+	}
+	if !s.enqueue(t.ID) {
+		s.deleteTask(t.ID, true, true)
+		w.Header().Set("Retry-After", s.retryAfter())
+		writeDetail(w, http.StatusServiceUnavailable, "The queue is full (%d tasks waiting); retry later", s.cfg.Queue)
+		return
+	}
+	if async {
+		t, _ = s.store.get(t.ID)
+		writeJSON(w, http.StatusOK, s.reply(t))
+		return
+	}
+	select {
+	case <-e.done:
+	case <-r.Context().Done():
+		return // the client is gone; the task goes on and keeps its record
+	}
+	t, _ = s.store.get(t.ID)
+	if t.Status != StatusDone {
+		// The client learns of the failure from this reply and gets no id:
+		// nothing of the task is kept.
+		perr := e.err
+		s.deleteTask(t.ID, true, true)
+		code := http.StatusInternalServerError
+		if errors.Is(perr, veil.ErrImage) || errors.Is(perr, veil.ErrOption) || errors.Is(perr, veil.ErrVideo) || errors.Is(perr, imageio.ErrTooLarge) {
+			code = http.StatusUnprocessableEntity
+		}
+		writeDetail(w, code, "%s", t.Error)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.reply(t))
+}
+
+func (s *Server) retryAfter() string {
+	return strconv.Itoa(max(1, int((s.cfg.RetryAfter+time.Second-1)/time.Second)))
+}
+
+// uploadError answers an error reading or storing the upload.
+func (s *Server) uploadError(w http.ResponseWriter, err error) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		writeDetail(w, http.StatusRequestEntityTooLarge, "upload too large: the limit is %d bytes", mbe.Limit)
+		return
+	}
+	if errors.Is(err, multipart.ErrMessageTooLarge) || strings.Contains(err.Error(), "multipart") {
+		writeDetail(w, http.StatusUnprocessableEntity, "bad multipart body: %v", err)
+		return
+	}
+	writeDetail(w, http.StatusInternalServerError, "cannot store the upload: %v", fmt.Sprint(err))
+}
+
+// enqueue queues the task id; false when the queue is full.
+func (s *Server) enqueue(id string) bool {
+	if _, err := s.store.update(id, func(t *Task) { t.Status = StatusQueued }); err != nil {
+		return false
+	}
+	select {
+	case s.jobs <- id:
+		return true
+	default:
+		return false
+	}
+}
