@@ -94,6 +94,7 @@ type Engine struct {
 
 type config struct {
 	threads      int
+	backend      onnx.Backend
 	detectors    map[Class]detect.Detector
 	segmenter    Segmenter
 	plateCascade bool
@@ -110,6 +111,18 @@ func WithThreads(n int) Option {
 			return fmt.Errorf("%w: threads %d", ErrOption, n)
 		}
 		c.threads = n
+		return nil
+	}
+}
+
+// WithBackend runs the default models (faces, plates, objects and
+// segmentation) on b instead of the pure-Go runtime: for example
+// onnxruntime on the CPU or a GPU, from package onnx/ort (build with
+// -tags ort). Detectors and segmenters given with WithDetector and
+// WithSegmenter run as they were made.
+func WithBackend(b onnx.Backend) Option {
+	return func(c *config) error {
+		c.backend = b
 		return nil
 	}
 }
@@ -161,7 +174,7 @@ func New(opts ...Option) (*Engine, error) {
 	if cfg.threads == 0 {
 		cfg.threads = runtime.GOMAXPROCS(0)
 	}
-	mo := onnx.Options{Threads: cfg.threads}
+	mo := onnx.Options{Threads: cfg.threads, Backend: cfg.backend}
 	if cfg.detectors[Face] == nil {
 		y, err := detect.NewYuNet(faceModel, mo)
 		if err != nil {

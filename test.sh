@@ -42,3 +42,24 @@ if [ -z "$missing" ]; then
 else
 	echo "test.sh: skipping the browser end-to-end test (web/e2e): missing$missing"
 fi
+# The optional onnxruntime backend (-tags ort, cgo): go vet with the tag,
+# the default build without cgo, then the parity tests (pure Go vs
+# onnxruntime: detections, masks, raw outputs of every model) on the CPU
+# library of onnxruntime-node, installed here by npm when missing.
+CGO_ENABLED=0 go build ./...
+ort_lib="$PWD/bench/ort/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1"
+missing=""
+command -v gcc >/dev/null || missing="$missing gcc"
+if [ ! -e "$ort_lib" ] && [ -z "${VEIL_ORT_LIB:-}" ]; then
+	command -v npm >/dev/null || missing="$missing npm"
+fi
+if [ -z "$missing" ]; then
+	if [ -z "${VEIL_ORT_LIB:-}" ]; then
+		[ -e "$ort_lib" ] || (cd bench/ort && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund)
+		export VEIL_ORT_LIB="$ort_lib"
+	fi
+	go vet -tags ort ./...
+	go test -tags ort -count=1 -run 'ORT|Ort|Backend' . ./onnx/... ./cmd/...
+else
+	echo "test.sh: skipping the onnxruntime backend tests (-tags ort): missing$missing"
+fi

@@ -42,6 +42,9 @@ type Options struct {
 	// Threads is the number of goroutines a single Run may use for its
 	// kernels. Zero means runtime.GOMAXPROCS(0).
 	Threads int
+	// Backend, when set, runs the model instead of the pure-Go runtime
+	// (which still decodes and checks it at Load). Nil means pure Go.
+	Backend Backend
 }
 
 // A Model is a loaded ONNX graph. It is safe for concurrent use: each Run
@@ -55,6 +58,8 @@ type Model struct {
 	order []string         // plan keys, least recently built first
 
 	sessions sync.Pool
+
+	backend BackendModel // nil: the pure-Go runtime runs the graph
 }
 
 // Load decodes an ONNX model and prepares it for running. Every operator
@@ -75,6 +80,11 @@ func Load(data []byte, opts Options) (*Model, error) {
 	}
 	m := &Model{g: g, threads: threads, plans: make(map[string]*plan)}
 	m.sessions.New = func() any { return m.NewSession() }
+	if opts.Backend != nil {
+		if err := m.loadBackend(data, opts); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
 }
 
@@ -109,6 +119,9 @@ func (m *Model) Opset() int64 { return m.g.opset }
 // graph output in freshly allocated tensors. The input tensors are only
 // read.
 func (m *Model) Run(ctx context.Context, inputs map[string]*Tensor) (map[string]*Tensor, error) {
+	if m.backend != nil {
+		return m.runBackend(ctx, inputs)
+	}
 	s := m.sessions.Get().(*Session)
 	defer m.sessions.Put(s)
 	out, err := s.Run(ctx, inputs)
@@ -209,8 +222,12 @@ func (s *Session) arena(p *plan) *arena {
 }
 
 // Run evaluates the graph like Model.Run, but the returned map and tensors
-// belong to the Session and are overwritten by its next Run.
+// belong to the Session and are overwritten by its next Run. (With a
+// Backend, they are fresh on every Run.)
 func (s *Session) Run(ctx context.Context, inputs map[string]*Tensor) (map[string]*Tensor, error) {
+	if s.m.backend != nil {
+		return s.m.runBackend(ctx, inputs)
+	}
 	p := s.last
 	if p == nil || !p.fits(inputs) {
 		var err error

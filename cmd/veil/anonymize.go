@@ -70,7 +70,7 @@ var anonymizeGroups = []struct {
 		"debug", "score"}},
 	{"Output", []string{"o", "output-format", "quality", "compress-level", "metadata", "metadata-rle", "save-mask", "mask-scale", "keep-exif"}},
 	{"Video", []string{"no-object-tracking", "keep-bit-rate", "detect-every"}},
-	{"Running", []string{"j", "threads", "q"}},
+	{"Running", []string{"j", "threads", "backend", "device", "q"}},
 }
 
 // anonymizeConfig is the parsed command line of anonymize.
@@ -89,6 +89,7 @@ type anonymizeConfig struct {
 	video     veil.VideoOptions // NoObjectTracking, KeepBitRate, DetectEvery
 	jobs      int               // 0: the number of CPUs
 	threads   int               // 0: NumCPU / jobs
+	backend   backendFlags
 	quiet     bool
 }
 
@@ -200,6 +201,7 @@ func newAnonymizeFlags(cfg *anonymizeConfig) (*flag.FlagSet, func(*flag.FlagSet)
 		"anonymize `N` images at a time\n(default: the number of CPUs, at most the number of images)")
 	fs.Var(&intValue{v: &cfg.threads, lo: 1, hi: 1 << 16}, "threads",
 		"run each model on `N` goroutines (default: the number of CPUs / -j, at least 1)")
+	cfg.backend.register(fs)
 	fs.BoolVar(&cfg.quiet, "q", false, "quiet: no line per file and no progress bar (errors and the summary are\nstill printed)")
 
 	finish := func(fs *flag.FlagSet) {
@@ -287,6 +289,9 @@ func parseAnonymize(args []string, stdout io.Writer) (*anonymizeConfig, error) {
 		return nil, &usageError{"anonymize", errors.New("no output folder given (-o OUT)")}
 	case cfg.video.DetectEvery > 1 && cfg.video.NoObjectTracking:
 		return nil, &usageError{"anonymize", errors.New("--detect-every N > 1 needs object tracking: drop --no-object-tracking")}
+	}
+	if err := cfg.backend.check(); err != nil {
+		return nil, &usageError{"anonymize", err}
 	}
 	return cfg, nil
 }
@@ -780,6 +785,10 @@ func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
 		return exitStatus(err, stderr)
 	}
+	backend, err := cfg.backend.option(stderr)
+	if err != nil {
+		return exitStatus(err, stderr)
+	}
 	var imageEngine *veil.Engine
 	imageThreads := 0
 	if len(images) > 0 {
@@ -792,7 +801,7 @@ func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if threads == 0 {
 			threads = max(1, runtime.NumCPU()/workers)
 		}
-		e, err := veil.New(veil.WithThreads(threads))
+		e, err := veil.New(veil.WithThreads(threads), backend)
 		if err != nil {
 			return exitStatus(err, stderr)
 		}
@@ -809,7 +818,7 @@ func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		e := imageEngine
 		if threads != imageThreads {
 			var err error
-			if e, err = veil.New(veil.WithThreads(threads)); err != nil {
+			if e, err = veil.New(veil.WithThreads(threads), backend); err != nil {
 				return exitStatus(err, stderr)
 			}
 		}

@@ -26,6 +26,8 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 	fs.Func("vehicle-threshold", "vehicle score threshold 0..1 (default 0.4)", floatFlag(&p.VehicleThreshold))
 	fs.StringVar(&p.Format, "format", "whole", `tiling: whole, pano:N or {"number":[nx,ny],"overlap":[ox,oy]}`)
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
+	var bf backendFlags
+	bf.register(fs)
 	fs.Usage = commandUsage(fs, "veil detect [flags] IMAGE...",
 		"Detect prints the objects found in each image as JSON in the Celantur metadata\nschema (an array when there are several images). The classes default to face\nand license-plate.")
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -34,12 +36,19 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		return &usageError{"detect", errors.New("no images given")}
 	}
+	if err := bf.check(); err != nil {
+		return &usageError{"detect", err}
+	}
 	for c, on := range map[veil.Class]bool{veil.Face: *face, veil.LicensePlate: *plate, veil.Person: *person, veil.Vehicle: *vehicle} {
 		if on {
 			p.Classes = append(p.Classes, c)
 		}
 	}
-	e, err := veil.New(veil.WithThreads(*threads))
+	backend, err := bf.option(stderr)
+	if err != nil {
+		return err
+	}
+	e, err := veil.New(veil.WithThreads(*threads), backend)
 	if err != nil {
 		return err
 	}
