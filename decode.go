@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -64,6 +65,16 @@ type MetadataOptions struct {
 	// pycocotools writes), "runs" the labelling-platform form
 	// [start, length, …] of row-major pixel indices; "" none (default).
 	RLE string
+}
+
+// DecodeSourceFile is DecodeSource of the file name.
+func DecodeSourceFile(name string) (*Source, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return DecodeSource(f)
 }
 
 // Metadata describes the objects of r in the Celantur metadata schema.

@@ -540,12 +540,7 @@ func (a *anonymizer) write(ctx context.Context, t *task) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	f, err := os.Open(t.src)
-	if err != nil {
-		return 0, err
-	}
-	src, err := veil.DecodeSource(f)
-	f.Close()
+	src, err := veil.DecodeSourceFile(t.src)
 	if err != nil {
 		return 0, err
 	}

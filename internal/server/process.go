@@ -131,12 +131,7 @@ func (s *Server) process(ctx context.Context, t Task) (objects, frames int, err 
 }
 
 func (s *Server) processImage(ctx context.Context, t Task, in string, opts *options) (int, error) {
-	f, err := os.Open(in)
-	if err != nil {
-		return 0, err
-	}
-	src, err := veil.DecodeSource(f)
-	f.Close()
+	src, err := veil.DecodeSourceFile(in)
 	if err != nil {
 		return 0, err
 	}
