@@ -1,9 +1,19 @@
-// Package veil anonymizes images: it finds faces, licence plates, persons
-// and vehicles with small ONNX detectors run by a pure-Go runtime, and
-// blurs, pixelates or blackens them.
+// Package veil anonymizes images and videos: it finds faces, licence
+// plates, persons and vehicles with small ONNX detectors run by a pure-Go
+// runtime, and blurs, pixelates or blackens them.
+//
+// New returns an Engine with the default models embedded. Detect finds
+// the objects; Anonymize hides them and returns the image with the
+// objects and their masks; Masks returns the masks alone (binary and
+// instance masks, RLE in the metadata); AnonymizeVideo and
+// AnonymizeFrames do videos and frame streams with object tracking.
+// Encode writes the result (JPEG quality, PNG level, EXIF only on request
+// and without GPS or thumbnail) and Metadata describes it in Celantur's
+// JSON schema. Any error returns no image: privacy fails closed.
 //
 // The option names and defaults follow the Celantur anonymization API
-// (face-threshold, license-plate-threshold, format, ignores, …), Go-cased.
+// (face-threshold, license-plate-threshold, format, ignores,
+// kernel-size-face, …), Go-cased.
 package veil
 
 import (
