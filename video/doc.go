@@ -9,6 +9,15 @@
 // the executables are missing the functions return an error wrapping
 // [ErrNoFFmpeg]; the rest of the package needs no ffmpeg.
 //
+// A [Tracker] follows objects across frames (SORT: a constant-velocity
+// Kalman filter per track, detections matched by IoU per class) and
+// carries an object for a few frames after the detector loses it. A
+// [Pipeline] runs detection, tracking and rendering over a stream of
+// frames with a short look-ahead, so that an object found late is also
+// anonymized in the frames before: no frame shows an object its
+// neighbours found. The package knows nothing of models; the caller
+// supplies the detector and the renderer.
+//
 // # Orientation
 //
 // Videos recorded by phones are often stored sideways with a display
