@@ -181,7 +181,46 @@ func (s *Server) start() {
 func (s *Server) logf(format string, args ...any) { s.cfg.Logf(format, args...) }
 
 // Handler returns the HTTP handler of the API.
-func (s *Server) Handler() http.Handler { return s.auth(s.mux) }
+func (s *Server) Handler() http.Handler { return s.auth(jsonRouteErrors(s.mux)) }
+
+// jsonRouteErrors answers the requests m has no route for (404, or 405
+// for a path known under another method) with the API's JSON error body
+// instead of the mux's plain text, keeping the mux's status and Allow
+// header.
+func jsonRouteErrors(m *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := m.Handler(r); pattern != "" {
+			m.ServeHTTP(w, r)
+			return
+		}
+		rec := &statusRecorder{header: w.Header()}
+		m.ServeHTTP(rec, r)
+		code := rec.code
+		if code == 0 {
+			code = http.StatusNotFound
+		}
+		writeJSON(w, code, detail{http.StatusText(code)})
+	})
+}
+
+// statusRecorder keeps the status a handler writes and drops its body.
+type statusRecorder struct {
+	header http.Header
+	code   int
+}
+
+func (s *statusRecorder) Header() http.Header { return s.header }
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
 
 // Close stops taking uploads and waits, until ctx is done, for the tasks
 // being processed and the webhooks being sent; then it cancels them. Tasks

@@ -179,6 +179,34 @@ func TestStatus(t *testing.T) {
 	}
 }
 
+// TestRouteErrors checks that requests without a route get the API's
+// JSON error body: 404 for an unknown path, 405 (with Allow) for a known
+// path under another method.
+func TestRouteErrors(t *testing.T) {
+	s := newTestServer(t, nil, nil)
+	for _, c := range []struct {
+		method, path string
+		code         int
+		allow        string
+	}{
+		{"GET", "/v2/nothing", http.StatusNotFound, ""},
+		{"POST", "/v1/status", http.StatusMethodNotAllowed, "GET, HEAD"},
+		{"PUT", "/v1/task/list", http.StatusMethodNotAllowed, "DELETE, GET, HEAD"},
+	} {
+		resp, b := s.do(t, c.method, c.path, nil)
+		var d map[string]string
+		if resp.StatusCode != c.code || json.Unmarshal(b, &d) != nil || d["detail"] != http.StatusText(c.code) {
+			t.Errorf("%s %s: %d %q, want %d with a JSON detail", c.method, c.path, resp.StatusCode, b, c.code)
+		}
+		if got := resp.Header.Get("Content-Type"); got != "application/json" {
+			t.Errorf("%s %s: Content-Type %q", c.method, c.path, got)
+		}
+		if got := resp.Header.Get("Allow"); got != c.allow {
+			t.Errorf("%s %s: Allow %q, want %q", c.method, c.path, got, c.allow)
+		}
+	}
+}
+
 func TestUploadSyncAndDownloads(t *testing.T) {
 	s := newTestServer(t, nil, nil)
 	resp := s.upload(t, "?method=pixelate&license-plate=True&face=true", "plate.jpg", "image/jpeg", readFile(t, "plate.jpg"), nil)
