@@ -247,3 +247,45 @@ func (g *grid) sample(m *Mask, fn func(oy, x0 int, src []uint8, cols []int)) {
 		fn(oy, x0, m.Pix[i:i+n:i+n], cols)
 	}
 }
+
+// Scale resamples a mask image rendered at full size (Binary's gray or
+// Instances' RGBA image) to scale percent (1..100) by the rule Binary and
+// Instances sample with, so Scale(Binary(w, h, objs, 100, r), s) equals
+// Binary(w, h, objs, s, r). Other image types come back as RGBA.
+func Scale(img image.Image, scale int) (image.Image, error) {
+	if scale < 1 || scale > 100 {
+		return nil, fmt.Errorf("%w: %d", ErrScale, scale)
+	}
+	b := img.Bounds()
+	ow, oh := scaled(b.Dx(), scale), scaled(b.Dy(), scale)
+	xs, ys := samples(b.Dx(), ow), samples(b.Dy(), oh)
+	switch m := img.(type) {
+	case *image.Gray:
+		out := image.NewGray(image.Rect(0, 0, ow, oh))
+		for oy, sy := range ys {
+			row := out.Pix[oy*out.Stride : oy*out.Stride+ow]
+			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+sy):]
+			for ox, sx := range xs {
+				row[ox] = src[sx]
+			}
+		}
+		return out, nil
+	case *image.RGBA:
+		out := image.NewRGBA(image.Rect(0, 0, ow, oh))
+		for oy, sy := range ys {
+			row := out.Pix[oy*out.Stride : oy*out.Stride+4*ow]
+			src := m.Pix[m.PixOffset(b.Min.X, b.Min.Y+sy):]
+			for ox, sx := range xs {
+				copy(row[4*ox:4*ox+4], src[4*sx:4*sx+4])
+			}
+		}
+		return out, nil
+	}
+	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	for oy, sy := range ys {
+		for ox, sx := range xs {
+			out.Set(ox, oy, img.At(b.Min.X+sx, b.Min.Y+sy))
+		}
+	}
+	return out, nil
+}

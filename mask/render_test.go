@@ -1,6 +1,7 @@
 package mask
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
@@ -325,5 +326,42 @@ func BenchmarkRender(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestScale checks that scaling a full-size rendering equals rendering at
+// the scale, for both mask kinds.
+func TestScale(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for i := range 20 {
+		w, h := 1+rng.IntN(80), 1+rng.IntN(80)
+		var objs []Object
+		for range 1 + rng.IntN(5) {
+			r := image.Rect(rng.IntN(w), rng.IntN(h), 0, 0)
+			r.Max = r.Min.Add(image.Pt(1+rng.IntN(w), 1+rng.IntN(h)))
+			objs = append(objs, Object{randomMask(rng, r, 0.7), []uint8{FlagPerson, FlagFace, FlagVehicle}[rng.IntN(3)]})
+		}
+		scale := []int{100, 50, 33, 7, 1, 1 + rng.IntN(100)}[i%6]
+		fullBin, _ := Binary(w, h, objs, 100, nil)
+		fullIns, _ := Instances(w, h, objs, 100, nil)
+		wantBin, _ := Binary(w, h, objs, scale, nil)
+		wantIns, _ := Instances(w, h, objs, scale, nil)
+		gotBin, err := Scale(fullBin, scale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotIns, err := Scale(fullIns, scale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g := gotBin.(*image.Gray); g.Rect != wantBin.Rect || !bytes.Equal(g.Pix, wantBin.Pix) {
+			t.Errorf("%dx%d@%d: scaled binary mask differs", w, h, scale)
+		}
+		if g := gotIns.(*image.RGBA); g.Rect != wantIns.Rect || !bytes.Equal(g.Pix, wantIns.Pix) {
+			t.Errorf("%dx%d@%d: scaled instance mask differs", w, h, scale)
+		}
+	}
+	if _, err := Scale(image.NewGray(image.Rect(0, 0, 4, 4)), 0); !errors.Is(err, ErrScale) {
+		t.Errorf("scale 0: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/veilkit/veil/mask"
 	"image"
 	"image/png"
 	"net/http"
@@ -154,44 +155,18 @@ func (s *Server) handleMask(name string) http.HandlerFunc {
 		if !ok {
 			return
 		}
+		scaled, err := mask.Scale(img, scale)
+		if err != nil {
+			writeDetail(w, http.StatusInternalServerError, "%v", err)
+			return
+		}
 		var b bytes.Buffer
-		if err := png.Encode(&b, scaleMask(img, scale)); err != nil {
+		if err := png.Encode(&b, scaled); err != nil {
 			writeDetail(w, http.StatusInternalServerError, "%v", err)
 			return
 		}
 		w.Header().Set("Content-Type", "image/png")
 		w.Write(b.Bytes())
-	}
-}
-
-// scaleMask scales a full-size mask to scale percent as the library
-// renders a scaled mask: each pixel takes the full-size pixel under its
-// centre, so the result equals Result.BinaryMask(scale) and
-// InstanceMask(scale).
-func scaleMask(img image.Image, scale int) image.Image {
-	b := img.Bounds()
-	ow := max(1, int((int64(b.Dx())*int64(scale)+50)/100))
-	oh := max(1, int((int64(b.Dy())*int64(scale)+50)/100))
-	sample := func(i, n, on int) int { return int(int64(2*i+1) * int64(n) / int64(2*on)) }
-	switch m := img.(type) {
-	case *image.Gray:
-		out := image.NewGray(image.Rect(0, 0, ow, oh))
-		for y := range oh {
-			sy := b.Min.Y + sample(y, b.Dy(), oh)
-			for x := range ow {
-				out.Pix[y*out.Stride+x] = m.GrayAt(b.Min.X+sample(x, b.Dx(), ow), sy).Y
-			}
-		}
-		return out
-	default:
-		out := image.NewRGBA(image.Rect(0, 0, ow, oh))
-		for y := range oh {
-			sy := b.Min.Y + sample(y, b.Dy(), oh)
-			for x := range ow {
-				out.Set(x, y, img.At(b.Min.X+sample(x, b.Dx(), ow), sy))
-			}
-		}
-		return out
 	}
 }
 
