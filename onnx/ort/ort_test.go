@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -124,7 +125,7 @@ func TestORTParityModels(t *testing.T) {
 			}
 			for _, out := range goModel.OutputNames() {
 				w, o := want[out], got[out]
-				if !slicesEqual(w.Shape(), o.Shape()) || w.DType() != o.DType() {
+				if !slices.Equal(w.Shape(), o.Shape()) || w.DType() != o.DType() {
 					t.Errorf("%s: onnxruntime gives %v %v, pure Go %v %v", out, o.DType(), o.Shape(), w.DType(), w.Shape())
 					continue
 				}
@@ -143,18 +144,6 @@ func TestORTParityModels(t *testing.T) {
 			}
 		})
 	}
-}
-
-func slicesEqual(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if a[k] != b[k] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestORTProviderFallback asks the CPU-only library for CUDA: without
