@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"image"
+	"image/color"
 	"image/draw"
 	"io"
 	"testing"
+
+	xdraw "golang.org/x/image/draw"
 )
 
 // mosaic12MP tiles the bundled photos into a 4320×2868 (12.4 MP) image.
@@ -121,5 +124,34 @@ func BenchmarkMasks12MP(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(persons), "persons/op")
+	})
+}
+
+// frame1080p composes a video-like 1920×1080 frame as videobench does:
+// the group photo (52 faces) scaled to 1440×956 on the left, the street
+// photo (a bus and its plate) scaled to 480×360 on the right, on grey.
+func frame1080p(b *testing.B) *image.RGBA {
+	frame := image.NewRGBA(image.Rect(0, 0, 1920, 1080))
+	draw.Draw(frame, frame.Rect, image.NewUniform(color.Gray{128}), image.Point{}, draw.Src)
+	group := decodeFile(b, "testdata/group.jpg")
+	xdraw.BiLinear.Scale(frame, image.Rect(0, 62, 1440, 1018), group, group.Bounds(), draw.Src, nil)
+	street := decodeFile(b, "testdata/street.jpg")
+	xdraw.BiLinear.Scale(frame, image.Rect(1440, 360, 1920, 720), street, street.Bounds(), draw.Src, nil)
+	return frame
+}
+
+// BenchmarkAnonymizeFrame1080p anonymizes faces and licence plates in one
+// 1080p video-like frame: the per-frame work of AnonymizeFrames without
+// ffmpeg, its tracker or its pipelining (issue 7's target, ≥ 10 fps at 2
+// threads, needs about 100 ms of this at 2 threads with the cores to
+// spare for decoding and encoding).
+func BenchmarkAnonymizeFrame1080p(b *testing.B) {
+	frame := frame1080p(b)
+	benchThreads(b, func(b *testing.B, e *Engine) {
+		for b.Loop() {
+			if _, err := e.Anonymize(context.Background(), frame, Params{}); err != nil {
+				b.Fatal(err)
+			}
+		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"github.com/veilkit/veil/internal/testimg"
 	"image"
 	_ "image/jpeg"
+	"math"
 	"os"
 	"testing"
 
@@ -179,6 +180,65 @@ func TestTensorIdentity(t *testing.T) {
 	}
 }
 
+// TestHalve checks halve's packed arithmetic against plain 2×2 means on
+// even and odd sizes, at an offset region.
+func TestHalve(t *testing.T) {
+	img := loadRGBA(t, "../testdata/street.jpg")
+	for _, r := range []image.Rectangle{
+		image.Rect(0, 0, 64, 48),
+		image.Rect(13, 7, 13+65, 7+49),
+		image.Rect(5, 3, 6, 4), // one pixel
+		image.Rect(1, 1, 4, 2), // one odd row
+	} {
+		h := halve(img, r)
+		if want := image.Rect(0, 0, (r.Dx()+1)/2, (r.Dy()+1)/2); h.Rect != want {
+			t.Fatalf("%v: halved to %v, want %v", r, h.Rect, want)
+		}
+		for y := 0; y < h.Rect.Dy(); y++ {
+			for x := 0; x < h.Rect.Dx(); x++ {
+				x0, y0 := r.Min.X+2*x, r.Min.Y+2*y
+				x1, y1 := min(x0+1, r.Max.X-1), min(y0+1, r.Max.Y-1)
+				var want [4]uint32
+				for _, p := range []image.Point{{x0, y0}, {x1, y0}, {x0, y1}, {x1, y1}} {
+					c := img.RGBAAt(p.X, p.Y)
+					want[0] += uint32(c.R)
+					want[1] += uint32(c.G)
+					want[2] += uint32(c.B)
+					want[3] += uint32(c.A)
+				}
+				got := h.Pix[h.PixOffset(x, y):][:4]
+				for c := range want {
+					if w := uint8((want[c] + 2) / 4); got[c] != w {
+						t.Fatalf("%v: (%d,%d) channel %d = %d, want %d", r, x, y, c, got[c], w)
+					}
+				}
+			}
+		}
+		putHalf(h)
+	}
+}
+
+// TestTensorHalving checks that a downscale by 2 and more, which halves
+// first, stays close to the triangle filter run on the full region: the
+// two differ by the box's extra smoothing only.
+func TestTensorHalving(t *testing.T) {
+	img := loadRGBA(t, "../testdata/street.jpg")
+	r := img.Rect
+	for _, sz := range []image.Point{{r.Dx() / 2, r.Dy() / 2}, {r.Dx() / 5, r.Dy() / 4}, {r.Dx() / 2, r.Dy()}} {
+		got := make([]float32, 3*sz.X*sz.Y)
+		Tensor(got, img, r, sz.X, sz.Y, yunetNorm)
+		want := make([]float32, len(got))
+		resample(want, sz.X, sz.Y, img, r, sz.X, sz.Y, yunetNorm)
+		var sum float64
+		for i := range got {
+			sum += math.Abs(float64(got[i] - want[i]))
+		}
+		if mean := sum / float64(len(got)); mean > 4 {
+			t.Errorf("%v: mean difference %.2f levels from the unhalved filter, want ≤ 4", sz, mean)
+		}
+	}
+}
+
 func TestCalibrate(t *testing.T) {
 	for _, k := range []float32{1, 1.5, 1.6} {
 		if Calibrate(0, k) != 0 || Calibrate(1, k) != 1 {
@@ -245,14 +305,16 @@ func TestCutByTile(t *testing.T) {
 }
 
 // TestYuNetMinSide checks that a dynamic model runs a small region scaled
-// up to MinSide, and a large one at its own size.
+// up to MinSide, a middle one at its own size, and a large one scaled
+// down to MaxSide, its aspect kept.
 func TestYuNetMinSide(t *testing.T) {
 	y := &YuNet{MaxSide: 1280, MinSide: 640}
 	for _, tt := range []struct{ w, h, ww, wh int }{
 		{416, 416, 640, 640},
 		{400, 300, 640, 480},
-		{720, 478, 736, 480},
+		{720, 478, 720, 478},
 		{2000, 1000, 1280, 640},
+		{1920, 1080, 1280, 720},
 	} {
 		if w, h := y.inputSize(tt.w, tt.h, 1); w != tt.ww || h != tt.wh {
 			t.Errorf("%dx%d: input %dx%d, want %dx%d", tt.w, tt.h, w, h, tt.ww, tt.wh)

@@ -18,12 +18,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/veilkit/veil"
 )
 
-var every *int
+var (
+	every   *int
+	profile string
+)
 
 func main() {
 	seconds := flag.Int("seconds", 10, "length of the clip in seconds (30 fps)")
@@ -31,8 +35,10 @@ func main() {
 	keep := flag.String("keep", "", "keep the clip and the output in this folder")
 	noTrack := flag.Bool("no-object-tracking", false, "turn tracking off")
 	every = flag.Int("detect-every", 1, "run the detectors on every n-th frame (VideoOptions.DetectEvery)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of veil's run to this file")
 	flag.Parse()
 	runtime.GOMAXPROCS(*threads)
+	profile = *cpuprofile
 	if err := run(*seconds, *threads, *keep, *noTrack); err != nil {
 		fmt.Fprintln(os.Stderr, "videobench:", err)
 		os.Exit(1)
@@ -82,6 +88,17 @@ func run(seconds, threads int, keep string, noTrack bool) error {
 		return err
 	}
 	dst := filepath.Join(dir, "anonymized.mp4")
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	t0 = time.Now()
 	res, err := e.AnonymizeVideo(context.Background(), src, dst, veil.Params{Classes: []veil.Class{veil.Face, veil.LicensePlate}},
 		veil.VideoOptions{NoObjectTracking: noTrack, DetectEvery: *every, Progress: func(done, total int) {
