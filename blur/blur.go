@@ -29,7 +29,8 @@ const (
 // border.
 //
 // The blur is three box blurs per axis, with running sums, so it costs the
-// same per pixel whatever sigma. Blur does nothing if img or a is nil or
+// same per pixel whatever sigma; from sigma 8 on, on a reduced copy of the
+// region (see the package documentation). Blur does nothing if img or a is nil or
 // empty, or sigma <= 0 (or NaN); a sigma above 8192 counts as 8192.
 func Blur(img *image.RGBA, a *Alpha, sigma float64) {
 	if !pixOK(img) || !a.valid() || !(sigma > 0) {
@@ -39,12 +40,24 @@ func Blur(img *image.RGBA, a *Alpha, sigma float64) {
 	if reg.Empty() {
 		return
 	}
-	radii := boxRadii(min(sigma, maxSigma))
+	sigma = min(sigma, maxSigma)
+	radii := boxRadii(sigma)
 	rt := radii[0] + radii[1] + radii[2]
 	if rt == 0 {
 		return // boxes of width 1: the identity
 	}
 	p := reg.Inset(-rt).Intersect(img.Rect) // the padded region
+	if f := scaleFor(sigma); f > 1 {
+		blurScaled(img, a, reg, p, sigma, f)
+		return
+	}
+	blurBoxes(img, a, reg, p, radii)
+}
+
+// blurBoxes runs the three box blurs of radii over the region reg of img,
+// reading the padded region p (reg grown by the radii, ∩ img.Rect), and
+// blends the result in by a.
+func blurBoxes(img *image.RGBA, a *Alpha, reg, p image.Rectangle, radii [3]int) {
 	b := &blurJob{
 		img: img, a: a, radii: radii,
 		pw: p.Dx(), ph: p.Dy(), aw: reg.Dx(), ah: reg.Dy(),

@@ -39,5 +39,11 @@
 // sum, so its cost per pixel does not depend on sigma. It reads pixels up
 // to the boxes' total radius (about 3 sigma) around the mask, replicating
 // the image's edge pixels beyond its bounds, and splits large regions
-// across runtime.GOMAXPROCS goroutines.
+// across runtime.GOMAXPROCS goroutines. A blur of sigma 8 or more, which
+// keeps no detail finer than that, runs on a copy of the region reduced
+// by a power of two f (f×f means, sigma/f of 3 to 6 pixels), with box
+// radii whose variance, with the reduction's and the interpolation's, is
+// at least sigma², and is interpolated back bilinearly: within a few
+// levels of the full-size blur and as smooth, at a fraction of its cost
+// (a face of 50 px, sigma 12.5, is reduced by 4).
 package blur

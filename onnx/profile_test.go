@@ -14,6 +14,7 @@ import (
 var (
 	profileModel   = flag.String("profile", "", "model under ../models (or ../shared/models beside the repository) to time operator by operator (TestProfile)")
 	profileThreads = flag.Int("profile-threads", 1, "threads for TestProfile")
+	profileSize    = flag.String("profile-size", "", "HxW input size for a dynamic model in TestProfile (e.g. 1088x1920; default: the golden input's)")
 )
 
 // TestProfile prints where a model's run time goes, per operator type
@@ -38,7 +39,15 @@ func TestProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inputs := map[string]*Tensor{gm.Input: syntheticInput(gm.InputShape, gm.Mean, gm.Std)}
+	shape := gm.InputShape
+	if *profileSize != "" {
+		var h, w int
+		if _, err := fmt.Sscanf(*profileSize, "%dx%d", &h, &w); err != nil || len(shape) != 4 {
+			t.Fatalf("-profile-size %q: want HxW for a 4-D input", *profileSize)
+		}
+		shape = []int{shape[0], shape[1], h, w}
+	}
+	inputs := map[string]*Tensor{gm.Input: syntheticInput(shape, gm.Mean, gm.Std)}
 	s := m.NewSession()
 	if _, err := s.Run(context.Background(), inputs); err != nil {
 		t.Fatal(err)
@@ -84,7 +93,7 @@ func TestProfile(t *testing.T) {
 	}
 	sort.Slice(keys, func(i, j int) bool { return byType[keys[i]] > byType[keys[j]] })
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %.2f ms per run\n", *profileModel, total.Seconds()*1000/runs)
+	fmt.Fprintf(&b, "%s %v: %.2f ms per run\n", *profileModel, shape, total.Seconds()*1000/runs)
 	for _, k := range keys {
 		fmt.Fprintf(&b, "  %-22s %7.3f ms %5.1f%%\n", k, byType[k].Seconds()*1000/runs, 100*float64(byType[k])/float64(total))
 	}
