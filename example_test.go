@@ -61,3 +61,24 @@ func ExampleParseIgnores() {
 	fmt.Println(rs)
 	// Output: [(182,154)-(2182,2154)]
 }
+
+// Set parameters by their Celantur names, as a form or a query string
+// gives them; a bad value names what the parameter takes.
+func ExampleParams_Set() {
+	var p veil.Params
+	for _, kv := range [][2]string{
+		{"method", "pixelate"},
+		{"face-threshold", "0.6"},
+		{"kernel-size-person", "120"},
+		{"face-anonymization-gradient-stop", "0.1"},
+	} {
+		if err := p.Set(kv[0], kv[1]); err != nil {
+			log.Fatal(err)
+		}
+	}
+	fmt.Println(p.Method, p.FaceThreshold, p.KernelSizePerson, *p.FaceGradient)
+	fmt.Println(p.Set("license-plate-threshold", "1.5"))
+	// Output:
+	// pixelate 0.6 120 {0.3 0.1}
+	// veil: bad option: license-plate-threshold: want a number in (0, 1], got "1.5"
+}

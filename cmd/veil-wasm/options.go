@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/veilkit/veil"
-	"github.com/veilkit/veil/tiling"
 )
 
 // options is the parsed options object of veil.anonymize.
@@ -77,14 +76,6 @@ func parseOptions(data []byte) (*options, error) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var faceG, plateG *veil.Gradient
-	gradient := func(g **veil.Gradient) *veil.Gradient {
-		if *g == nil {
-			d := veil.DefaultGradient
-			*g = &d
-		}
-		return *g
-	}
 	for _, k := range keys {
 		raw := m[k]
 		if string(raw) == "null" {
@@ -94,56 +85,6 @@ func parseOptions(data []byte) (*options, error) {
 		switch k {
 		case "classes":
 			p.Classes, err = parseClasses(raw)
-		case "method":
-			var s string
-			if s, err = str(raw); err == nil {
-				p.Method, err = veil.ParseMethod(s)
-			}
-		case "bbox":
-			p.BBox, err = boolean(raw)
-		case "debug":
-			p.Debug, err = boolean(raw)
-		case "score":
-			p.Score, err = boolean(raw)
-		case "format":
-			var s string
-			if s, err = str(raw); err == nil {
-				if _, err = tiling.Parse(s); err == nil {
-					p.Format = s
-				}
-			}
-		case "ignores":
-			s := string(raw)
-			if raw[0] == '"' { // the JSON text as a string
-				s, err = str(raw)
-			}
-			if err == nil {
-				p.Ignores, err = veil.ParseIgnores(s)
-			}
-		case "face-threshold":
-			p.FaceThreshold, err = threshold(raw)
-		case "license-plate-threshold":
-			p.LicensePlateThreshold, err = threshold(raw)
-		case "person-threshold":
-			p.PersonThreshold, err = threshold(raw)
-		case "vehicle-threshold":
-			p.VehicleThreshold, err = threshold(raw)
-		case "kernel-size-face":
-			p.KernelSizeFace, err = number(raw, 0, 10, true)
-		case "kernel-size-license-plate":
-			p.KernelSizeLicensePlate, err = number(raw, 0, 10, true)
-		case "kernel-size-person":
-			p.KernelSizePerson, err = number(raw, 0, 10000, true)
-		case "kernel-size-vehicle":
-			p.KernelSizeVehicle, err = number(raw, 0, 10000, true)
-		case "face-anonymization-gradient-start":
-			gradient(&faceG).Start, err = number(raw, 0, 2, false)
-		case "face-anonymization-gradient-stop":
-			gradient(&faceG).Stop, err = number(raw, 0, 0.5, false)
-		case "license-plate-anonymization-gradient-start":
-			gradient(&plateG).Start, err = number(raw, 0, 2, false)
-		case "license-plate-anonymization-gradient-stop":
-			gradient(&plateG).Stop, err = number(raw, 0, 0.5, false)
 		case "quality":
 			o.encode.Quality, err = integer(raw, 1, 100)
 		case "compress-level":
@@ -175,14 +116,38 @@ func parseOptions(data []byte) (*options, error) {
 		case "onProgress":
 			err = errors.New("not a function")
 		default:
-			return nil, fmt.Errorf("unknown option %q (the options are %s)", k, strings.Join(optionNames, ", "))
+			if !slices.Contains(veil.ParamNames, k) {
+				return nil, fmt.Errorf("unknown option %q (the options are %s)", k, strings.Join(optionNames, ", "))
+			}
+			var pe *veil.ParamError
+			if err = p.Set(k, text(raw)); errors.As(err, &pe) {
+				return nil, &optionError{k, fmt.Sprintf("want %s, got %s", pe.Want, raw)}
+			}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("option %q: %w", k, err)
 		}
 	}
-	p.FaceGradient, p.LicensePlateGradient = faceG, plateG
 	return o, nil
+}
+
+// An optionError is a bad value of an option of veil.Params. It wraps
+// veil.ErrOption.
+type optionError struct{ key, msg string }
+
+func (e *optionError) Error() string { return fmt.Sprintf("option %q: %s", e.key, e.msg) }
+
+func (e *optionError) Unwrap() error { return veil.ErrOption }
+
+// text returns a JSON value as veil.Params.Set takes it: a string's
+// contents, anything else (a number, true or false, the ignores' array, a
+// tiling grid's object) as written.
+func text(raw json.RawMessage) string {
+	var s string
+	if raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
 }
 
 // parseClasses parses the classes option: an array of class names or
@@ -226,14 +191,6 @@ func str(raw json.RawMessage) (string, error) {
 	return s, nil
 }
 
-func boolean(raw json.RawMessage) (bool, error) {
-	var b bool
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return false, fmt.Errorf("want true or false, got %s", raw)
-	}
-	return b, nil
-}
-
 // number parses a number (or a string holding one, as form fields give)
 // in [lo, hi], or in (lo, hi] when loOpen.
 func number(raw json.RawMessage, lo, hi float64, loOpen bool) (float64, error) {
@@ -256,11 +213,6 @@ func number(raw json.RawMessage, lo, hi float64, loOpen bool) (float64, error) {
 		return 0, fmt.Errorf("%v is out of range: want %v ≤ value ≤ %v", f, lo, hi)
 	}
 	return f, nil
-}
-
-func threshold(raw json.RawMessage) (float32, error) {
-	f, err := number(raw, 0, 1, true)
-	return float32(f), err
 }
 
 func integer(raw json.RawMessage, lo, hi int) (int, error) {

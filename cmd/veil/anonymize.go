@@ -24,7 +24,6 @@ import (
 	"github.com/veilkit/veil"
 	"github.com/veilkit/veil/internal/atomicfile"
 	"github.com/veilkit/veil/metadata"
-	"github.com/veilkit/veil/tiling"
 	"github.com/veilkit/veil/video"
 )
 
@@ -104,65 +103,46 @@ func newAnonymizeFlags(cfg *anonymizeConfig) (*flag.FlagSet, func(*flag.FlagSet)
 	fs.Var(&classesValue{list: &p.Classes}, "a",
 		"anonymize objects of `class` face, license-plate, person or vehicle;\n"+
 			"repeat the flag or separate classes with commas")
-	thresholds := []struct {
-		name, what string
-		def        float64
-		dst        *float32
-	}{
-		{"face-threshold", "faces", veil.DefaultFaceThreshold, &p.FaceThreshold},
-		{"license-plate-threshold", "licence plates", veil.DefaultLicensePlateThreshold, &p.LicensePlateThreshold},
-		{"person-threshold", "persons", veil.DefaultPersonThreshold, &p.PersonThreshold},
-		{"vehicle-threshold", "vehicles", veil.DefaultVehicleThreshold, &p.VehicleThreshold},
-	}
-	thr := make([]float64, len(thresholds))
-	for k, t := range thresholds {
-		thr[k] = t.def
-		fs.Var(&floatValue{v: &thr[k], lo: 0, hi: 1, loOpen: true}, t.name,
-			"lowest detection `score` (0 < score ≤ 1) of "+t.what)
+	for _, t := range []struct{ name, what, def string }{
+		{"face-threshold", "faces", fmt.Sprint(veil.DefaultFaceThreshold)},
+		{"license-plate-threshold", "licence plates", fmt.Sprint(veil.DefaultLicensePlateThreshold)},
+		{"person-threshold", "persons", fmt.Sprint(veil.DefaultPersonThreshold)},
+		{"vehicle-threshold", "vehicles", fmt.Sprint(veil.DefaultVehicleThreshold)},
+	} {
+		fs.Var(paramValue{p, t.name, t.def}, t.name, "lowest detection `score` (0 < score ≤ 1) of "+t.what)
 	}
 	p.Format = "whole"
-	fs.Var(formatValue{&p.Format}, "format",
+	fs.Var(paramValue{p, "format", "whole"}, "format",
 		"`tiling` of the images: whole; pano:N for equirectangular panoramas N pixels\n"+
 			`wide; or {"number":[nx,ny],"overlap":[ox,oy]}: nx×ny tiles, neighbours sharing`+"\n"+
 			"the fractions ox, oy of a tile")
-	fs.Var(&ignoresValue{rects: &p.Ignores}, "ignores",
+	fs.Var(&ignoresValue{p: p}, "ignores",
 		"`regions` where nothing is anonymized, in image pixels: a JSON array such as\n"+
 			`[{"topLeftX":182,"topLeftY":154,"width":2000,"height":2000}], or @FILE to`+"\n"+
 			"read it from FILE (the objects in them are still reported in the metadata)")
 
-	fs.Var(methodValue{&p.Method}, "method",
+	fs.Var(paramValue{p, "method", "blur"}, "method",
 		"how to hide the objects (`method`): blur, pixelate or blacken; or detect,\n"+
 			"which writes only the metadata JSON (as --metadata) and no image or video")
 	fs.BoolVar(&p.BBox, "bbox", false, "anonymize the bounding boxes instead of the objects' shapes")
-	kernels := []struct {
-		name  string
-		def   float64
-		hi    float64
-		dst   *float64
-		usage string
-	}{
-		{"kernel-size-face", veil.DefaultKernelSizeFace, 10, &p.KernelSizeFace,
+	for _, k := range []struct{ name, def, usage string }{
+		{"kernel-size-face", fmt.Sprint(veil.DefaultKernelSizeFace),
 			"blur kernel `size` of faces, relative to the face's larger side"},
-		{"kernel-size-license-plate", veil.DefaultKernelSizeLicensePlate, 10, &p.KernelSizeLicensePlate,
+		{"kernel-size-license-plate", fmt.Sprint(veil.DefaultKernelSizeLicensePlate),
 			"blur kernel `size` of licence plates, relative to the plate's larger side"},
-		{"kernel-size-person", veil.DefaultKernelSizePerson, 10000, &p.KernelSizePerson,
+		{"kernel-size-person", fmt.Sprint(veil.DefaultKernelSizePerson),
 			"blur kernel `size` of persons, in pixels"},
-		{"kernel-size-vehicle", veil.DefaultKernelSizeVehicle, 10000, &p.KernelSizeVehicle,
+		{"kernel-size-vehicle", fmt.Sprint(veil.DefaultKernelSizeVehicle),
 			"blur kernel `size` of vehicles, in pixels"},
+	} {
+		fs.Var(paramValue{p, k.name, k.def}, k.name, k.usage)
 	}
-	for _, k := range kernels {
-		*k.dst = k.def
-		fs.Var(&floatValue{v: k.dst, lo: 0, hi: k.hi, loOpen: true}, k.name, k.usage)
-	}
-	var faceG, plateG veil.Gradient = veil.DefaultGradient, veil.DefaultGradient
-	for _, g := range []struct {
-		class string
-		what  string
-		dst   *veil.Gradient
-	}{{"face", "faces", &faceG}, {"license-plate", "licence plates", &plateG}} {
-		fs.Var(&floatValue{v: &g.dst.Start, lo: 0, hi: 2}, g.class+"-anonymization-gradient-start",
+	for _, g := range []struct{ class, what string }{{"face", "faces"}, {"license-plate", "licence plates"}} {
+		fs.Var(paramValue{p, g.class + "-anonymization-gradient-start", fmt.Sprint(veil.DefaultGradient.Start)},
+			g.class+"-anonymization-gradient-start",
 			"soft edge of "+g.what+": anonymization fades out to the object grown by\n`fraction` × its size on each side (0 to 2)")
-		fs.Var(&floatValue{v: &g.dst.Stop, lo: 0, hi: 0.5}, g.class+"-anonymization-gradient-stop",
+		fs.Var(paramValue{p, g.class + "-anonymization-gradient-stop", fmt.Sprint(veil.DefaultGradient.Stop)},
+			g.class+"-anonymization-gradient-stop",
 			"soft edge of "+g.what+": full anonymization inside the object shrunk by\n`fraction` × its size on each side (0 to 0.5)")
 	}
 	fs.BoolVar(&p.Debug, "debug", false, "draw the boxes (and plate corners, face landmarks) on the output")
@@ -205,17 +185,6 @@ func newAnonymizeFlags(cfg *anonymizeConfig) (*flag.FlagSet, func(*flag.FlagSet)
 	fs.BoolVar(&cfg.quiet, "q", false, "quiet: no line per file and no progress bar (errors and the summary are\nstill printed)")
 
 	finish := func(fs *flag.FlagSet) {
-		for k, t := range thresholds {
-			*t.dst = float32(thr[k])
-		}
-		fs.Visit(func(f *flag.Flag) {
-			switch f.Name {
-			case "face-anonymization-gradient-start", "face-anonymization-gradient-stop":
-				p.FaceGradient = &faceG
-			case "license-plate-anonymization-gradient-start", "license-plate-anonymization-gradient-stop":
-				p.LicensePlateGradient = &plateG
-			}
-		})
 		cfg.compress = compress
 		if compress == 0 {
 			cfg.compress = veil.NoCompression
@@ -1074,35 +1043,6 @@ func plural(n int, noun string) string {
 // Flag values. Their errors are printed after
 // `invalid value "X" for flag -NAME: `.
 
-// floatValue is a number flag in [lo, hi] ((lo, hi] when loOpen).
-type floatValue struct {
-	v      *float64
-	lo, hi float64
-	loOpen bool
-}
-
-func (f *floatValue) String() string {
-	if f == nil || f.v == nil {
-		return ""
-	}
-	return strconv.FormatFloat(*f.v, 'g', -1, 64)
-}
-
-func (f *floatValue) Set(s string) error {
-	x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || math.IsNaN(x) {
-		return errors.New("not a number")
-	}
-	if x < f.lo || f.loOpen && x == f.lo || x > f.hi {
-		if f.loOpen {
-			return fmt.Errorf("want a number in (%g, %g]", f.lo, f.hi)
-		}
-		return fmt.Errorf("want a number in [%g, %g]", f.lo, f.hi)
-	}
-	*f.v = x
-	return nil
-}
-
 // intValue is an integer flag in [lo, hi].
 type intValue struct {
 	v      *int
@@ -1163,45 +1103,27 @@ func (c *classesValue) Set(s string) error {
 	return nil
 }
 
-type methodValue struct{ m *veil.Method }
-
-func (v methodValue) String() string {
-	if v.m == nil {
-		return ""
-	}
-	return v.m.String()
+// paramValue is a flag that sets the veil.Params parameter of its name
+// (veil.Params.Set); def is the default the help shows.
+type paramValue struct {
+	p         *veil.Params
+	name, def string
 }
 
-func (v methodValue) Set(s string) error {
-	m, err := veil.ParseMethod(strings.TrimSpace(s))
-	if err != nil {
-		return errors.New("want blur, pixelate, blacken or detect")
-	}
-	*v.m = m
-	return nil
-}
+func (v paramValue) String() string { return v.def }
 
-type formatValue struct{ s *string }
-
-func (v formatValue) String() string {
-	if v.s == nil {
-		return ""
+func (v paramValue) Set(s string) error {
+	err := v.p.Set(v.name, s)
+	if pe, ok := err.(*veil.ParamError); ok {
+		return errors.New("want " + pe.Want)
 	}
-	return *v.s
-}
-
-func (v formatValue) Set(s string) error {
-	if _, err := tiling.Parse(s); err != nil {
-		return err
-	}
-	*v.s = s
-	return nil
+	return err
 }
 
 // ignoresValue is the --ignores flag: JSON regions, or @FILE.
 type ignoresValue struct {
-	rects *[]image.Rectangle
-	text  string
+	p    *veil.Params
+	text string
 }
 
 func (v *ignoresValue) String() string {
@@ -1220,12 +1142,10 @@ func (v *ignoresValue) Set(s string) error {
 		}
 		text = string(b)
 	}
-	rs, err := veil.ParseIgnores(text)
-	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), veil.ErrOption.Error()+": ")
-		return errors.New(strings.TrimPrefix(msg, "ignores: "))
+	if err := (paramValue{p: v.p, name: "ignores"}).Set(text); err != nil {
+		return err
 	}
-	*v.rects, v.text = rs, s
+	v.text = s
 	return nil
 }
 

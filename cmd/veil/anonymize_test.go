@@ -249,11 +249,13 @@ func TestParseAnonymize(t *testing.T) {
 		t.Errorf("interspersed: inputs %q, out %q, method %v, quiet %v", cfg.inputs, cfg.out, cfg.params.Method, cfg.quiet)
 	}
 
-	// Defaults.
+	// Defaults: thresholds and kernel sizes 0, which veil.Params reads as
+	// Celantur's defaults.
 	cfg = parse("a.jpg", "-o", "out")
 	p := cfg.params
 	if !slices.Equal(p.Classes, []veil.Class{veil.Face, veil.LicensePlate}) || p.Method != veil.Blur ||
-		p.FaceThreshold != 0.5 || p.LicensePlateThreshold != 0.5 || p.PersonThreshold != 0.4 || p.VehicleThreshold != 0.4 ||
+		p.FaceThreshold != 0 || p.LicensePlateThreshold != 0 || p.PersonThreshold != 0 || p.VehicleThreshold != 0 ||
+		p.KernelSizeFace != 0 || p.KernelSizePerson != 0 ||
 		p.FaceGradient != nil || p.LicensePlateGradient != nil || p.Format != "whole" ||
 		cfg.quality != 90 || cfg.compress != 5 || cfg.metadata || cfg.keepEXIF || cfg.outFormat != "" {
 		t.Errorf("defaults: %+v", cfg)

@@ -20,11 +20,16 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 	person := fs.Bool("person", false, "detect persons")
 	vehicle := fs.Bool("vehicle", false, "detect vehicles (car, bus, truck, motorcycle, bicycle)")
 	var p veil.Params
-	fs.Func("face-threshold", "face score threshold 0..1 (default 0.5)", floatFlag(&p.FaceThreshold))
-	fs.Func("license-plate-threshold", "licence plate score threshold 0..1 (default 0.5)", floatFlag(&p.LicensePlateThreshold))
-	fs.Func("person-threshold", "person score threshold 0..1 (default 0.4)", floatFlag(&p.PersonThreshold))
-	fs.Func("vehicle-threshold", "vehicle score threshold 0..1 (default 0.4)", floatFlag(&p.VehicleThreshold))
-	fs.StringVar(&p.Format, "format", "whole", `tiling: whole, pano:N or {"number":[nx,ny],"overlap":[ox,oy]}`)
+	for _, t := range []struct{ name, what, def string }{
+		{"face-threshold", "face", fmt.Sprint(veil.DefaultFaceThreshold)},
+		{"license-plate-threshold", "licence plate", fmt.Sprint(veil.DefaultLicensePlateThreshold)},
+		{"person-threshold", "person", fmt.Sprint(veil.DefaultPersonThreshold)},
+		{"vehicle-threshold", "vehicle", fmt.Sprint(veil.DefaultVehicleThreshold)},
+	} {
+		fs.Var(paramValue{&p, t.name, t.def}, t.name, t.what+" score threshold, 0 < score ≤ 1")
+	}
+	p.Format = "whole"
+	fs.Var(paramValue{&p, "format", "whole"}, "format", `tiling: whole, pano:N or {"number":[nx,ny],"overlap":[ox,oy]}`)
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
 	var bf backendFlags
 	bf.register(fs)
@@ -83,16 +88,4 @@ func detectFile(e *veil.Engine, name string, p veil.Params) (metadata.Image, err
 		return metadata.Image{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return veil.Metadata(name, res, time.Since(t0), veil.MetadataOptions{})
-}
-
-// floatFlag parses a float32 flag value into v.
-func floatFlag(v *float32) func(string) error {
-	return func(s string) error {
-		var f float64
-		if _, err := fmt.Sscan(s, &f); err != nil {
-			return fmt.Errorf("not a number: %q", s)
-		}
-		*v = float32(f)
-		return nil
-	}
 }

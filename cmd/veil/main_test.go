@@ -40,7 +40,7 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"frobnicate"}, 2},
 		{[]string{"detect"}, 2},
 		{[]string{"detect", "-face-threshold", "abc", "x.jpg"}, 2},
-		{[]string{"detect", "-face-threshold", "2", "../../testdata/plate.jpg"}, 1},
+		{[]string{"detect", "-face-threshold", "2", "../../testdata/plate.jpg"}, 2}, // a bad flag value, as in anonymize
 		{[]string{"detect", "../../testdata/README.md"}, 1},
 		{[]string{"detect", "no-such-file.jpg"}, 1},
 		{[]string{"models", "extra"}, 2},

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/url"
@@ -8,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/veilkit/veil"
-	"github.com/veilkit/veil/tiling"
 )
 
 // paramError is a bad request parameter: 422 with its message as detail.
@@ -111,13 +111,20 @@ func parseOptions(q url.Values) (*options, error) {
 	o := &options{}
 	p := &o.params
 
-	p.Method = veil.Blur
-	if q.Has("method") {
-		m, err := veil.ParseMethod(strings.ToLower(strings.TrimSpace(q.Get("method"))))
-		if err != nil {
-			return nil, badParam("method: want blur, pixelate, blacken or detect, got %q", q.Get("method"))
+	// The anonymization parameters, by their Celantur names; an empty
+	// value is the default.
+	for _, name := range veil.ParamNames {
+		v := q.Get(name)
+		if strings.TrimSpace(v) == "" {
+			continue
 		}
-		p.Method = m
+		if err := p.Set(name, v); err != nil {
+			var pe *veil.ParamError
+			if errors.As(err, &pe) {
+				return nil, badParam("%s: want %s, got %q", pe.Name, pe.Want, pe.Value)
+			}
+			return nil, badParam("%s: %v", name, err)
+		}
 	}
 
 	// Classes: those given true; when none is, the default (face and
@@ -152,7 +159,6 @@ func parseOptions(q url.Values) (*options, error) {
 		name string
 		dst  *bool
 	}{
-		{"debug", &p.Debug}, {"score", &p.Score}, {"bbox", &p.BBox},
 		{"no-object-tracking", &o.video.NoObjectTracking}, {"keep-bit-rate", &o.video.KeepBitRate},
 	} {
 		if *b.dst, _, err = boolParam(q, b.name); err != nil {
@@ -166,55 +172,15 @@ func parseOptions(q url.Values) (*options, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range []struct {
-		name string
-		dst  *float32
-		seg  bool
-	}{
-		{"face-threshold", &p.FaceThreshold, false},
-		{"license-plate-threshold", &p.LicensePlateThreshold, false},
-		{"person-threshold", &p.PersonThreshold, true},
-		{"vehicle-threshold", &p.VehicleThreshold, true},
-	} {
-		x, given, err := floatParam(q, t.name, 0, 1, true)
-		if err != nil {
-			return nil, err
+	if segGiven {
+		for _, t := range []struct {
+			name string
+			dst  *float32
+		}{{"person-threshold", &p.PersonThreshold}, {"vehicle-threshold", &p.VehicleThreshold}} {
+			if strings.TrimSpace(q.Get(t.name)) == "" {
+				*t.dst = float32(seg)
+			}
 		}
-		switch {
-		case given:
-			*t.dst = float32(x)
-		case t.seg && segGiven:
-			*t.dst = float32(seg)
-		}
-	}
-	for _, k := range []struct {
-		name string
-		dst  *float64
-		hi   float64
-	}{
-		{"kernel-size-face", &p.KernelSizeFace, 10},
-		{"kernel-size-license-plate", &p.KernelSizeLicensePlate, 10},
-		{"kernel-size-person", &p.KernelSizePerson, 10000},
-		{"kernel-size-vehicle", &p.KernelSizeVehicle, 10000},
-	} {
-		if *k.dst, _, err = floatParam(q, k.name, 0, k.hi, true); err != nil {
-			return nil, err
-		}
-	}
-
-	if f := q.Get("format"); f != "" {
-		if _, err := tiling.Parse(f); err != nil {
-			return nil, badParam("format: %s", strings.TrimPrefix(err.Error(), "tiling: "))
-		}
-		p.Format = f
-	}
-	if s := q.Get("ignores"); s != "" {
-		rs, err := veil.ParseIgnores(s)
-		if err != nil {
-			msg := strings.TrimPrefix(err.Error(), veil.ErrOption.Error()+": ")
-			return nil, badParam("ignores: %s", strings.TrimPrefix(msg, "ignores: "))
-		}
-		p.Ignores = rs
 	}
 
 	if s := q.Get("webhook"); s != "" {

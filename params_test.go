@@ -1,0 +1,106 @@
+package veil
+
+import (
+	"errors"
+	"image"
+	"reflect"
+	"testing"
+)
+
+func TestParamsSet(t *testing.T) {
+	g := func(start, stop float64) *Gradient { return &Gradient{Start: start, Stop: stop} }
+	for _, tt := range []struct {
+		name, value string
+		want        Params
+	}{
+		{"method", " Pixelate ", Params{Method: Pixelate}},
+		{"method", "detect", Params{Method: DetectOnly}},
+		{"bbox", "True", Params{BBox: true}},
+		{"debug", "1", Params{Debug: true}},
+		{"score", "on", Params{Score: true}},
+		{"format", "pano:8000", Params{Format: "pano:8000"}},
+		{"format", `{"number":[2,1],"overlap":[0.1,0]}`, Params{Format: `{"number":[2,1],"overlap":[0.1,0]}`}},
+		{"ignores", `[{"topLeftX":1,"topLeftY":2,"width":3,"height":4}]`, Params{Ignores: []image.Rectangle{image.Rect(1, 2, 4, 6)}}},
+		{"face-threshold", "0.3", Params{FaceThreshold: 0.3}},
+		{"license-plate-threshold", "1", Params{LicensePlateThreshold: 1}},
+		{"person-threshold", "0.25", Params{PersonThreshold: 0.25}},
+		{"vehicle-threshold", "0.7", Params{VehicleThreshold: 0.7}},
+		{"kernel-size-face", "0.5", Params{KernelSizeFace: 0.5}},
+		{"kernel-size-license-plate", "10", Params{KernelSizeLicensePlate: 10}},
+		{"kernel-size-person", "120", Params{KernelSizePerson: 120}},
+		{"kernel-size-vehicle", "61.5", Params{KernelSizeVehicle: 61.5}},
+		{"face-anonymization-gradient-start", "0", Params{FaceGradient: g(0, DefaultGradient.Stop)}},
+		{"face-anonymization-gradient-stop", "0.5", Params{FaceGradient: g(DefaultGradient.Start, 0.5)}},
+		{"license-plate-anonymization-gradient-start", "2", Params{LicensePlateGradient: g(2, DefaultGradient.Stop)}},
+		{"license-plate-anonymization-gradient-stop", "0.1", Params{LicensePlateGradient: g(DefaultGradient.Start, 0.1)}},
+	} {
+		var p Params
+		if err := p.Set(tt.name, tt.value); err != nil {
+			t.Errorf("Set(%q, %q): %v", tt.name, tt.value, err)
+			continue
+		}
+		if !reflect.DeepEqual(p, tt.want) {
+			t.Errorf("Set(%q, %q) = %+v, want %+v", tt.name, tt.value, p, tt.want)
+		}
+	}
+}
+
+// TestParamsSetBad checks that bad values are ParamErrors wrapping
+// ErrOption that leave the parameters as they were, and that every name
+// in ParamNames is one Set knows.
+func TestParamsSetBad(t *testing.T) {
+	for _, tt := range []struct{ name, value string }{
+		{"method", "smudge"},
+		{"bbox", "maybe"},
+		{"format", "pano:1"},
+		{"ignores", `[{"topLeftX":1}]`},
+		{"ignores", "[{"},
+		{"face-threshold", "0"},
+		{"face-threshold", "1.5"},
+		{"person-threshold", "NaN"},
+		{"kernel-size-face", "11"},
+		{"kernel-size-vehicle", "-1"},
+		{"kernel-size-person", "x"},
+		{"face-anonymization-gradient-start", "2.5"},
+		{"license-plate-anonymization-gradient-stop", "0.6"},
+	} {
+		keep := &Gradient{Start: 0.1, Stop: 0.2}
+		p := Params{Method: Blacken, Format: "whole", FaceThreshold: 0.6, FaceGradient: keep, LicensePlateGradient: keep}
+		before := p
+		err := p.Set(tt.name, tt.value)
+		var pe *ParamError
+		if !errors.As(err, &pe) || !errors.Is(err, ErrOption) || pe.Name != tt.name || pe.Value != tt.value || pe.Want == "" {
+			t.Errorf("Set(%q, %q) = %v, want a ParamError wrapping ErrOption", tt.name, tt.value, err)
+		}
+		if !reflect.DeepEqual(p, before) || *keep != (Gradient{Start: 0.1, Stop: 0.2}) {
+			t.Errorf("Set(%q, %q) changed the parameters: %+v", tt.name, tt.value, p)
+		}
+	}
+	var p Params
+	if err := p.Set("blur-radius", "3"); !errors.Is(err, ErrOption) {
+		t.Errorf("unknown name: %v", err)
+	}
+	good := map[string]string{"method": "blur", "bbox": "false", "debug": "false", "score": "false", "format": "whole", "ignores": "[]"}
+	for _, name := range ParamNames {
+		v, ok := good[name]
+		if !ok {
+			v = "0.5"
+		}
+		if err := p.Set(name, v); err != nil {
+			t.Errorf("Set(%q, %q): %v", name, v, err)
+		}
+	}
+}
+
+// TestParamsSetGradientCopies checks that setting one end of a gradient
+// does not change the Gradient the parameters pointed at.
+func TestParamsSetGradientCopies(t *testing.T) {
+	shared := Gradient{Start: 0.1, Stop: 0.2}
+	p := Params{FaceGradient: &shared}
+	if err := p.Set("face-anonymization-gradient-stop", "0.4"); err != nil {
+		t.Fatal(err)
+	}
+	if shared != (Gradient{Start: 0.1, Stop: 0.2}) || *p.FaceGradient != (Gradient{Start: 0.1, Stop: 0.4}) {
+		t.Errorf("shared %+v, face gradient %+v", shared, *p.FaceGradient)
+	}
+}
