@@ -345,16 +345,11 @@ func (e *Engine) segment(ctx context.Context, img *image.RGBA, dets []Detection,
 func (p *Params) shape(d Detection, seg *mask.Mask, bounds image.Rectangle) *mask.Mask {
 	var m *mask.Mask
 	if seg != nil {
-		m = &mask.Mask{Rect: seg.Rect.Intersect(bounds)}
-		m.Pix = make([]uint8, m.Rect.Dx()*m.Rect.Dy())
-		for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
-			i := (y - seg.Rect.Min.Y) * seg.Rect.Dx()
-			i += m.Rect.Min.X - seg.Rect.Min.X
-			copy(m.Pix[(y-m.Rect.Min.Y)*m.Rect.Dx():], seg.Pix[i:i+m.Rect.Dx()])
-		}
-	} else if a := p.alpha(d, Gradient{}, bounds); a != nil {
-		m = &mask.Mask{Rect: a.Rect, Pix: a.A}
+		m = seg.Intersect(bounds)
 	} else {
+		m = p.alpha(d, Gradient{}, bounds)
+	}
+	if m == nil {
 		return nil
 	}
 	m = m.Binary()
@@ -368,9 +363,9 @@ func (p *Params) shape(d Detection, seg *mask.Mask, bounds image.Rectangle) *mas
 // pixel was changed. A person or vehicle with a mask is anonymized by its
 // mask; a face or plate by its shape with the class's gradient.
 func (p *Params) anonymize(img *image.RGBA, o Object) bool {
-	var a *blur.Alpha
+	var a *mask.Mask
 	if o.Mask != nil && (o.Class == Person || o.Class == Vehicle) {
-		a = &blur.Alpha{Rect: o.Mask.Rect, A: o.Mask.Pix} // ignores already cleared
+		a = o.Mask // ignores already cleared
 	} else {
 		a = p.alpha(o.Detection, p.gradient(o.Class), img.Rect)
 		for _, r := range p.Ignores {
@@ -396,7 +391,7 @@ func (p *Params) anonymize(img *image.RGBA, o Object) bool {
 // alpha returns the coverage of d with gradient g: with BBox its box,
 // otherwise its shape — an ellipse around a face's box (see faceMargin),
 // a plate's four-corner quadrilateral, the box of a person or vehicle.
-func (p *Params) alpha(d Detection, g Gradient, bounds image.Rectangle) *blur.Alpha {
+func (p *Params) alpha(d Detection, g Gradient, bounds image.Rectangle) *mask.Mask {
 	b := d.Box
 	x0, y0, x1, y1 := float64(b.X1), float64(b.Y1), float64(b.X2), float64(b.Y2)
 	switch {
@@ -414,8 +409,8 @@ func (p *Params) alpha(d Detection, g Gradient, bounds image.Rectangle) *blur.Al
 }
 
 // covers reports whether a has any non-zero coverage.
-func covers(a *blur.Alpha) bool {
-	for _, v := range a.A {
+func covers(a *mask.Mask) bool {
+	for _, v := range a.Pix {
 		if v != 0 {
 			return true
 		}

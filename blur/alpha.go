@@ -3,18 +3,19 @@ package blur
 import (
 	"image"
 	"math"
+
+	"github.com/veilkit/veil/mask"
 )
 
-// Alpha is a coverage mask over Rect: A[(y-Rect.Min.Y)*Rect.Dx()+(x-Rect.Min.X)]
-// is the coverage of pixel (x, y), 255 = fully anonymized, 0 = unchanged.
+// Alpha is a coverage mask: a mask.Mask, whose
+// Pix[(y-Rect.Min.Y)*Rect.Dx()+(x-Rect.Min.X)] is the coverage of pixel
+// (x, y), 255 = fully anonymized, 0 = unchanged (and whose Clear cuts out
+// an ignore region).
 //
-// An Alpha whose A is shorter than Rect's area is treated as empty by every
-// function of the package. The functions that make an Alpha return nil
-// rather than one of more than 2³² pixels, far beyond any image.
-type Alpha struct {
-	Rect image.Rectangle
-	A    []uint8
-}
+// An Alpha whose Pix is shorter than Rect's area is treated as empty by
+// every function of the package. The functions that make an Alpha return
+// nil rather than one of more than 2³² pixels, far beyond any image.
+type Alpha = mask.Mask
 
 // Point is a point in image pixels, in continuous coordinates: pixel (x, y)
 // covers [x, x+1)×[y, y+1).
@@ -37,13 +38,13 @@ const maxAlphaPixels = 1 << 32
 
 // valid reports whether a is non-nil, covers a non-empty rectangle and has
 // a byte for each of its pixels.
-func (a *Alpha) valid() bool {
+func valid(a *Alpha) bool {
 	if a == nil {
 		return false
 	}
 	w, h := a.Rect.Dx(), a.Rect.Dy() // which may overflow
 	return w > 0 && h > 0 && a.Rect.Min.X < a.Rect.Max.X && a.Rect.Min.Y < a.Rect.Max.Y &&
-		w <= len(a.A) && h <= len(a.A)/w
+		w <= len(a.Pix) && h <= len(a.Pix)/w
 }
 
 // newAlpha returns a zero Alpha over r, or nil if r is empty or too large.
@@ -52,24 +53,7 @@ func newAlpha(r image.Rectangle) *Alpha {
 	if r.Empty() || w <= 0 || h <= 0 || w > maxAlphaPixels || h > maxAlphaPixels/w {
 		return nil
 	}
-	return &Alpha{Rect: r, A: make([]uint8, w*h)}
-}
-
-// Clear sets the alpha to 0 inside r, e.g. for an ignore region. Clear on a
-// nil or empty Alpha does nothing.
-func (a *Alpha) Clear(r image.Rectangle) {
-	if !a.valid() {
-		return
-	}
-	r = r.Intersect(a.Rect)
-	if r.Empty() {
-		return
-	}
-	w := a.Rect.Dx()
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		i := (y-a.Rect.Min.Y)*w + r.Min.X - a.Rect.Min.X
-		clear(a.A[i : i+r.Dx()])
-	}
+	return &Alpha{Rect: r, Pix: make([]uint8, w*h)}
 }
 
 // Union returns the per-pixel maximum of the alphas over the union of their
@@ -78,7 +62,7 @@ func (a *Alpha) Clear(r image.Rectangle) {
 func Union(as ...*Alpha) *Alpha {
 	var r image.Rectangle
 	for _, a := range as {
-		if a.valid() {
+		if valid(a) {
 			r = r.Union(a.Rect)
 		}
 	}
@@ -88,13 +72,13 @@ func Union(as ...*Alpha) *Alpha {
 	}
 	uw := r.Dx()
 	for _, a := range as {
-		if !a.valid() {
+		if !valid(a) {
 			continue
 		}
 		w := a.Rect.Dx()
 		for y := a.Rect.Min.Y; y < a.Rect.Max.Y; y++ {
-			src := a.A[(y-a.Rect.Min.Y)*w:][:w]
-			dst := u.A[(y-r.Min.Y)*uw+a.Rect.Min.X-r.Min.X:][:w]
+			src := a.Pix[(y-a.Rect.Min.Y)*w:][:w]
+			dst := u.Pix[(y-r.Min.Y)*uw+a.Rect.Min.X-r.Min.X:][:w]
 			for i, v := range src {
 				dst[i] = max(dst[i], v)
 			}
@@ -198,7 +182,7 @@ func BoxAlpha(x0, y0, x1, y1 float64, g Gradient, bounds image.Rectangle) *Alpha
 	}
 	for y := a.Rect.Min.Y; y < a.Rect.Max.Y; y++ {
 		ay := ry.at(math.Abs(float64(y)+0.5-cy) / hh)
-		row := a.A[(y-a.Rect.Min.Y)*w:][:w]
+		row := a.Pix[(y-a.Rect.Min.Y)*w:][:w]
 		for i, c := range col {
 			row[i] = min(c, ay)
 		}
@@ -230,7 +214,7 @@ func EllipseAlpha(x0, y0, x1, y1 float64, g Gradient, bounds image.Rectangle) *A
 	for y := a.Rect.Min.Y; y < a.Rect.Max.Y; y++ {
 		d := (float64(y) + 0.5 - cy) / hh
 		gy2 := d * d
-		row := a.A[(y-a.Rect.Min.Y)*w:][:w]
+		row := a.Pix[(y-a.Rect.Min.Y)*w:][:w]
 		for i, gx := range gx2 {
 			switch g2 := gx + gy2; {
 			case g2 <= si2:
@@ -273,7 +257,7 @@ func PolygonAlpha(pts []Point, g Gradient, bounds image.Rectangle) *Alpha {
 	w := a.Rect.Dx()
 	for y := a.Rect.Min.Y; y < a.Rect.Max.Y; y++ {
 		dy := float64(y) + 0.5 - c.Y
-		row := a.A[(y-a.Rect.Min.Y)*w:][:w]
+		row := a.Pix[(y-a.Rect.Min.Y)*w:][:w]
 		for i := range row {
 			dx := float64(a.Rect.Min.X+i) + 0.5 - c.X
 			gg := 0.0

@@ -11,7 +11,7 @@ func alphaAt(a *Alpha, x, y int) uint8 {
 	if a == nil || !(image.Point{x, y}).In(a.Rect) {
 		return 0
 	}
-	return a.A[(y-a.Rect.Min.Y)*a.Rect.Dx()+x-a.Rect.Min.X]
+	return a.Pix[(y-a.Rect.Min.Y)*a.Rect.Dx()+x-a.Rect.Min.X]
 }
 
 var big = image.Rect(-1000, -1000, 1000, 1000)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/disintegration/imaging"
+	"github.com/veilkit/veil/mask"
 )
 
 // A region of a street photo to anonymize.
@@ -91,7 +92,7 @@ func BenchmarkImagingRegions(b *testing.B) {
 
 func BenchmarkBlur12MPFull(b *testing.B) {
 	img := benchImage()
-	a := full(img.Rect)
+	a := mask.FromRect(img.Rect)
 	b.ResetTimer()
 	for range b.N {
 		Blur(img, a, 10)

@@ -33,7 +33,7 @@ const (
 // region (see the package documentation). Blur does nothing if img or a is nil or
 // empty, or sigma <= 0 (or NaN); a sigma above 8192 counts as 8192.
 func Blur(img *image.RGBA, a *Alpha, sigma float64) {
-	if !pixOK(img) || !a.valid() || !(sigma > 0) {
+	if !pixOK(img) || !valid(a) || !(sigma > 0) {
 		return
 	}
 	reg := a.Rect.Intersect(img.Rect)
@@ -166,7 +166,7 @@ func (b *blurJob) vertical(tmp []uint16, acc []uint32, c0, c1 int) {
 	for y := b.top; y < b.top+b.ah; y++ {
 		iy := b.p.Min.Y + y
 		blendRow(img.Pix[(iy-img.Rect.Min.Y)*img.Stride+(x0-img.Rect.Min.X)*4:][:w*4],
-			a.A[(iy-a.Rect.Min.Y)*aw+x0-a.Rect.Min.X:][:w],
+			a.Pix[(iy-a.Rect.Min.Y)*aw+x0-a.Rect.Min.X:][:w],
 			ps[0][2].step(), ps[1][2].step(), ps[2][2].step())
 	}
 }

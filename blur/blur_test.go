@@ -8,6 +8,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/veilkit/veil/mask"
 )
 
 // noise returns an image over r of random pixels, alpha included.
@@ -86,7 +88,7 @@ func TestBlurMatchesTripleBox(t *testing.T) {
 	for _, tt := range tests {
 		orig := noise(bounds, 1)
 		img := clone(orig)
-		Blur(img, full(tt.r), tt.sigma)
+		Blur(img, mask.FromRect(tt.r), tt.sigma)
 		reg := tt.r.Intersect(bounds)
 		for c := range 3 {
 			ref := refBlur(orig, c, tt.sigma)
@@ -139,7 +141,7 @@ func TestBlurScaled(t *testing.T) {
 		}
 		orig := noise(bounds, 1)
 		img := clone(orig)
-		Blur(img, full(tt.r), tt.sigma)
+		Blur(img, mask.FromRect(tt.r), tt.sigma)
 		reg := tt.r.Intersect(bounds)
 		inner := bounds.Inset(3 * int(math.Ceil(tt.sigma)))
 		var got, want, diff stats
@@ -237,7 +239,7 @@ func TestBlurGaussianVariance(t *testing.T) {
 		for y := range h {
 			img.Pix[y*img.Stride+w/2*4] = 255
 		}
-		Blur(img, full(img.Rect), sigma)
+		Blur(img, mask.FromRect(img.Rect), sigma)
 		var s, m, v float64
 		row := img.Pix[h/2*img.Stride:]
 		for x := range w {
@@ -262,12 +264,12 @@ func TestBlurBlend(t *testing.T) {
 	orig := noise(bounds, 2)
 	r := image.Rect(10, 5, 50, 40)
 	blurred := clone(orig)
-	Blur(blurred, full(r), 4)
+	Blur(blurred, mask.FromRect(r), 4)
 	// A horizontal ramp of alpha, 0 to 255.
-	a := &Alpha{Rect: r, A: make([]uint8, r.Dx()*r.Dy())}
+	a := &Alpha{Rect: r, Pix: make([]uint8, r.Dx()*r.Dy())}
 	for y := range r.Dy() {
 		for x := range r.Dx() {
-			a.A[y*r.Dx()+x] = uint8(x * 255 / (r.Dx() - 1))
+			a.Pix[y*r.Dx()+x] = uint8(x * 255 / (r.Dx() - 1))
 		}
 	}
 	img := clone(orig)
@@ -297,7 +299,7 @@ func TestBlurParallel(t *testing.T) {
 	orig := noise(bounds, 3)
 	img := clone(orig)
 	r := image.Rect(-10, 20, 390, 310)
-	Blur(img, full(r), 6)
+	Blur(img, mask.FromRect(r), 6)
 	ref := refBlur(orig, 1, 6)
 	for y := 20; y < 300; y++ {
 		for x := 0; x < 390; x++ {
@@ -332,14 +334,14 @@ func oddImages() []*image.RGBA {
 // 1×1, malformed, nil.
 func oddAlphas() []*Alpha {
 	return []*Alpha{
-		full(image.Rect(-50, 0, 20, 40)),
-		full(image.Rect(60, 90, 200, 200)),
-		full(image.Rect(1000, 1000, 1010, 1010)),
-		full(image.Rect(3, 3, 4, 4)),
-		full(image.Rect(0, 0, 1, 1)),
-		full(image.Rect(-1000, -1000, 1000, 1000)),
-		{Rect: image.Rect(0, 0, 10, 10), A: make([]uint8, 99)},
-		{Rect: image.Rect(10, 10, 0, 0), A: make([]uint8, 100)},
+		mask.FromRect(image.Rect(-50, 0, 20, 40)),
+		mask.FromRect(image.Rect(60, 90, 200, 200)),
+		mask.FromRect(image.Rect(1000, 1000, 1010, 1010)),
+		mask.FromRect(image.Rect(3, 3, 4, 4)),
+		mask.FromRect(image.Rect(0, 0, 1, 1)),
+		mask.FromRect(image.Rect(-1000, -1000, 1000, 1000)),
+		{Rect: image.Rect(0, 0, 10, 10), Pix: make([]uint8, 99)},
+		{Rect: image.Rect(10, 10, 0, 0), Pix: make([]uint8, 100)},
 		{Rect: image.Rect(0, 0, 0, 10)},
 		{},
 		nil,
@@ -386,7 +388,7 @@ func TestOddInputs(t *testing.T) {
 				for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
 					for x := img.Rect.Min.X; x < img.Rect.Max.X; x++ {
 						o := img.PixOffset(x, y)
-						in := a.valid() && (image.Point{x, y}).In(a.Rect)
+						in := valid(a) && (image.Point{x, y}).In(a.Rect)
 						if !in && !bytes.Equal(img.Pix[o:o+4], before.Pix[o:o+4]) || img.Pix[o+3] != before.Pix[o+3] {
 							t.Fatalf("%s image %d alpha %d: (%d,%d) changed", op.name, i, j, x, y)
 						}

@@ -2,11 +2,12 @@
 // coverage masks for boxes, ellipses and convex polygons, and blurs,
 // pixelates or blackens an [image.RGBA] under such a mask.
 //
-// A mask is an [Alpha]: one byte per pixel over a rectangle, 255 where the
-// pixel is fully anonymized and 0 where it is left as is. [BoxAlpha],
-// [EllipseAlpha] and [PolygonAlpha] make one for a shape, with the soft
-// edge of a [Gradient]; [Union] joins several and [Alpha.Clear] cuts out
-// ignore regions. [Blur], [Pixelate] and [Blacken] then change the image
+// A mask is an [Alpha], the package mask's [mask.Mask]: one byte per pixel
+// over a rectangle, 255 where the pixel is fully anonymized and 0 where it
+// is left as is (a segmentation mask can be blurred as it is).
+// [BoxAlpha], [EllipseAlpha] and [PolygonAlpha] make one for a shape, with
+// the soft edge of a [Gradient]; [Union] joins several and
+// [mask.Mask.Clear] cuts out ignore regions. [Blur], [Pixelate] and [Blacken] then change the image
 // under the mask, blending the anonymized colour c with the original o by
 // the mask's value a as (a*c + (255-a)*o)/255 per channel; the alpha
 // channel of the image is never changed.

@@ -15,7 +15,7 @@ import (
 //
 // Pixelate does nothing if img or a is nil or empty; a cell < 1 counts as 1.
 func Pixelate(img *image.RGBA, a *Alpha, cell int, origin image.Point) {
-	if !pixOK(img) || !a.valid() {
+	if !pixOK(img) || !valid(a) {
 		return
 	}
 	reg := a.Rect.Intersect(img.Rect)
@@ -39,7 +39,7 @@ func Pixelate(img *image.RGBA, a *Alpha, cell int, origin image.Point) {
 			c = c.Intersect(reg)
 			for y := c.Min.Y; y < c.Max.Y; y++ {
 				px := img.Pix[img.PixOffset(c.Min.X, y):][:c.Dx()*4]
-				al := a.A[(y-a.Rect.Min.Y)*aw+c.Min.X-a.Rect.Min.X:][:c.Dx()]
+				al := a.Pix[(y-a.Rect.Min.Y)*aw+c.Min.X-a.Rect.Min.X:][:c.Dx()]
 				for len(al) > 0 && len(px) >= 4 {
 					switch k := uint32(al[0]); k {
 					case 0:
@@ -96,7 +96,7 @@ func cellEnd(x, cell int) int {
 // a like Blur; the alpha channel is left as is. Blacken does nothing if img
 // or a is nil or empty.
 func Blacken(img *image.RGBA, a *Alpha) {
-	if !pixOK(img) || !a.valid() {
+	if !pixOK(img) || !valid(a) {
 		return
 	}
 	reg := a.Rect.Intersect(img.Rect)
@@ -106,7 +106,7 @@ func Blacken(img *image.RGBA, a *Alpha) {
 	aw := a.Rect.Dx()
 	for y := reg.Min.Y; y < reg.Max.Y; y++ {
 		px := img.Pix[img.PixOffset(reg.Min.X, y):][:reg.Dx()*4]
-		al := a.A[(y-a.Rect.Min.Y)*aw+reg.Min.X-a.Rect.Min.X:][:reg.Dx()]
+		al := a.Pix[(y-a.Rect.Min.Y)*aw+reg.Min.X-a.Rect.Min.X:][:reg.Dx()]
 		for len(al) > 0 && len(px) >= 4 {
 			k := 255 - uint32(al[0])
 			px[0] = uint8((k*uint32(px[0]) + 127) / 255)

@@ -3,6 +3,8 @@ package blur
 import (
 	"image"
 	"testing"
+
+	"github.com/veilkit/veil/mask"
 )
 
 // cellMean returns the mean colour of img over r ∩ img.Rect, rounded.
@@ -44,7 +46,7 @@ func TestPixelate(t *testing.T) {
 	for _, tt := range tests {
 		orig := noise(bounds, 7)
 		img := clone(orig)
-		Pixelate(img, full(tt.r), tt.cell, tt.origin)
+		Pixelate(img, mask.FromRect(tt.r), tt.cell, tt.origin)
 		reg := tt.r.Intersect(bounds)
 		for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
 			for x := bounds.Min.X; x < bounds.Max.X; x++ {
@@ -79,7 +81,7 @@ func TestPixelateGridAnchor(t *testing.T) {
 			img.Pix[img.PixOffset(x, y)] = uint8(x * 6)
 		}
 	}
-	Pixelate(img, full(img.Rect), 4, image.Pt(2, 0))
+	Pixelate(img, mask.FromRect(img.Rect), 4, image.Pt(2, 0))
 	for x := 1; x < 40; x++ {
 		same := img.Pix[img.PixOffset(x, 0)] == img.Pix[img.PixOffset(x-1, 0)]
 		if border := (x-2)%4 == 0; same == border {
@@ -91,14 +93,14 @@ func TestPixelateGridAnchor(t *testing.T) {
 func TestPixelateBlend(t *testing.T) {
 	orig := noise(image.Rect(0, 0, 16, 16), 8)
 	px := clone(orig)
-	Pixelate(px, full(orig.Rect), 4, image.Point{})
-	a := full(orig.Rect)
-	for i := range a.A {
-		a.A[i] = uint8(i)
+	Pixelate(px, mask.FromRect(orig.Rect), 4, image.Point{})
+	a := mask.FromRect(orig.Rect)
+	for i := range a.Pix {
+		a.Pix[i] = uint8(i)
 	}
 	img := clone(orig)
 	Pixelate(img, a, 4, image.Point{})
-	for i, k := range a.A {
+	for i, k := range a.Pix {
 		for c := range 3 {
 			o := i*4 + c
 			want := (int(k)*int(px.Pix[o]) + (255-int(k))*int(orig.Pix[o]) + 127) / 255
@@ -114,9 +116,9 @@ func TestBlacken(t *testing.T) {
 	orig := noise(bounds, 9)
 	img := clone(orig)
 	r := image.Rect(10, 0, 30, 20)
-	a := full(r)
-	for i := range a.A[:len(a.A)/2] {
-		a.A[i] = 128 // the top half
+	a := mask.FromRect(r)
+	for i := range a.Pix[:len(a.Pix)/2] {
+		a.Pix[i] = 128 // the top half
 	}
 	Blacken(img, a)
 	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {

@@ -4,6 +4,8 @@ import (
 	"image"
 	"math"
 	"runtime"
+
+	"github.com/veilkit/veil/mask"
 )
 
 // Large blurs run on a reduced copy of the region: a blur of standard
@@ -42,7 +44,7 @@ func blurScaled(img *image.RGBA, a *Alpha, reg, p image.Rectangle, sigma float64
 		workers = runtime.GOMAXPROCS(0)
 	}
 	parallel(workers, lh, func(_, lo, hi int) { reduce(low, img, p, f, lo, hi) })
-	blurBoxes(low, full(low.Rect), low.Rect, low.Rect, scaledRadii(sigma, f))
+	blurBoxes(low, mask.FromRect(low.Rect), low.Rect, low.Rect, scaledRadii(sigma, f))
 
 	// Interpolation taps of the region's columns: low-resolution pixel
 	// lx stands for the full-size block centred at lx*f + (f-1)/2.
@@ -77,7 +79,7 @@ func blurScaled(img *image.RGBA, a *Alpha, reg, p image.Rectangle, sigma float64
 				b[i] = uint16((uint32(c0[2])*v0 + uint32(c1[2])*v1 + 128) >> 8)
 			}
 			blendRow(img.Pix[(y-img.Rect.Min.Y)*img.Stride+(reg.Min.X-img.Rect.Min.X)*4:][:4*aw],
-				a.A[(y-a.Rect.Min.Y)*a.Rect.Dx()+reg.Min.X-a.Rect.Min.X:][:aw], r, g, b)
+				a.Pix[(y-a.Rect.Min.Y)*a.Rect.Dx()+reg.Min.X-a.Rect.Min.X:][:aw], r, g, b)
 		}
 	})
 }
@@ -167,13 +169,4 @@ func tapAt(x, f, n int) tap {
 		return tap{n - 1, n - 1, 0}
 	}
 	return tap{i, i + 1, uint32(math.Round((v - float64(i)) * 256))}
-}
-
-// full returns an alpha of 255 over r.
-func full(r image.Rectangle) *Alpha {
-	a := &Alpha{Rect: r, A: make([]uint8, r.Dx()*r.Dy())}
-	for i := range a.A {
-		a.A[i] = 255
-	}
-	return a
 }
