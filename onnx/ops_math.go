@@ -51,9 +51,30 @@ func (o *softmaxOp) run(rc *runCtx, in, out []*Tensor) error {
 		return nil
 	}
 	n := outer * inner
+	if inner == 1 && d == 2 && !o.log {
+		// Two classes, a detector's usual scores: one exponential a
+		// row, of the smaller minus the larger (no overflow): the
+		// larger's probability is 1/(1+e), the other's e/(1+e).
+		for r := 0; r < 2*n; r += 2 {
+			a, b := x[r], x[r+1]
+			if b > a {
+				e := expf(a - b)
+				p := 1 / (1 + e)
+				y[r], y[r+1] = e*p, p
+			} else {
+				e := expf(b - a)
+				p := 1 / (1 + e)
+				y[r], y[r+1] = p, e*p
+			}
+		}
+		return nil
+	}
 	work := func(lo, hi int) {
 		for r := lo; r < hi; r++ {
-			base := (r/inner)*d*inner + r%inner
+			base := r * d
+			if inner > 1 {
+				base = (r/inner)*d*inner + r%inner
+			}
 			m := float32(math.Inf(-1))
 			for j := 0; j < d; j++ {
 				m = max(m, x[base+j*inner])

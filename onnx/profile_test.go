@@ -14,6 +14,7 @@ import (
 var (
 	profileModel   = flag.String("profile", "", "model under ../models (or ../shared/models beside the repository) to time operator by operator (TestProfile)")
 	profileThreads = flag.Int("profile-threads", 1, "threads for TestProfile")
+	profileSteps   = flag.Bool("profile-steps", false, "TestProfile also lists every step in order")
 	profileSize    = flag.String("profile-size", "", "HxW input size for a dynamic model in TestProfile (e.g. 1088x1920; default: the golden input's)")
 )
 
@@ -105,6 +106,11 @@ func TestProfile(t *testing.T) {
 	for _, i := range idx[:min(15, len(idx))] {
 		st := p.steps[i]
 		fmt.Fprintf(&b, "  %7.3f ms %-26s in %v out %v\n", per[i].Seconds()*1000/runs, st.n.String(), p.vals[st.in[0]].shape, p.vals[st.out[0]].shape)
+	}
+	if *profileSteps {
+		for i, st := range p.steps {
+			fmt.Fprintf(&b, "  step %3d %8.4f ms %s in %v out %v\n", i, per[i].Seconds()*1000/runs, st.n.opType, p.vals[st.in[0]].shape, p.vals[st.out[0]].shape)
+		}
 	}
 	t.Log("\n" + b.String())
 }
