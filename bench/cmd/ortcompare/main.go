@@ -2,8 +2,8 @@
 // (onnxruntime-node 1.30.0, CPU) on the same models and inputs.
 //
 // For every model and thread count it alternates batches of runs — round r:
-// veil then ORT, reversed on odd rounds — and reports the medians of the
-// per-run times:
+// veil then ORT, reversed on odd rounds, each batch after a pause and
+// 100 ms of untimed runs — and reports the medians of the per-run times:
 //
 //	go run ./bench/cmd/ortcompare [-models list|all] [-threads 1,2] [-rounds 5] [-iters 10] [-json] [-ort bench/ort] [-veil=false]
 //
@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/veilkit/veil/internal/modelpath"
 	"io"
 	"math"
 	"os"
@@ -33,6 +32,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/veilkit/veil/internal/modelpath"
 )
 
 // spec is one model's input: name, shape, and the mean/std of the synthetic
@@ -309,6 +310,13 @@ func median(xs []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
+// batchWarm is how long each batch runs untimed before its timed runs,
+// in both runtimes: a core that sat idle (the pause below, the other
+// runtime's batch) runs slowly for tens of milliseconds on this shared
+// machine — a 2-thread UltraFace run took 3.3 ms after a pause against
+// 1.7 ms in a steady loop, and 1.7 again after 100 ms of warm-up.
+const batchWarm = 100 * time.Millisecond
+
 // batchGap is the pause before each batch of timed runs.
 const batchGap = 50 * time.Millisecond
 
@@ -349,7 +357,7 @@ func startORT(dir string) (*ortProc, error) {
 func (p *ortProc) time(path string, s spec, threads, iters int) ([]float64, error) {
 	req := map[string]any{
 		"model": path, "input": s.input, "shape": s.shape, "mean": s.mean, "std": s.std,
-		"nhwc": s.nhwc, "threads": threads, "iters": iters,
+		"nhwc": s.nhwc, "threads": threads, "iters": iters, "warm_ms": batchWarm.Milliseconds(),
 	}
 	b, err := json.Marshal(req)
 	if err != nil {
