@@ -398,15 +398,18 @@ func broadcast[T float32 | int64](threads int, sa, sb, so []int, a, b, out []T, 
 		return
 	}
 	// General case: walk the output one innermost row at a time.
-	var bufA, bufB [8]int
+	var bufA, bufB, bufO [8]int
 	var stA, stB []int
 	if len(so) <= 8 {
 		stA, stB = bufA[:len(so)], bufB[:len(so)]
 		broadcastStridesInto(stA, sa, so)
 		broadcastStridesInto(stB, sb, so)
+		so = bufO[:copy(bufO[:], so)]
 	} else {
-		stA, stB = broadcastStrides(sa, so), broadcastStrides(sb, so)
+		stA, stB, so = broadcastStrides(sa, so), broadcastStrides(sb, so), slices.Clone(so)
 	}
+	r := coalesce(so, stA, stB)
+	so, stA, stB = so[:r], stA[:r], stB[:r]
 	rows := n / so[len(so)-1]
 	if threads <= 1 {
 		broadcastRows(0, rows, so, stA, stB, a, b, out, row)

@@ -14,39 +14,63 @@ func stridedCopy[T float32 | int64](dst []T, shape []int, src []T, off int, st [
 	if n == 0 {
 		return
 	}
-	rank := len(shape)
-	if rank == 0 {
+	if len(shape) == 0 {
 		dst[0] = src[off]
 		return
 	}
-	inner, is := shape[rank-1], st[rank-1]
+	// Coalesced, a slice's rows stay rows and contiguous runs become one.
+	var shBuf, stBuf [8]int
+	sh, ss := shBuf[:0], stBuf[:0]
+	if len(shape) > len(shBuf) {
+		sh, ss = make([]int, 0, len(shape)), make([]int, 0, len(shape))
+	}
+	sh, ss = append(sh, shape...), append(ss, st...)
+	rank := coalesce(sh, ss)
+	sh, ss = sh[:rank], ss[:rank]
+	inner, is := sh[rank-1], ss[rank-1]
+	row := func(o, pos int) {
+		r := dst[o : o+inner]
+		switch {
+		case is == 1 && inner >= 16:
+			copy(r, src[pos:pos+inner])
+		case is == 1:
+			s := src[pos : pos+inner]
+			for j := range r {
+				r[j] = s[j]
+			}
+		default:
+			for j := range r {
+				r[j] = src[pos]
+				pos += is
+			}
+		}
+	}
+	if rank == 1 {
+		row(0, off)
+		return
+	}
+	if rank == 2 {
+		for o, pos := 0, off; o < n; o, pos = o+inner, pos+ss[0] {
+			row(o, pos)
+		}
+		return
+	}
 	var idxBuf [8]int
-	idx := idxBuf[:0]
+	idx := idxBuf[:rank]
 	if rank > len(idxBuf) {
 		idx = make([]int, rank)
-	} else {
-		idx = idxBuf[:rank]
 	}
 	pos := off
 	for o := 0; o < n; o += inner {
-		row := dst[o : o+inner]
-		if is == 1 {
-			copy(row, src[pos:pos+inner])
-		} else {
-			p := pos
-			for j := range row {
-				row[j] = src[p]
-				p += is
-			}
-		}
+		row(o, pos)
 		// Advance the odometer over the outer axes.
 		for k := rank - 2; k >= 0; k-- {
 			idx[k]++
-			pos += st[k]
-			if idx[k] < shape[k] {
+			pos += ss[k]
+			if idx[k] < sh[k] {
 				break
 			}
-			pos -= st[k] * idx[k]
+			pos -= ss[k] * idx[k]
 			idx[k] = 0
 		}
 	}
@@ -632,8 +656,10 @@ func (o *transposeOp) run(rc *runCtx, in, out []*Tensor) error {
 	for k, p := range perm {
 		st[k] = inSt[p]
 	}
-	var cShape, cSt [8]int
-	shape, cst := coalesce(out[0].shape, st, cShape[:0], cSt[:0])
+	var shBuf [8]int
+	shape := shBuf[:copy(shBuf[:], out[0].shape)]
+	r := coalesce(shape, st)
+	shape, cst := shape[:r], st[:r]
 	switch {
 	case x.dtype == Int64:
 		stridedCopy(out[0].i, shape, x.i, 0, cst)
@@ -643,26 +669,44 @@ func (o *transposeOp) run(rc *runCtx, in, out []*Tensor) error {
 	return nil
 }
 
-// coalesce merges neighbouring axes that the source walks contiguously
-// (st[k] == st[k+1]·shape[k+1]) and drops axes of length 1, appending the
-// result to the given buffers.
-func coalesce(shape, st []int, outShape, outSt []int) ([]int, []int) {
-	for k := range shape {
-		if shape[k] == 1 {
+// coalesce drops the axes of length 1 from shape and merges each axis
+// into the one before it where every stride vector in sts steps over the
+// two evenly (st[k-1] == shape[k]·st[k]: a contiguous run, or a
+// broadcast axis in each), in place, and returns how many axes are left
+// (at least one). A copy of [1, 4420, 4] sliced to [1, 4420, 2] becomes
+// 4420 rows of 2; a channel scale [1, C, 1, 1] broadcast over
+// [1, C, H, W] becomes C rows of H·W.
+func coalesce(shape []int, sts ...[]int) int {
+	k := 0
+	for i, d := range shape {
+		if d == 1 {
 			continue
 		}
-		if n := len(outShape); n > 0 && outSt[n-1] == st[k]*shape[k] {
-			outShape[n-1] *= shape[k]
-			outSt[n-1] = st[k]
+		merge := k > 0
+		for _, st := range sts {
+			merge = merge && st[k-1] == d*st[i]
+		}
+		if merge {
+			shape[k-1] *= d
+			for _, st := range sts {
+				st[k-1] = st[i]
+			}
 			continue
 		}
-		outShape = append(outShape, shape[k])
-		outSt = append(outSt, st[k])
+		shape[k] = d
+		for _, st := range sts {
+			st[k] = st[i]
+		}
+		k++
 	}
-	if len(outShape) == 0 {
-		outShape, outSt = append(outShape, 1), append(outSt, 1)
+	if k == 0 {
+		shape[0] = 1
+		for _, st := range sts {
+			st[0] = 1
+		}
+		k = 1
 	}
-	return outShape, outSt
+	return k
 }
 
 // transpose2D handles the common case of swapping the last two of the
