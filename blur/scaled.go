@@ -5,12 +5,13 @@ import (
 	"math"
 	"runtime"
 
+	"github.com/veilkit/veil/internal/downscale"
 	"github.com/veilkit/veil/mask"
 )
 
 // Large blurs run on a reduced copy of the region: a blur of standard
 // deviation sigma keeps nothing finer than sigma, so the padded region is
-// reduced by a power of two f (f×f means) to a copy whose own blur,
+// reduced by a power of two f (halved log₂ f times: f×f means) to a copy whose own blur,
 // sigma/f, is still at least scaledSigma of its pixels, blurred there, and
 // interpolated back (bilinear) under the mask. The work per pixel of the
 // region falls from the six box passes to a reduction and an
@@ -37,13 +38,23 @@ func scaleFor(sigma float64) int {
 // blurScaled is Blur of the region reg (a.Rect ∩ img.Rect, with the padded
 // region p around it) on a copy reduced by f.
 func blurScaled(img *image.RGBA, a *Alpha, reg, p image.Rectangle, sigma float64, f int) {
-	lw, lh := (p.Dx()+f-1)/f, (p.Dy()+f-1)/f
-	low := image.NewRGBA(image.Rect(0, 0, lw, lh))
 	workers := 1
 	if p.Dx()*p.Dy() > parallelPixels {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	parallel(workers, lh, func(_, lo, hi int) { reduce(low, img, p, f, lo, hi) })
+	// The reduced copy: f×f means, halving log₂ f times, a large image
+	// in bands side by side.
+	low, r := img, p
+	for k := 1; k < f; k *= 2 {
+		src, half := low, downscale.New(r, nil)
+		w := 1
+		if r.Dx()*r.Dy() > parallelPixels {
+			w = workers
+		}
+		parallel(w, half.Rect.Dy(), func(_, lo, hi int) { downscale.HalveRows(half, src, r, lo, hi) })
+		low, r = half, half.Rect
+	}
+	lw, lh := low.Rect.Dx(), low.Rect.Dy()
 	blurBoxes(low, mask.FromRect(low.Rect), low.Rect, low.Rect, scaledRadii(sigma, f))
 
 	// Interpolation taps of the region's columns: low-resolution pixel
@@ -113,40 +124,6 @@ func boxVariance(r [3]int) float64 {
 		v += float64(x*x+x) / 3
 	}
 	return v
-}
-
-// reduce sets rows [lo, hi) of low to the means of the f×f blocks of the
-// part p of img (fewer pixels in the blocks at p's right and bottom
-// edges).
-func reduce(low, img *image.RGBA, p image.Rectangle, f, lo, hi int) {
-	lw := low.Rect.Dx()
-	sum := make([]uint32, 3*lw)
-	for ly := lo; ly < hi; ly++ {
-		clear(sum)
-		y0, y1 := p.Min.Y+ly*f, min(p.Min.Y+(ly+1)*f, p.Max.Y)
-		for y := y0; y < y1; y++ {
-			row := img.Pix[(y-img.Rect.Min.Y)*img.Stride+(p.Min.X-img.Rect.Min.X)*4:][:4*p.Dx()]
-			for lx := range lw {
-				blk := row[4*lx*f : min(4*(lx+1)*f, len(row))]
-				var r, g, b uint32
-				for i := 0; i+3 < len(blk); i += 4 {
-					r += uint32(blk[i])
-					g += uint32(blk[i+1])
-					b += uint32(blk[i+2])
-				}
-				s := sum[3*lx : 3*lx+3 : 3*lx+3]
-				s[0], s[1], s[2] = s[0]+r, s[1]+g, s[2]+b
-			}
-		}
-		out := low.Pix[ly*low.Stride:][:4*lw]
-		for lx := range lw {
-			n := uint32((y1 - y0) * (min((lx+1)*f, p.Dx()) - lx*f))
-			for c := range 3 {
-				out[4*lx+c] = uint8((sum[3*lx+c] + n/2) / n)
-			}
-			out[4*lx+3] = 255
-		}
-	}
 }
 
 // A tap interpolates between low-resolution samples i0 and i1 with weight

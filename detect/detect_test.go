@@ -180,44 +180,6 @@ func TestTensorIdentity(t *testing.T) {
 	}
 }
 
-// TestHalve checks halve's packed arithmetic against plain 2×2 means on
-// even and odd sizes, at an offset region.
-func TestHalve(t *testing.T) {
-	img := loadRGBA(t, "../testdata/street.jpg")
-	for _, r := range []image.Rectangle{
-		image.Rect(0, 0, 64, 48),
-		image.Rect(13, 7, 13+65, 7+49),
-		image.Rect(5, 3, 6, 4), // one pixel
-		image.Rect(1, 1, 4, 2), // one odd row
-	} {
-		h := halve(img, r)
-		if want := image.Rect(0, 0, (r.Dx()+1)/2, (r.Dy()+1)/2); h.Rect != want {
-			t.Fatalf("%v: halved to %v, want %v", r, h.Rect, want)
-		}
-		for y := 0; y < h.Rect.Dy(); y++ {
-			for x := 0; x < h.Rect.Dx(); x++ {
-				x0, y0 := r.Min.X+2*x, r.Min.Y+2*y
-				x1, y1 := min(x0+1, r.Max.X-1), min(y0+1, r.Max.Y-1)
-				var want [4]uint32
-				for _, p := range []image.Point{{x0, y0}, {x1, y0}, {x0, y1}, {x1, y1}} {
-					c := img.RGBAAt(p.X, p.Y)
-					want[0] += uint32(c.R)
-					want[1] += uint32(c.G)
-					want[2] += uint32(c.B)
-					want[3] += uint32(c.A)
-				}
-				got := h.Pix[h.PixOffset(x, y):][:4]
-				for c := range want {
-					if w := uint8((want[c] + 2) / 4); got[c] != w {
-						t.Fatalf("%v: (%d,%d) channel %d = %d, want %d", r, x, y, c, got[c], w)
-					}
-				}
-			}
-		}
-		putHalf(h)
-	}
-}
-
 // TestTensorHalving checks that a downscale by 2 and more, which halves
 // first, stays close to the triangle filter run on the full region: the
 // two differ by the box's extra smoothing only.

@@ -1,10 +1,11 @@
 package detect
 
 import (
-	"encoding/binary"
 	"image"
 	"math"
 	"sync"
+
+	"github.com/veilkit/veil/internal/downscale"
 )
 
 // Norm says how a model wants its input pixels: channel order and
@@ -217,52 +218,17 @@ func copyNormalized(dst []float32, dw, dh int, img *image.RGBA, r image.Rectangl
 	}
 }
 
-// halfPool holds the pixel buffers of halve's images.
+// halfPool holds the pixel buffers of the halved images.
 var halfPool sync.Pool
 
-// halve returns the part r of img at half its size, at (0, 0): each pixel
-// is the rounded mean of a 2×2 block (an odd last column or row is
-// averaged with itself). Its pixels come from halfPool; putHalf gives them
-// back.
+// halve is downscale.Halve with a pixel buffer from halfPool; putHalf
+// gives it back.
 func halve(img *image.RGBA, r image.Rectangle) *image.RGBA {
-	w, h := (r.Dx()+1)/2, (r.Dy()+1)/2
-	n := 4 * w * h
-	var pix []uint8
-	if p, ok := halfPool.Get().(*[]uint8); ok && cap(*p) >= n {
-		pix = (*p)[:n]
-	} else {
-		pix = make([]uint8, n)
+	var buf []uint8
+	if p, ok := halfPool.Get().(*[]uint8); ok {
+		buf = *p
 	}
-	const lanes = 0x00ff00ff00ff00ff
-	even := r.Dx() &^ 1 // source columns in whole pairs
-	for y := 0; y < h; y++ {
-		a := img.Pix[img.PixOffset(r.Min.X, r.Min.Y+2*y):][:4*r.Dx()]
-		b := a
-		if 2*y+1 < r.Dy() {
-			b = img.Pix[img.PixOffset(r.Min.X, r.Min.Y+2*y+1):][:4*r.Dx()]
-		}
-		out := pix[4*w*y:][:4*w]
-		// Two pixels at a time in a uint64: the R and B bytes of both
-		// in one word's 16-bit lanes, G and A in another, so that four
-		// pixels' sums take a few adds.
-		for x := 0; x < even; x += 2 {
-			pa := binary.LittleEndian.Uint64(a[4*x:])
-			pb := binary.LittleEndian.Uint64(b[4*x:])
-			rb := pa&lanes + pb&lanes
-			ga := pa>>8&lanes + pb>>8&lanes
-			rb = (rb + rb>>32 + 0x0002_0002) >> 2 & 0x00ff_00ff
-			ga = (ga + ga>>32 + 0x0002_0002) >> 2 & 0x00ff_00ff
-			binary.LittleEndian.PutUint32(out[2*x:], uint32(rb|ga<<8))
-		}
-		if even < r.Dx() {
-			p, q := a[4*even:4*even+4], b[4*even:4*even+4]
-			o := out[2*even : 2*even+4]
-			for c := range o {
-				o[c] = uint8((2*uint32(p[c]) + 2*uint32(q[c]) + 2) >> 2)
-			}
-		}
-	}
-	return &image.RGBA{Pix: pix, Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}
+	return downscale.Halve(img, r, buf)
 }
 
 // putHalf gives an image of halve's pixels back to halfPool.
