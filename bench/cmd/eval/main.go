@@ -69,6 +69,9 @@ func main() {
 		format     = flag.String("format", "whole", "Params.Format (tiling)")
 		faceModel  = flag.String("face-model", "", "YuNet ONNX file for faces (default: the engine's embedded model)")
 		faceMax    = flag.Int("face-maxside", -1, "MaxSide of a dynamic -face-model (-1: the detector's default; 0: native size)")
+		faceUnion  = flag.String("face-union", "", "UltraFace ONNX file whose faces are merged with the face model's (detect.Union)")
+		unionIoU   = flag.Float64("union-iou", 0.3, "detect.Union IoU for -face-union")
+		unionIn    = flag.Float64("union-inside", 0.6, "detect.Union Inside for -face-union")
 		faceThr    = flag.Float64("face-thr", 0, "face threshold (0: engine default)")
 		plateThr   = flag.Float64("plate-thr", 0, "licence-plate threshold (0: engine default)")
 		personThr  = flag.Float64("person-thr", 0, "person threshold (0: engine default)")
@@ -96,12 +99,29 @@ func main() {
 		PersonThreshold: float32(*personThr), VehicleThreshold: float32(*vehicleThr), BBox: *bbox}
 	face := "embedded yunet_n_dynamic"
 	opts := []veil.Option{veil.WithThreads(*threads)}
-	if *faceModel != "" {
-		d, err := loadFace(*faceModel, *threads, *faceMax)
+	if *faceModel != "" || *faceUnion != "" {
+		path := *faceModel
+		if path == "" {
+			path = "models/face/yunet_n_dynamic.onnx"
+		}
+		var d detect.Detector
+		d, err := loadFace(path, *threads, *faceMax)
 		if err != nil {
 			fail(err)
 		}
-		face = *faceModel
+		face = path
+		if *faceUnion != "" {
+			b, err := os.ReadFile(*faceUnion)
+			if err != nil {
+				fail(err)
+			}
+			uf, err := detect.NewUltraFace(b, onnx.Options{Threads: *threads})
+			if err != nil {
+				fail(err)
+			}
+			d = &detect.Union{Detectors: []detect.Detector{d, uf}, IoU: float32(*unionIoU), Inside: float32(*unionIn)}
+			face += " + " + *faceUnion
+		}
 		opts = append(opts, veil.WithDetector(veil.Face, d))
 	}
 	e, err := veil.New(opts...)
