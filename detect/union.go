@@ -3,6 +3,7 @@ package detect
 import (
 	"context"
 	"image"
+	"slices"
 	"sort"
 )
 
@@ -23,21 +24,12 @@ func (u *Union) Classes() []Class {
 	var cs []Class
 	for _, d := range u.Detectors {
 		for _, c := range d.Classes() {
-			if !containsClass(cs, c) {
+			if !slices.Contains(cs, c) {
 				cs = append(cs, c)
 			}
 		}
 	}
 	return cs
-}
-
-func containsClass(cs []Class, c Class) bool {
-	for _, x := range cs {
-		if x == c {
-			return true
-		}
-	}
-	return false
 }
 
 // Detect runs every detector on r and merges their detections.
