@@ -31,8 +31,12 @@ type object struct {
 // A sample is one image and its ground truth. When w and h are set, the
 // boxes are in a w×h frame and are rescaled to the decoded image's size.
 type sample struct {
-	path    string
-	w, h    int
+	path string
+	w, h int
+	// ow, oh: the size the image was resized from, when the labels say
+	// (WIDER "orig W0 H0": the staged copies were stretched to 416×416);
+	// 0 when unknown. See -wider-aspect.
+	ow, oh  int
 	objects []object
 }
 
@@ -186,7 +190,7 @@ func resolve(dir string, samples []sample, labels string) []sample {
 
 // parseWider parses WIDER-style labels: a header line
 // "# <relpath> [<W> <H> [orig <W0> <H0>]]" per image, the size its boxes
-// refer to, then one "x1 y1 x2 y2 ..." line per face (extra fields are
+// refer to (and the size the image was resized from), then one "x1 y1 x2 y2 ..." line per face (extra fields are
 // ignored).
 func parseWider(r io.Reader) ([]sample, error) {
 	var out []sample
@@ -208,6 +212,14 @@ func parseWider(r io.Reader) ([]sample, error) {
 					return nil, fmt.Errorf("line %d: bad image size %q %q", line, f[2], f[3])
 				}
 				s.w, s.h = w, h
+			}
+			if len(f) >= 7 && f[4] == "orig" {
+				w, err1 := strconv.Atoi(f[5])
+				h, err2 := strconv.Atoi(f[6])
+				if err1 != nil || err2 != nil || w <= 0 || h <= 0 {
+					return nil, fmt.Errorf("line %d: bad original size %q %q", line, f[5], f[6])
+				}
+				s.ow, s.oh = w, h
 			}
 			out = append(out, s)
 		default:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"image"
 	"image/color"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"github.com/veilkit/veil"
 	"github.com/veilkit/veil/detect"
 	"github.com/veilkit/veil/mask"
+	xdraw "golang.org/x/image/draw"
 )
 
 func box(x1, y1, x2, y2 float32) detect.Box { return detect.Box{X1: x1, Y1: y1, X2: x2, Y2: y2} }
@@ -103,23 +105,65 @@ func TestParseWider(t *testing.T) {
 	}
 	a, b, c := got[0], got[1], got[2]
 	if a.path != "0--Parade/a.jpg" || a.w != 416 || a.h != 416 || len(a.objects) != 2 ||
-		a.objects[1].box != box(3.5, 4, 13.5, 24) || a.objects[0].class != veil.Face {
+		a.objects[1].box != box(3.5, 4, 13.5, 24) || a.objects[0].class != veil.Face || a.ow != 1024 || a.oh != 819 {
 		t.Errorf("first sample %+v", a)
 	}
 	if b.path != "1--Handshaking/b.jpg" || b.w != 0 || len(b.objects) != 0 {
 		t.Errorf("second sample %+v", b)
 	}
-	if c.w != 100 || c.h != 50 || len(c.objects) != 1 {
+	if c.w != 100 || c.h != 50 || c.ow != 0 || len(c.objects) != 1 {
 		t.Errorf("third sample %+v", c)
 	}
 	// Boxes in a 100×50 frame, image 200×200.
 	if o := c.scaled(image.Rect(0, 0, 200, 200)); o[0].box != box(0, 0, 10, 20) {
 		t.Errorf("scaled %v, want [0 0 10 20]", o[0].box)
 	}
-	for _, bad := range []string{"1 2 3 4\n", "# a.jpg\n1 2 3\n", "# a.jpg x 416\n", "# a.jpg\n1 2 3 z\n", "#\n"} {
+	for _, bad := range []string{"1 2 3 4\n", "# a.jpg\n1 2 3\n", "# a.jpg x 416\n", "# a.jpg\n1 2 3 z\n", "#\n", "# a.jpg 416 416 orig 0 300\n"} {
 		if _, err := parseWider(strings.NewReader(bad)); err == nil {
 			t.Errorf("parseWider(%q) succeeded", bad)
 		}
+	}
+}
+
+// TestDetectUnsquashed squashes the group photo to half its width and
+// checks that detectUnsquashed, told the original size, finds its faces
+// where Detect finds them on the original, in the squashed pixels.
+func TestDetectUnsquashed(t *testing.T) {
+	img, err := decode("../../../testdata/group.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := veil.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	squashed := image.NewRGBA(image.Rect(0, 0, b.Dx()/2, b.Dy()))
+	xdraw.BiLinear.Scale(squashed, squashed.Rect, img, b, xdraw.Src, nil)
+	p := veil.Params{Classes: []veil.Class{veil.Face}}
+	want, err := e.Detect(context.Background(), img, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := detectUnsquashed(context.Background(), e, squashed, b.Dx(), b.Dy(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 40 || math.Abs(float64(len(got)-len(want))) > 0.1*float64(len(want)) {
+		t.Fatalf("%d faces unsquashed, %d on the original", len(got), len(want))
+	}
+	t.Logf("%d faces unsquashed, %d on the original", len(got), len(want))
+	var matched int
+	for _, g := range got {
+		for _, w := range want {
+			if g.Box.IoU(box(w.Box.X1/2, w.Box.Y1, w.Box.X2/2, w.Box.Y2)) >= 0.5 {
+				matched++
+				break
+			}
+		}
+	}
+	if matched < len(got)*9/10 {
+		t.Errorf("%d of %d faces found unsquashed lie on a face of the original (halved in x)", matched, len(got))
 	}
 }
 

@@ -4,7 +4,8 @@
 // (mask_iou, leak_fraction).
 //
 //	go run ./bench/cmd/eval -data /work/shared/data [-json] [-datasets wider,openalpr,coco]
-//	    [-threads N] [-format whole] [-bbox] [-face-model PATH [-face-maxside N]]
+//	    [-threads N] [-format whole] [-bbox] [-face-model PATH] [-face-maxside N]
+//	    [-face-minside N] [-face-union PATH] [-wider-aspect]
 //	    [-face-thr T] [-plate-thr T] [-person-thr T] [-vehicle-thr T]
 //
 // -data holds dataset folders found by name (each optional):
@@ -12,7 +13,9 @@
 //   - wider*: WIDER-style labels*.txt (else label*.txt), a header
 //     "# <relpath> [<W> <H> ...]" per image then "x1 y1 x2 y2" per face;
 //     images under images/<relpath>; boxes are rescaled when the image is
-//     not W×H. Rows: face, subsets all and >=16px.
+//     not W×H. Rows: face, subsets all and >=16px. A header may go on with
+//     "orig <W0> <H0>", the size the image was resized from: -wider-aspect
+//     then runs the image at that aspect (see detectUnsquashed).
 //   - openalpr*: region folders of images with same-name .txt labels
 //     "<file>\t<x>\t<y>\t<w>\t<h>\t<text>". Row: license-plate, all.
 //   - coco*: COCO instances *.json, images under images/. Rows: person;
@@ -58,6 +61,7 @@ import (
 	"github.com/veilkit/veil/detect"
 	"github.com/veilkit/veil/mask"
 	"github.com/veilkit/veil/onnx"
+	xdraw "golang.org/x/image/draw"
 )
 
 func main() {
@@ -69,6 +73,7 @@ func main() {
 		format     = flag.String("format", "whole", "Params.Format (tiling)")
 		faceModel  = flag.String("face-model", "", "YuNet ONNX file for faces (default: the engine's embedded model)")
 		faceMax    = flag.Int("face-maxside", -1, "MaxSide of a dynamic -face-model (-1: the detector's default; 0: native size)")
+		faceMin    = flag.Int("face-minside", -1, "MinSide of a dynamic -face-model (-1: the detector's default)")
 		faceUnion  = flag.String("face-union", "", "UltraFace ONNX file whose faces are merged with the face model's (detect.Union)")
 		unionIoU   = flag.Float64("union-iou", 0.3, "detect.Union IoU for -face-union")
 		unionIn    = flag.Float64("union-inside", 0.6, "detect.Union Inside for -face-union")
@@ -77,6 +82,7 @@ func main() {
 		personThr  = flag.Float64("person-thr", 0, "person threshold (0: engine default)")
 		vehicleThr = flag.Float64("vehicle-thr", 0, "vehicle threshold (0: engine default)")
 		bbox       = flag.Bool("bbox", false, "Params.BBox: anonymize (and score the masks of) the boxes instead of the shapes")
+		aspect     = flag.Bool("wider-aspect", false, "run WIDER images at the aspect of their original size (the labels' \"orig W H\"), detections mapped back")
 	)
 	flag.Parse()
 	if *data == "" || flag.NArg() > 0 {
@@ -99,13 +105,13 @@ func main() {
 		PersonThreshold: float32(*personThr), VehicleThreshold: float32(*vehicleThr), BBox: *bbox}
 	face := "embedded yunet_n_dynamic"
 	opts := []veil.Option{veil.WithThreads(*threads)}
-	if *faceModel != "" || *faceUnion != "" {
+	if *faceModel != "" || *faceUnion != "" || *faceMin >= 0 || *faceMax >= 0 {
 		path := *faceModel
 		if path == "" {
 			path = "models/face/yunet_n_dynamic.onnx"
 		}
 		var d detect.Detector
-		d, err := loadFace(path, *threads, *faceMax)
+		d, err := loadFace(path, *threads, *faceMax, *faceMin)
 		if err != nil {
 			fail(err)
 		}
@@ -135,7 +141,7 @@ func main() {
 	var rows []row
 	var notes []string
 	for _, ds := range sets {
-		r, err := evaluate(context.Background(), e, ds, p)
+		r, err := evaluate(context.Background(), e, ds, p, *aspect)
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", ds.name, err))
 		}
@@ -159,12 +165,45 @@ func main() {
 		}
 		return t
 	}
-	notes = append([]string{fmt.Sprintf("settings: face model %s; thresholds face %.2f, plate %.2f, person %.2f, vehicle %.2f; threads %d; format %s; bbox %t",
+	notes = append([]string{fmt.Sprintf("settings: face model %s; thresholds face %.2f, plate %.2f, person %.2f, vehicle %.2f; threads %d; format %s; bbox %t; wider-aspect %t",
 		face, th(p.FaceThreshold, veil.DefaultFaceThreshold), th(p.LicensePlateThreshold, veil.DefaultLicensePlateThreshold),
-		th(p.PersonThreshold, veil.DefaultPersonThreshold), th(p.VehicleThreshold, veil.DefaultVehicleThreshold), *threads, *format, *bbox),
+		th(p.PersonThreshold, veil.DefaultPersonThreshold), th(p.VehicleThreshold, veil.DefaultVehicleThreshold), *threads, *format, *bbox, *aspect),
 		"matching: IoU >= 0.5, greedy by decreasing score, each ground truth matched at most once; unmatched detections are false positives"},
 		notes...)
 	printTable(os.Stdout, rows, notes)
+}
+
+// detectUnsquashed runs Detect on img resized to the aspect of a w×h
+// original (the squashed axis enlarged, the other kept) and maps the
+// detections back to img's pixels. Scaling both boxes of a pair by the
+// same factors per axis leaves their IoU unchanged, so matching in img's
+// pixels scores the detections as the unsquashed image would, with the
+// same ground truth (and the same faces >= 16 px).
+func detectUnsquashed(ctx context.Context, e *veil.Engine, img image.Image, w, h int, p veil.Params) ([]veil.Detection, *veil.Result, error) {
+	b := img.Bounds()
+	a := float64(w) * float64(b.Dy()) / (float64(h) * float64(b.Dx())) // wanted aspect over img's
+	nw, nh := b.Dx(), b.Dy()
+	if a > 1 {
+		nw = int(math.Round(float64(nw) * a))
+	} else {
+		nh = int(math.Round(float64(nh) / a))
+	}
+	big := image.NewRGBA(image.Rect(0, 0, nw, nh))
+	xdraw.BiLinear.Scale(big, big.Rect, img, b, xdraw.Src, nil)
+	dets, err := e.Detect(ctx, big, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	sx, sy := float32(b.Dx())/float32(nw), float32(b.Dy())/float32(nh)
+	for i := range dets {
+		d := &dets[i]
+		d.Box = detect.Box{X1: d.Box.X1*sx + float32(b.Min.X), Y1: d.Box.Y1*sy + float32(b.Min.Y),
+			X2: d.Box.X2*sx + float32(b.Min.X), Y2: d.Box.Y2*sy + float32(b.Min.Y)}
+		for k := range d.Points {
+			d.Points[k] = detect.Point{X: d.Points[k].X*sx + float32(b.Min.X), Y: d.Points[k].Y*sy + float32(b.Min.Y)}
+		}
+	}
+	return dets, nil, nil
 }
 
 func fail(err error) {
@@ -173,7 +212,7 @@ func fail(err error) {
 }
 
 // loadFace builds a YuNet face detector from an ONNX file.
-func loadFace(path string, threads, maxSide int) (*detect.YuNet, error) {
+func loadFace(path string, threads, maxSide, minSide int) (*detect.YuNet, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -184,6 +223,9 @@ func loadFace(path string, threads, maxSide int) (*detect.YuNet, error) {
 	}
 	if maxSide >= 0 {
 		y.MaxSide = maxSide
+	}
+	if minSide >= 0 {
+		y.MinSide = minSide
 	}
 	return y, nil
 }
@@ -219,7 +261,7 @@ type row struct {
 
 // evaluate runs Detect (Masks for a dataset with masks) on every image of
 // ds and scores each subset.
-func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params) ([]row, error) {
+func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, aspect bool) ([]row, error) {
 	p.Classes = ds.classes
 	acc := make([]counts, len(ds.subsets))
 	macc := make([]maskStats, len(ds.subsets))
@@ -231,6 +273,9 @@ func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params) ([
 		}
 		run := func() ([]veil.Detection, *veil.Result, error) {
 			if !ds.masks {
+				if aspect && s.ow > 0 {
+					return detectUnsquashed(ctx, e, img, s.ow, s.oh, p)
+				}
 				dets, err := e.Detect(ctx, img, p)
 				return dets, nil, err
 			}
