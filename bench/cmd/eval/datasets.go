@@ -146,16 +146,10 @@ func loadWider(dir string) ([]dataset, error) {
 	}
 	var out []dataset
 	for _, f := range files {
-		r, err := os.Open(f)
+		samples, err := readSamples(dir, f, parseWider)
 		if err != nil {
 			return nil, err
 		}
-		samples, err := parseWider(r)
-		r.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		samples = resolve(dir, samples, f)
 		if len(samples) == 0 {
 			continue
 		}
@@ -170,6 +164,21 @@ func loadWider(dir string) ([]dataset, error) {
 		})
 	}
 	return out, nil
+}
+
+// readSamples parses the label file f with parse and resolves its
+// samples' images under dir.
+func readSamples(dir, f string, parse func(io.Reader) ([]sample, error)) ([]sample, error) {
+	r, err := os.Open(f)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	samples, err := parse(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f, err)
+	}
+	return resolve(dir, samples, f), nil
 }
 
 // resolve keeps the samples whose image exists under dir, with their paths
@@ -340,16 +349,10 @@ func loadCOCO(dir string) ([]dataset, error) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	var out []dataset
 	for _, f := range files {
-		r, err := os.Open(f)
+		samples, err := readSamples(dir, f, parseCOCO)
 		if err != nil {
 			return nil, err
 		}
-		samples, err := parseCOCO(r)
-		r.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		samples = resolve(dir, samples, f)
 		if len(samples) == 0 {
 			continue
 		}
