@@ -125,10 +125,10 @@ func TestParseWider(t *testing.T) {
 	}
 }
 
-// TestDetectUnsquashed squashes the group photo to half its width and
-// checks that detectUnsquashed, told the original size, finds its faces
-// where Detect finds them on the original, in the squashed pixels.
-func TestDetectUnsquashed(t *testing.T) {
+// TestUnsquash squashes the group photo to half its width and checks that
+// the faces found on it unsquashed (told the original size), mapped back,
+// lie where Detect finds them on the original, in the squashed pixels.
+func TestUnsquash(t *testing.T) {
 	img, err := decode("../../../testdata/group.jpg")
 	if err != nil {
 		t.Fatal(err)
@@ -145,14 +145,18 @@ func TestDetectUnsquashed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := detectUnsquashed(context.Background(), e, squashed, b.Dx(), b.Dy(), p)
+	big := unsquash(squashed, b.Dx(), b.Dy())
+	if big.Rect != image.Rect(0, 0, b.Dx()/2*2, b.Dy()) {
+		t.Fatalf("unsquashed to %v, want the original's width", big.Rect)
+	}
+	got, err := e.Detect(context.Background(), big, p)
 	if err != nil {
 		t.Fatal(err)
 	}
+	mapBack(got, big.Rect, squashed.Rect)
 	if len(want) < 40 || math.Abs(float64(len(got)-len(want))) > 0.1*float64(len(want)) {
 		t.Fatalf("%d faces unsquashed, %d on the original", len(got), len(want))
 	}
-	t.Logf("%d faces unsquashed, %d on the original", len(got), len(want))
 	var matched int
 	for _, g := range got {
 		for _, w := range want {

@@ -15,7 +15,7 @@
 //     images under images/<relpath>; boxes are rescaled when the image is
 //     not W×H. Rows: face, subsets all and >=16px. A header may go on with
 //     "orig <W0> <H0>", the size the image was resized from: -wider-aspect
-//     then runs the image at that aspect (see detectUnsquashed).
+//     then runs the image at that aspect (see unsquash).
 //   - openalpr*: region folders of images with same-name .txt labels
 //     "<file>\t<x>\t<y>\t<w>\t<h>\t<text>". Row: license-plate, all.
 //   - coco*: COCO instances *.json, images under images/. Rows: person;
@@ -116,6 +116,9 @@ func main() {
 			fail(err)
 		}
 		face = path
+		if *faceMax >= 0 || *faceMin >= 0 {
+			face += fmt.Sprintf(" (MaxSide %d, MinSide %d)", d.(*detect.YuNet).MaxSide, d.(*detect.YuNet).MinSide)
+		}
 		if *faceUnion != "" {
 			b, err := os.ReadFile(*faceUnion)
 			if err != nil {
@@ -173,13 +176,12 @@ func main() {
 	printTable(os.Stdout, rows, notes)
 }
 
-// detectUnsquashed runs Detect on img resized to the aspect of a w×h
-// original (the squashed axis enlarged, the other kept) and maps the
-// detections back to img's pixels. Scaling both boxes of a pair by the
-// same factors per axis leaves their IoU unchanged, so matching in img's
-// pixels scores the detections as the unsquashed image would, with the
-// same ground truth (and the same faces >= 16 px).
-func detectUnsquashed(ctx context.Context, e *veil.Engine, img image.Image, w, h int, p veil.Params) ([]veil.Detection, *veil.Result, error) {
+// unsquash returns img resized to the aspect of a w×h original: the
+// squashed axis enlarged, the other kept. Scaling both boxes of a pair by
+// the same factors per axis leaves their IoU unchanged, so detections on
+// it mapped back to img's pixels (mapBack) are scored as the unsquashed
+// image's, against the same ground truth (and the same faces >= 16 px).
+func unsquash(img image.Image, w, h int) *image.RGBA {
 	b := img.Bounds()
 	a := float64(w) * float64(b.Dy()) / (float64(h) * float64(b.Dx())) // wanted aspect over img's
 	nw, nh := b.Dx(), b.Dy()
@@ -190,20 +192,24 @@ func detectUnsquashed(ctx context.Context, e *veil.Engine, img image.Image, w, h
 	}
 	big := image.NewRGBA(image.Rect(0, 0, nw, nh))
 	xdraw.BiLinear.Scale(big, big.Rect, img, b, xdraw.Src, nil)
-	dets, err := e.Detect(ctx, big, p)
-	if err != nil {
-		return nil, nil, err
+	return big
+}
+
+// mapBack scales the boxes and points of dets from the pixels of an image
+// with bounds from to those of one with bounds to.
+func mapBack(dets []veil.Detection, from, to image.Rectangle) {
+	sx, sy := float32(to.Dx())/float32(from.Dx()), float32(to.Dy())/float32(from.Dy())
+	pt := func(x, y float32) (float32, float32) {
+		return (x-float32(from.Min.X))*sx + float32(to.Min.X), (y-float32(from.Min.Y))*sy + float32(to.Min.Y)
 	}
-	sx, sy := float32(b.Dx())/float32(nw), float32(b.Dy())/float32(nh)
 	for i := range dets {
 		d := &dets[i]
-		d.Box = detect.Box{X1: d.Box.X1*sx + float32(b.Min.X), Y1: d.Box.Y1*sy + float32(b.Min.Y),
-			X2: d.Box.X2*sx + float32(b.Min.X), Y2: d.Box.Y2*sy + float32(b.Min.Y)}
+		d.Box.X1, d.Box.Y1 = pt(d.Box.X1, d.Box.Y1)
+		d.Box.X2, d.Box.Y2 = pt(d.Box.X2, d.Box.Y2)
 		for k := range d.Points {
-			d.Points[k] = detect.Point{X: d.Points[k].X*sx + float32(b.Min.X), Y: d.Points[k].Y*sy + float32(b.Min.Y)}
+			d.Points[k].X, d.Points[k].Y = pt(d.Points[k].X, d.Points[k].Y)
 		}
 	}
-	return dets, nil, nil
 }
 
 func fail(err error) {
@@ -271,12 +277,16 @@ func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, as
 		if err != nil {
 			return nil, err
 		}
+		src := img
+		if aspect && s.ow > 0 && !ds.masks {
+			src = unsquash(img, s.ow, s.oh)
+		}
 		run := func() ([]veil.Detection, *veil.Result, error) {
 			if !ds.masks {
-				if aspect && s.ow > 0 {
-					return detectUnsquashed(ctx, e, img, s.ow, s.oh, p)
+				dets, err := e.Detect(ctx, src, p)
+				if src != img {
+					mapBack(dets, src.Bounds(), img.Bounds())
 				}
-				dets, err := e.Detect(ctx, img, p)
 				return dets, nil, err
 			}
 			res, err := e.Masks(ctx, img, p)
