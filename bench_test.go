@@ -30,7 +30,8 @@ func mosaic12MP(b *testing.B) image.Image {
 // allClasses are the parameters of the 12 MP benchmarks.
 var allClasses = Params{Classes: []Class{Face, LicensePlate, Person, Vehicle}}
 
-// benchThreads runs f as sub-benchmarks with engines of 1 and 2 threads.
+// benchThreads runs f as sub-benchmarks with engines of 1 and 2 threads,
+// reporting the memory allocated per operation.
 func benchThreads(b *testing.B, f func(b *testing.B, e *Engine)) {
 	for _, threads := range []int{1, 2} {
 		b.Run(map[int]string{1: "threads=1", 2: "threads=2"}[threads], func(b *testing.B) {
@@ -38,6 +39,7 @@ func benchThreads(b *testing.B, f func(b *testing.B, e *Engine)) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.ReportAllocs()
 			b.ResetTimer()
 			f(b, e)
 		})

@@ -57,7 +57,14 @@ type Model struct {
 	plans map[string]*plan // keyed by input shapes
 	order []string         // plan keys, least recently built first
 
-	sessions sync.Pool
+	// idle are the Sessions Run reuses, most recently used last (at most
+	// maxIdle). Not a sync.Pool: every garbage collection may empty one,
+	// and a Session's arenas are the activations of its inputs (112 MB
+	// for YuNet on a 1080p frame, 28 MB for its 960×544 pass), which
+	// would then be allocated and faulted in again while the old ones
+	// await collection.
+	idleMu sync.Mutex
+	idle   []*Session
 
 	backend BackendModel // nil: the pure-Go runtime runs the graph
 }
@@ -79,7 +86,6 @@ func Load(data []byte, opts Options) (*Model, error) {
 		threads = runtime.GOMAXPROCS(0)
 	}
 	m := &Model{g: g, threads: threads, plans: make(map[string]*plan)}
-	m.sessions.New = func() any { return m.NewSession() }
 	if opts.Backend != nil {
 		if err := m.loadBackend(data, opts); err != nil {
 			return nil, err
@@ -122,8 +128,8 @@ func (m *Model) Run(ctx context.Context, inputs map[string]*Tensor) (map[string]
 	if m.backend != nil {
 		return m.runBackend(ctx, inputs)
 	}
-	s := m.sessions.Get().(*Session)
-	defer m.sessions.Put(s)
+	s := m.takeSession()
+	defer m.putSession(s)
 	out, err := s.Run(ctx, inputs)
 	if err != nil {
 		return nil, err
@@ -196,6 +202,32 @@ const (
 	maxPlans  = 16
 	maxArenas = 4
 )
+
+// maxIdle bounds the Sessions a Model keeps for Run between runs: as many
+// as runs of it at once commonly overlap (the engine runs a detector's
+// tiles and windows concurrently).
+const maxIdle = 8
+
+// takeSession returns an idle Session, or a new one.
+func (m *Model) takeSession() *Session {
+	m.idleMu.Lock()
+	defer m.idleMu.Unlock()
+	if n := len(m.idle); n > 0 {
+		s := m.idle[n-1]
+		m.idle = m.idle[:n-1]
+		return s
+	}
+	return m.NewSession()
+}
+
+// putSession keeps s for a later Run, unless maxIdle are kept already.
+func (m *Model) putSession(s *Session) {
+	m.idleMu.Lock()
+	defer m.idleMu.Unlock()
+	if len(m.idle) < maxIdle {
+		m.idle = append(m.idle, s)
+	}
+}
 
 // NewSession returns a Session for m.
 func (m *Model) NewSession() *Session {
