@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/veilkit/veil/onnx/internal/pb"
 )
@@ -58,13 +59,15 @@ type Model struct {
 	order []string         // plan keys, least recently built first
 
 	// idle are the Sessions Run reuses, most recently used last (at most
-	// maxIdle). Not a sync.Pool: every garbage collection may empty one,
-	// and a Session's arenas are the activations of its inputs (112 MB
-	// for YuNet on a 1080p frame, 28 MB for its 960×544 pass), which
-	// would then be allocated and faulted in again while the old ones
-	// await collection.
-	idleMu sync.Mutex
-	idle   []*Session
+	// maxIdle), each dropped after idleTTL unused. Not a sync.Pool: every
+	// garbage collection may empty one, and a Session's arenas are the
+	// activations of its inputs (112 MB for YuNet on a 1080p frame, 28 MB
+	// for its 960×544 pass), which would then be allocated and faulted in
+	// again while the old ones await collection.
+	idleMu  sync.Mutex
+	idle    []idleSession
+	expiry  *time.Timer // armed while idle is not empty
+	idleTTL time.Duration
 
 	backend BackendModel // nil: the pure-Go runtime runs the graph
 }
@@ -85,7 +88,7 @@ func Load(data []byte, opts Options) (*Model, error) {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	m := &Model{g: g, threads: threads, plans: make(map[string]*plan)}
+	m := &Model{g: g, threads: threads, plans: make(map[string]*plan), idleTTL: idleTTL}
 	if opts.Backend != nil {
 		if err := m.loadBackend(data, opts); err != nil {
 			return nil, err
@@ -203,17 +206,28 @@ const (
 	maxArenas = 4
 )
 
-// maxIdle bounds the Sessions a Model keeps for Run between runs: as many
-// as runs of it at once commonly overlap (the engine runs a detector's
-// tiles and windows concurrently).
+// maxIdle bounds the Sessions a Model keeps for Run between runs: about
+// as many as callers commonly run it at once (the CLI's and the server's
+// workers, a video's frames in flight).
 const maxIdle = 8
 
-// takeSession returns an idle Session, or a new one.
+// idleTTL is how long a Session kept for Run may go unused before it is
+// dropped, with its buffers: a server that has gone quiet gives their
+// memory back.
+const idleTTL = 30 * time.Second
+
+type idleSession struct {
+	s    *Session
+	used time.Time
+}
+
+// takeSession returns the most recently used idle Session, or a new one.
 func (m *Model) takeSession() *Session {
 	m.idleMu.Lock()
 	defer m.idleMu.Unlock()
 	if n := len(m.idle); n > 0 {
-		s := m.idle[n-1]
+		s := m.idle[n-1].s
+		m.idle[n-1] = idleSession{}
 		m.idle = m.idle[:n-1]
 		return s
 	}
@@ -225,7 +239,28 @@ func (m *Model) putSession(s *Session) {
 	m.idleMu.Lock()
 	defer m.idleMu.Unlock()
 	if len(m.idle) < maxIdle {
-		m.idle = append(m.idle, s)
+		m.idle = append(m.idle, idleSession{s: s, used: time.Now()})
+	}
+	if m.expiry == nil {
+		m.expiry = time.AfterFunc(m.idleTTL, m.expire)
+	}
+}
+
+// expire drops the Sessions unused for m.idleTTL and waits for the next.
+func (m *Model) expire() {
+	m.idleMu.Lock()
+	defer m.idleMu.Unlock()
+	now := time.Now()
+	k := 0 // idle[:k] have expired: the list is by time of last use
+	for k < len(m.idle) && now.Sub(m.idle[k].used) >= m.idleTTL {
+		k++
+	}
+	n := copy(m.idle, m.idle[k:])
+	clear(m.idle[n:])
+	m.idle = m.idle[:n]
+	m.expiry = nil
+	if n > 0 {
+		m.expiry = time.AfterFunc(m.idleTTL-now.Sub(m.idle[0].used), m.expire)
 	}
 }
 

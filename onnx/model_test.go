@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -227,6 +228,54 @@ func TestConcurrentRuns(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestIdleSessions checks that Run reuses one Session for a stream of
+// runs and drops it, with its buffers, after idleTTL without use.
+func TestIdleSessions(t *testing.T) {
+	data, err := os.ReadFile(modelPath(t, "face/yunet_n_320_320.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(data, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.idleTTL = 50 * time.Millisecond
+	in := map[string]*Tensor{"input": syntheticInput([]int{1, 3, 320, 320}, []float32{0, 0, 0}, []float32{1, 1, 1})}
+	idle := func() []*Session {
+		m.idleMu.Lock()
+		defer m.idleMu.Unlock()
+		var ss []*Session
+		for _, e := range m.idle {
+			ss = append(ss, e.s)
+		}
+		return ss
+	}
+	var first *Session
+	for r := 0; r < 3; r++ {
+		if _, err := m.Run(context.Background(), in); err != nil {
+			t.Fatal(err)
+		}
+		ss := idle()
+		if len(ss) != 1 || first != nil && ss[0] != first {
+			t.Fatalf("run %d: idle sessions %p, want the one of the first run %p", r, ss, first)
+		}
+		first = ss[0]
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(idle()) > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(idle()); n != 0 {
+		t.Fatalf("%d idle sessions %v after their time to live", n, m.idleTTL)
+	}
+	if _, err := m.Run(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	if ss := idle(); len(ss) != 1 || ss[0] == first {
+		t.Errorf("after expiry: idle sessions %p, want one new session", ss)
 	}
 }
 
