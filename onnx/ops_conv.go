@@ -131,10 +131,9 @@ type convOp struct {
 	act      activation
 	residual bool // a fourth input is added before the activation
 
-	mu       sync.Mutex
-	packedW  *Tensor // the weights packed is from
-	packed   []*gemm.PackedA
-	depthAct kern.Act
+	mu      sync.Mutex
+	packedW *Tensor // the weights packed is from
+	packed  []*gemm.PackedA
 }
 
 func init() {

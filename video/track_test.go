@@ -31,21 +31,6 @@ func (m mover) det(t int) detect.Detection {
 	return detect.Detection{Class: m.class, Label: m.class.String(), Score: 0.9, Box: m.at(t)}
 }
 
-// bestIoU returns the object of objs of class c whose box has the largest
-// IoU with b, and that IoU.
-func bestIoU(objs []Object, c detect.Class, b detect.Box) (Object, float32) {
-	var best Object
-	var bi float32 = -1
-	for _, o := range objs {
-		if o.Class == c {
-			if iou := o.Box.IoU(b); iou > bi {
-				best, bi = o, iou
-			}
-		}
-	}
-	return best, bi
-}
-
 func TestTrackConstantVelocity(t *testing.T) {
 	for _, m := range []mover{
 		{detect.Face, 100, 100, 0, 0, 40, 40},

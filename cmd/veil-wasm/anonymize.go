@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/veilkit/veil"
@@ -77,33 +75,4 @@ func anonymize(ctx context.Context, e *veil.Engine, data []byte, o *options, pro
 		width:      b.Dx(),
 		height:     b.Dy(),
 	}, nil
-}
-
-// version returns veil's version as the build recorded it: the module
-// version, or for a build from a checkout "devel" with the commit.
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	v := bi.Main.Version
-	if v != "" && v != "(devel)" {
-		return v
-	}
-	v = "devel"
-	var rev, dirty string
-	for _, s := range bi.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "+dirty"
-			}
-		}
-	}
-	if rev != "" {
-		v += " " + rev[:min(12, len(rev))] + dirty
-	}
-	return strings.TrimSpace(v + " " + bi.GoVersion)
 }

@@ -526,7 +526,7 @@ func storedFromUprightTyped(u image.Image, o int) image.Image {
 	}
 	var dst draw.Image
 	r := image.Rect(0, 0, sw, sh)
-	switch u.(type) {
+	switch u := u.(type) {
 	case *image.RGBA:
 		dst = image.NewRGBA(r)
 	case *image.NRGBA:
@@ -546,7 +546,7 @@ func storedFromUprightTyped(u image.Image, o int) image.Image {
 	case *image.CMYK:
 		dst = image.NewCMYK(r)
 	case *image.Paletted:
-		dst = image.NewPaletted(r, u.(*image.Paletted).Palette)
+		dst = image.NewPaletted(r, u.Palette)
 	}
 	// Set with a colour of the image's own model stores it exactly.
 	for j := 0; j < sh; j++ {
