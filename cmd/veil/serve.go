@@ -28,6 +28,11 @@ at once; the others wait for their task. Uploads are kept in -input, results
 and the task records (tasks/ID.json, which survive a restart) in -output;
 delete them with DELETE /v1/task/{id} or /v1/task/list?confirm=true.
 
+As Celantur's API mode, the server takes start-up defaults: -a the classes
+an upload that names none anonymizes (default face and license-plate; an
+upload may still name any class), -format the tiling of one that gives no
+format, -save-mask the masks an image's task makes (a mask not made is 404).
+
 The server binds to 127.0.0.1 by default. With -token every endpoint but
 GET /v1/status requires the header "Authorization: Bearer TOKEN".`
 
@@ -43,7 +48,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxMB := fs.Int64("max-upload-mb", 512, "largest upload in `MiB`")
 	maxPixels := fs.Int("max-pixels", 100_000_000, "largest image in pixels")
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
-	fs.Usage = commandUsage(fs, "veil serve [--addr 127.0.0.1:7000] [--api-endpoint URL] [--input DIR] [--output DIR] [--token T]", serveDescription)
+	classes := []veil.Class{veil.Face, veil.LicensePlate}
+	fs.Var(&classesValue{list: &classes}, "a",
+		"anonymize objects of `class` face, license-plate, person or vehicle in uploads that\n"+
+			"name no class; repeat the flag or separate classes with commas")
+	var defaults veil.Params
+	fs.Var(paramValue{&defaults, "format", "whole"}, "format", "`tiling` of uploads that give no format")
+	saveMask := "all"
+	fs.Var(choiceValue{&saveMask, []string{"all", "binary", "instance", "none"}}, "save-mask",
+		"the masks an image's task makes: all, binary, instance or none")
+	fs.Usage = commandUsage(fs, "veil serve [--addr 127.0.0.1:7000] [--api-endpoint URL] [--input DIR] [--output DIR] [--token T]\n"+
+		"           [-a CLASS ...] [--format F] [--save-mask all|binary|instance|none]", serveDescription)
 	if err := parseFlags(fs, args, stdout); err != nil {
 		return err
 	}
@@ -80,6 +95,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		MaxUploadBytes: *maxMB << 20,
 		MaxPixels:      *maxPixels,
 		Logf:           logger.Printf,
+		Classes:        classes,
+		Format:         defaults.Format,
+		SaveMask:       saveMask,
 	})
 	if err != nil {
 		ln.Close()

@@ -10,6 +10,9 @@ func TestServeCommandErrors(t *testing.T) {
 		{"serve", "extra"},
 		{"serve", "-workers", "0"},
 		{"serve", "-queue", "x"},
+		{"serve", "-a", "cat"},
+		{"serve", "-format", "pano:1"},
+		{"serve", "-save-mask", "some"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb); code != exitUsage {
@@ -17,7 +20,8 @@ func TestServeCommandErrors(t *testing.T) {
 		}
 	}
 	var out, errb bytes.Buffer
-	if code := run([]string{"serve", "-h"}, &out, &errb); code != exitOK || !bytes.Contains(out.Bytes(), []byte("Celantur Container REST API")) {
+	if code := run([]string{"serve", "-h"}, &out, &errb); code != exitOK || !bytes.Contains(out.Bytes(), []byte("Celantur Container REST API")) ||
+		!bytes.Contains(out.Bytes(), []byte("-save-mask")) {
 		t.Errorf("serve -h: %d %s", code, out.String())
 	}
 }

@@ -147,6 +147,11 @@ func (s *Server) handleMask(name string) http.HandlerFunc {
 		if !ok {
 			return
 		}
+		if _, err := os.Stat(filepath.Join(s.outDir(t.ID), name)); err != nil && !s.savesMask(name) {
+			writeDetail(w, http.StatusNotFound, "The server makes no %s: start it with --save-mask %s or all",
+				strings.TrimSuffix(name, ".png"), strings.TrimSuffix(name, "-mask.png"))
+			return
+		}
 		if scale == 100 {
 			s.serveFile(w, r, t, name, "image/png")
 			return

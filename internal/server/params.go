@@ -105,9 +105,10 @@ var classParams = []struct {
 	{"face", veil.Face}, {"license-plate", veil.LicensePlate}, {"person", veil.Person}, {"vehicle", veil.Vehicle},
 }
 
-// parseOptions parses the query parameters of POST /v1/file. Unknown
+// parseOptions parses the query parameters of POST /v1/file, with the
+// server's start-up defaults of classes and format (see Config). Unknown
 // parameters are ignored, as the Celantur API does.
-func parseOptions(q url.Values) (*options, error) {
+func parseOptions(q url.Values, cfg *Config) (*options, error) {
 	o := &options{}
 	p := &o.params
 
@@ -127,8 +128,12 @@ func parseOptions(q url.Values) (*options, error) {
 		}
 	}
 
-	// Classes: those given true; when none is, the default (face and
-	// license-plate) less those given false.
+	if strings.TrimSpace(q.Get("format")) == "" {
+		p.Format = cfg.Format
+	}
+
+	// Classes: those given true; when none is, the server's default (face
+	// and license-plate unless started otherwise) less those given false.
 	var on, off []veil.Class
 	for _, c := range classParams {
 		v, given, err := boolParam(q, c.name)
@@ -144,7 +149,11 @@ func parseOptions(q url.Values) (*options, error) {
 	if len(on) > 0 {
 		p.Classes = on
 	} else {
-		for _, c := range []veil.Class{veil.Face, veil.LicensePlate} {
+		def := cfg.Classes
+		if len(def) == 0 {
+			def = []veil.Class{veil.Face, veil.LicensePlate}
+		}
+		for _, c := range def {
 			if !containsClass(off, c) {
 				p.Classes = append(p.Classes, c)
 			}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/veilkit/veil"
@@ -17,7 +18,7 @@ func TestParseOptionsParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, err := parseOptions(q)
+	o, err := parseOptions(q, &Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,5 +31,37 @@ func TestParseOptionsParams(t *testing.T) {
 	}
 	if p.PersonThreshold != 0.7 || p.VehicleThreshold != 0.2 || p.FaceThreshold != 0 {
 		t.Errorf("thresholds: person %v vehicle %v face %v", p.PersonThreshold, p.VehicleThreshold, p.FaceThreshold)
+	}
+}
+
+// TestParseOptionsDefaults checks the server's start-up defaults: the
+// classes of an upload that names none (less those it turns off) and the
+// format of one that gives none.
+func TestParseOptionsDefaults(t *testing.T) {
+	cfg := &Config{Classes: []veil.Class{veil.Person, veil.Vehicle}, Format: "pano:4096"}
+	for _, c := range []struct {
+		query   string
+		classes []veil.Class
+		format  string
+	}{
+		{"", []veil.Class{veil.Person, veil.Vehicle}, "pano:4096"},
+		{"person=false&format=whole", []veil.Class{veil.Vehicle}, "whole"},
+		{"face=true&format=", []veil.Class{veil.Face}, "pano:4096"},
+	} {
+		q, err := url.ParseQuery(c.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := parseOptions(q, cfg)
+		if err != nil {
+			t.Fatalf("%q: %v", c.query, err)
+		}
+		if !slices.Equal(o.params.Classes, c.classes) || o.params.Format != c.format {
+			t.Errorf("%q: classes %v format %q, want %v %q", c.query, o.params.Classes, o.params.Format, c.classes, c.format)
+		}
+	}
+	q, _ := url.ParseQuery("person=false&vehicle=0")
+	if _, err := parseOptions(q, cfg); err == nil {
+		t.Error("every default class turned off: no error")
 	}
 }

@@ -115,7 +115,7 @@ func (s *Server) process(ctx context.Context, t Task) (objects, frames int, err 
 	if err != nil {
 		return 0, 0, err
 	}
-	opts, err := parseOptions(q)
+	opts, err := parseOptions(q, &s.cfg)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -128,6 +128,20 @@ func (s *Server) process(ctx context.Context, t Task) (objects, frames int, err 
 	}
 	n, err := s.processImage(ctx, t, in, opts)
 	return n, 0, err
+}
+
+// savesMask reports whether an image's task makes the mask file name
+// (fileBinary or fileInstance), by Config.SaveMask.
+func (s *Server) savesMask(name string) bool {
+	switch s.cfg.SaveMask {
+	case "", "all":
+		return true
+	case "binary":
+		return name == fileBinary
+	case "instance":
+		return name == fileInstance
+	}
+	return false
 }
 
 func (s *Server) processImage(ctx context.Context, t Task, in string, opts *options) (int, error) {
@@ -163,19 +177,23 @@ func (s *Server) processImage(ctx context.Context, t Task, in string, opts *opti
 		outs = append(outs, output{name, b.Bytes()})
 		return nil
 	}
-	bin, err := res.BinaryMask(100)
-	if err != nil {
-		return 0, err
+	if s.savesMask(fileBinary) {
+		bin, err := res.BinaryMask(100)
+		if err != nil {
+			return 0, err
+		}
+		if err := png(fileBinary, bin, 0); err != nil {
+			return 0, err
+		}
 	}
-	if err := png(fileBinary, bin, 0); err != nil {
-		return 0, err
-	}
-	ins, err := res.InstanceMask(100)
-	if err != nil {
-		return 0, err
-	}
-	if err := png(fileInstance, ins, 0); err != nil {
-		return 0, err
+	if s.savesMask(fileInstance) {
+		ins, err := res.InstanceMask(100)
+		if err != nil {
+			return 0, err
+		}
+		if err := png(fileInstance, ins, 0); err != nil {
+			return 0, err
+		}
 	}
 	m, err := veil.Metadata(filepath.Join(s.cfg.InputDir, t.Input), res, took,
 		veil.MetadataOptions{Colors: opts.params.Debug})

@@ -68,6 +68,17 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logf logs what no request can be told (default log.Printf).
 	Logf func(format string, args ...any)
+
+	// The start-up defaults of Celantur's API mode: Classes are what an
+	// upload that names no class anonymizes (its -a flags; default face
+	// and license-plate) and Format the tiling of one that gives no format
+	// (--format; default whole). An upload may still name any class.
+	Classes []veil.Class
+	Format  string
+	// SaveMask says which masks an image's task makes (--save-mask):
+	// "all" (the default), "binary", "instance" or "none". Downloading a
+	// mask that was not made is 404.
+	SaveMask string
 }
 
 // Server serves the API. Create it with New; Close it when done.
@@ -138,6 +149,24 @@ func build(cfg Config) (*Server, error) {
 	}
 	if cfg.APIEndpoint == "" {
 		cfg.APIEndpoint = "http://127.0.0.1:7000/"
+	}
+	for _, c := range cfg.Classes {
+		if c < veil.Face || c > veil.Vehicle {
+			return nil, fmt.Errorf("server: unknown class %d", c)
+		}
+	}
+	if cfg.Format != "" {
+		var p veil.Params
+		if err := p.Set("format", cfg.Format); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
+	switch cfg.SaveMask {
+	case "":
+		cfg.SaveMask = "all"
+	case "all", "binary", "instance", "none":
+	default:
+		return nil, fmt.Errorf("server: save-mask %q: want all, binary, instance or none", cfg.SaveMask)
 	}
 	for _, d := range []string{cfg.InputDir, cfg.OutputDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

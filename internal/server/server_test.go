@@ -455,6 +455,44 @@ func TestDetectMethod(t *testing.T) {
 	}
 }
 
+// TestSaveMask checks --save-mask: only the masks asked for are made, and
+// downloading another is 404 naming the flag; a bad start-up option is an
+// error.
+func TestSaveMask(t *testing.T) {
+	for _, c := range []struct {
+		save             string
+		binary, instance int
+	}{{"binary", 200, 404}, {"instance", 404, 200}, {"none", 404, 404}} {
+		s := newTestServer(t, func(cfg *Config) { cfg.SaveMask = c.save }, nil)
+		r := decodeJSON[map[string]string](t, s.upload(t, "", "plate.jpg", "image/jpeg", readFile(t, "plate.jpg"), nil))
+		for _, m := range []struct {
+			name string
+			want int
+		}{{"binary-mask", c.binary}, {"instance-mask", c.instance}} {
+			resp, b := s.do(t, "GET", "/v1/file/"+r["id"]+"/"+m.name+"?mask-scale=50", nil)
+			if m.want == 200 {
+				if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+					t.Errorf("--save-mask %s: %s: %d %s", c.save, m.name, resp.StatusCode, b)
+				}
+				continue
+			}
+			wantDetail(t, "--save-mask "+c.save+": "+m.name, resp.StatusCode, b, 404, "--save-mask")
+		}
+		if resp, b := s.do(t, "GET", "/v1/file/"+r["id"]+"/anonymised", nil); resp.StatusCode != 200 {
+			t.Errorf("--save-mask %s: anonymised: %d %s", c.save, resp.StatusCode, b)
+		}
+	}
+	dir := t.TempDir()
+	for _, cfg := range []Config{
+		{SaveMask: "some"}, {Format: `{"number":[0,1]}`}, {Classes: []veil.Class{9}},
+	} {
+		cfg.Engine, cfg.InputDir, cfg.OutputDir = testEngine(t), filepath.Join(dir, "in"), filepath.Join(dir, "out")
+		if _, err := build(cfg); err == nil {
+			t.Errorf("build(%+v) succeeded", cfg)
+		}
+	}
+}
+
 func TestAsyncWebhook(t *testing.T) {
 	type hit struct {
 		auth string

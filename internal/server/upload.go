@@ -87,7 +87,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	q := r.URL.Query()
-	opts, err := parseOptions(q)
+	opts, err := parseOptions(q, &s.cfg)
 	if err != nil {
 		writeDetail(w, http.StatusUnprocessableEntity, "%s", err)
 		return
