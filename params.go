@@ -128,7 +128,8 @@ func (p *Params) Set(name, s string) error {
 		return boolean(&p.Score)
 	case "format":
 		if _, err := tiling.Parse(v); err != nil {
-			return bad(strings.TrimPrefix(err.Error(), "tiling: "))
+			return bad(`whole, pano:N or {"number":[nx,ny],"overlap":[ox,oy]}; ` +
+				strings.TrimPrefix(err.Error(), tiling.ErrFormat.Error()+": "))
 		}
 		p.Format = v
 	case "ignores":
