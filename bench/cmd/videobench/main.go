@@ -3,7 +3,8 @@
 // faces, panning slowly across the frame, the street photo with its bus
 // and plate beside it, and a tone), anonymizes faces and licence plates
 // with veil.AnonymizeVideo and reports frames per second, next to
-// ffmpeg's own decode+encode of the same clip as the reference.
+// ffmpeg's own decode+encode of the same clip as the reference, and its
+// own process's peak resident memory and CPU time.
 //
 // Usage:
 //
@@ -118,5 +119,9 @@ func run(seconds, threads int, keep string, noTrack bool) error {
 	fmt.Printf("clip: 1920x1080, %d frames at 30 fps, faces+plates, %d threads, tracking %v, detect every %d frame(s)\n", frames, threads, !noTrack, max(1, *every))
 	fmt.Printf("veil AnonymizeVideo:    %6.2f s  %6.1f fps  (%.1f objects a frame)\n", took.Seconds(), float64(frames)/took.Seconds(), float64(objects)/float64(frames))
 	fmt.Printf("ffmpeg decode+encode:   %6.2f s  %6.1f fps  (the floor: veil's share is the difference)\n", refTook.Seconds(), float64(frames)/refTook.Seconds())
+	if peak, cpu, ok := usage(); ok {
+		fmt.Printf("veil's process:         peak RSS %.2f GB, CPU %.1f s (%.0f ms a frame; ffmpeg's processes not counted)\n",
+			float64(peak)/1e9, cpu.Seconds(), cpu.Seconds()*1000/float64(frames))
+	}
 	return nil
 }
