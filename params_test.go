@@ -104,3 +104,32 @@ func TestParamsSetGradientCopies(t *testing.T) {
 		t.Errorf("shared %+v, face gradient %+v", shared, *p.FaceGradient)
 	}
 }
+
+// FuzzParamsSet checks that Set never panics, that what it refuses is an
+// ErrOption, and that what it accepts the engine accepts too.
+func FuzzParamsSet(f *testing.F) {
+	for k, v := range []string{"pixelate", "true", "1", "on", "pano:8000", `[{"topLeftX":1,"topLeftY":2,"width":3,"height":4}]`,
+		"0.3", "1", "NaN", "-0", "1e309", "Inf", `{"number":[2,1],"overlap":[0.1,0]}`, "0x1p-2", " 0.5 ", "2", "0.5", "10000"} {
+		f.Add(uint8(k), v)
+	}
+	f.Fuzz(func(t *testing.T, k uint8, v string) {
+		name := ParamNames[int(k)%len(ParamNames)]
+		var p Params
+		err := p.Set(name, v)
+		if err != nil {
+			if !errors.Is(err, ErrOption) {
+				t.Fatalf("Set(%q, %q): %v is not an ErrOption", name, v, err)
+			}
+			return
+		}
+		if err := p.validate(); err != nil {
+			t.Fatalf("Set(%q, %q) accepted what Detect refuses: %v", name, v, err)
+		}
+		if err := p.validateAnonymize(); err != nil {
+			t.Fatalf("Set(%q, %q) accepted what Anonymize refuses: %v", name, v, err)
+		}
+		if _, _, err := p.prepare(image.NewRGBA(image.Rect(0, 0, 8, 8))); err != nil {
+			t.Fatalf("Set(%q, %q) accepted what prepare refuses: %v", name, v, err)
+		}
+	})
+}

@@ -22,6 +22,9 @@ go test -count=1 -race ./onnx/internal/...
 # A short fuzz of the protobuf decoder and the loader.
 go test -run '^$' -fuzz '^FuzzDecodeModel$' -fuzztime 20s -fuzzminimizetime 50x ./onnx/internal/pb/
 go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 20s -fuzzminimizetime 50x ./onnx/
+# The option parser the CLI, the server and the browser share: what it
+# accepts the engine must accept.
+go test -run '^$' -fuzz '^FuzzParamsSet$' -fuzztime 10s -fuzzminimizetime 50x .
 # The EXIF sanitizer decides what of a photo's metadata may leave with it.
 go test -run '^$' -fuzz '^FuzzSanitizeEXIF$' -fuzztime 10s -fuzzminimizetime 50x ./internal/imageio/
 # The browser build (cmd/veil-wasm, web/): its JS API under node with Go's
