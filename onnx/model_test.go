@@ -151,14 +151,7 @@ func TestRunErrors(t *testing.T) {
 // away in a real model, and that the fused model still matches its
 // golden outputs (TestGolden covers the values).
 func TestFusion(t *testing.T) {
-	data, err := os.ReadFile(modelPath(t, "face/ultraface_rfb_320.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := Load(data, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadModel(t, "face/ultraface_rfb_320.onnx", Options{})
 	producer := map[string]*node{}
 	counts := map[string]int{}
 	for _, n := range m.g.nodes {
@@ -190,14 +183,7 @@ func TestFusion(t *testing.T) {
 // TestConcurrentRuns runs one Model from several goroutines (run it with
 // -race) and checks that every run gives the same outputs.
 func TestConcurrentRuns(t *testing.T) {
-	data, err := os.ReadFile(modelPath(t, "face/yunet_n_320_320.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := Load(data, Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadModel(t, "face/yunet_n_320_320.onnx", Options{Threads: 2})
 	in := map[string]*Tensor{"input": syntheticInput([]int{1, 3, 320, 320}, []float32{0, 0, 0}, []float32{1, 1, 1})}
 	ref, err := m.Run(context.Background(), in)
 	if err != nil {
@@ -231,17 +217,24 @@ func TestConcurrentRuns(t *testing.T) {
 	}
 }
 
+// loadModel loads the model rel (see modelPath) with opts.
+func loadModel(t *testing.T, rel string, opts Options) *Model {
+	t.Helper()
+	data, err := os.ReadFile(modelPath(t, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Load(data, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // TestIdleSessions checks that Run reuses one Session for a stream of
 // runs and drops it, with its buffers, after idleTTL without use.
 func TestIdleSessions(t *testing.T) {
-	data, err := os.ReadFile(modelPath(t, "face/yunet_n_320_320.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := Load(data, Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadModel(t, "face/yunet_n_320_320.onnx", Options{Threads: 1})
 	m.idleTTL = 50 * time.Millisecond
 	in := map[string]*Tensor{"input": syntheticInput([]int{1, 3, 320, 320}, []float32{0, 0, 0}, []float32{1, 1, 1})}
 	idle := func() []*Session {
@@ -282,14 +275,7 @@ func TestIdleSessions(t *testing.T) {
 // TestDynamicShapes runs the dynamic YuNet at two sizes, twice each, and
 // checks that each size gets its own cached plan.
 func TestDynamicShapes(t *testing.T) {
-	data, err := os.ReadFile(modelPath(t, "face/yunet_n_dynamic.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := Load(data, Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadModel(t, "face/yunet_n_dynamic.onnx", Options{Threads: 2})
 	for _, hw := range [][2]int{{256, 384}, {320, 320}, {256, 384}} {
 		in := syntheticInput([]int{1, 3, hw[0], hw[1]}, []float32{0, 0, 0}, []float32{1, 1, 1})
 		out, err := m.Run(context.Background(), map[string]*Tensor{"input": in})
@@ -336,14 +322,7 @@ func FuzzLoad(f *testing.F) {
 // TestPlanCacheBound feeds the dynamic model more input sizes than the
 // caches hold and checks that they stay bounded and still give results.
 func TestPlanCacheBound(t *testing.T) {
-	data, err := os.ReadFile(modelPath(t, "face/yunet_n_dynamic.onnx"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := Load(data, Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadModel(t, "face/yunet_n_dynamic.onnx", Options{Threads: 1})
 	s := m.NewSession()
 	for k := 0; k < maxPlans+3; k++ {
 		in := syntheticInput([]int{1, 3, 32, 32 * (k + 1)}, []float32{0, 0, 0}, []float32{1, 1, 1})
