@@ -51,10 +51,17 @@ func (e *ParamError) Unwrap() error { return ErrOption }
 //   - the gradients' start: [0, 2]; their stop: [0, 0.5]. Setting one of
 //     a class's two starts its gradient from DefaultGradient.
 //
+// The Cloud API v2 spellings are accepted too: underscores for hyphens
+// (face_threshold, kernel_size_face) and anonymization_method for method.
+//
 // A bad value is a *ParamError, and leaves p unchanged; an unknown name
 // is an error wrapping ErrOption.
 func (p *Params) Set(name, s string) error {
 	v := strings.TrimSpace(s)
+	canon := strings.ReplaceAll(name, "_", "-")
+	if canon == "anonymization-method" {
+		canon = "method"
+	}
 	bad := func(want string) error { return &ParamError{Name: name, Value: s, Want: want} }
 	num := func(lo, hi float64, loOpen bool) (float64, error) {
 		want := fmt.Sprintf("a number in [%g, %g]", lo, hi)
@@ -113,7 +120,7 @@ func (p *Params) Set(name, s string) error {
 		}
 		return nil
 	}
-	switch name {
+	switch canon {
 	case "method":
 		m, err := ParseMethod(v)
 		if err != nil {

@@ -33,6 +33,11 @@ func TestParamsSet(t *testing.T) {
 		{"face-anonymization-gradient-stop", "0.5", Params{FaceGradient: g(DefaultGradient.Start, 0.5)}},
 		{"license-plate-anonymization-gradient-start", "2", Params{LicensePlateGradient: g(2, DefaultGradient.Stop)}},
 		{"license-plate-anonymization-gradient-stop", "0.1", Params{LicensePlateGradient: g(DefaultGradient.Start, 0.1)}},
+		// The Cloud API v2 spellings.
+		{"anonymization_method", "blacken", Params{Method: Blacken}},
+		{"license_plate_threshold", "0.6", Params{LicensePlateThreshold: 0.6}},
+		{"kernel_size_person", "91", Params{KernelSizePerson: 91}},
+		{"face_anonymization_gradient_stop", "0.2", Params{FaceGradient: g(DefaultGradient.Start, 0.2)}},
 	} {
 		var p Params
 		if err := p.Set(tt.name, tt.value); err != nil {
