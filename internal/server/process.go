@@ -133,8 +133,8 @@ func (s *Server) process(ctx context.Context, t Task) (objects, frames int, err 
 // savesMask reports whether an image's task makes the mask file name
 // (fileBinary or fileInstance), by Config.SaveMask.
 func (s *Server) savesMask(name string) bool {
-	switch s.cfg.SaveMask {
-	case "", "all":
+	switch s.cfg.SaveMask { // build makes "" "all"
+	case "all":
 		return true
 	case "binary":
 		return name == fileBinary

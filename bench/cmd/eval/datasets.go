@@ -199,8 +199,8 @@ func resolve(dir string, samples []sample, labels string) []sample {
 
 // parseWider parses WIDER-style labels: a header line
 // "# <relpath> [<W> <H> [orig <W0> <H0>]]" per image, the size its boxes
-// refer to (and the size the image was resized from), then one "x1 y1 x2 y2 ..." line per face (extra fields are
-// ignored).
+// refer to (and the size the image was resized from), then one
+// "x1 y1 x2 y2 ..." line per face (extra fields are ignored).
 func parseWider(r io.Reader) ([]sample, error) {
 	var out []sample
 	sc := bufio.NewScanner(r)

@@ -110,15 +110,15 @@ func main() {
 		if path == "" {
 			path = "models/face/yunet_n_dynamic.onnx"
 		}
-		var d detect.Detector
-		d, err := loadFace(path, *threads, *faceMax, *faceMin)
+		y, err := loadFace(path, *threads, *faceMax, *faceMin)
 		if err != nil {
 			fail(err)
 		}
 		face = path
 		if *faceMax >= 0 || *faceMin >= 0 {
-			face += fmt.Sprintf(" (MaxSide %d, MinSide %d)", d.(*detect.YuNet).MaxSide, d.(*detect.YuNet).MinSide)
+			face += fmt.Sprintf(" (MaxSide %d, MinSide %d)", y.MaxSide, y.MinSide)
 		}
+		var d detect.Detector = y
 		if *faceUnion != "" {
 			b, err := os.ReadFile(*faceUnion)
 			if err != nil {
