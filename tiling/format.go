@@ -26,6 +26,10 @@ var ErrFormat = errors.New("tiling: bad format")
 // MaxTiles is the most columns or rows a custom format may ask for.
 const MaxTiles = 64
 
+// MinTile is the fewest pixels a tile of a grid spans along an axis, unless
+// the image itself is shorter; see [Format.Tiles].
+const MinTile = 32
+
 // MaxOverlap is the largest overlap a custom format may ask for.
 const MaxOverlap = 0.9
 

@@ -141,8 +141,10 @@ func wrapPoints(pts []detect.Point, seam, p float32) []detect.Point {
 // tiles with overlap o, a tile is T = L / (n − (n−1)·o) long and tiles
 // start every T·(1−o); the integer rectangles are widened outwards to
 // whole pixels, so that every pixel is covered, and the last one ends at
-// the edge. An image with fewer than n pixels along an axis gets fewer
-// tiles, none empty. A wrap-around tile is as wide as the others (at most
+// the edge. No tile is cut shorter than [MinTile] pixels: along an axis
+// shorter than n·MinTile the grid has fewer tiles (one below 2·MinTile),
+// so that a grid asked of a small image does not multiply the work by
+// thousands of slivers. A wrap-around tile is as wide as the others (at most
 // the image), half of it at each edge.
 func (f Format) Tiles(bounds image.Rectangle) []Tile {
 	if bounds.Empty() {
@@ -183,10 +185,10 @@ func clampOverlap(o float64) float64 {
 	return min(o, MaxOverlap)
 }
 
-// spans cuts [0, l) into at most n overlapping intervals and returns them
-// with the nominal interval length.
+// spans cuts [0, l) into at most n overlapping intervals, none shorter than
+// MinTile unless l is, and returns them with the nominal interval length.
 func spans(l, n int, o float64) ([][2]int, float64) {
-	n = max(min(n, l), 1)
+	n = max(min(n, l/MinTile), 1)
 	t := float64(l) / (float64(n) - float64(n-1)*o)
 	step := t * (1 - o)
 	const eps = 1e-9

@@ -168,16 +168,21 @@ func TestTilesGeometry(t *testing.T) {
 	}
 }
 
+// TestTilesSmallImage checks that a grid asked of an image too small for it
+// gets fewer tiles, none shorter than MinTile unless the image is.
 func TestTilesSmallImage(t *testing.T) {
 	tests := []struct {
 		f          Format
 		b          image.Rectangle
 		cols, rows int
 	}{
-		{Format{Cols: 8, Rows: 8}, image.Rect(0, 0, 3, 2), 3, 2},
-		{Format{Cols: 64, Rows: 2}, image.Rect(10, 10, 20, 11), 10, 1},
-		{Format{Cols: 64, Rows: 2, OverlapX: 0.5}, image.Rect(10, 10, 20, 11), -1, -1},
-		{Format{Cols: 4, Rows: 4, OverlapX: 0.9, OverlapY: 0.9}, image.Rect(0, 0, 5, 5), -1, -1},
+		{Format{Cols: 8, Rows: 8}, image.Rect(0, 0, 3, 2), 1, 1},
+		{Format{Cols: 64, Rows: 2}, image.Rect(10, 10, 20, 11), 1, 1},
+		{Format{Cols: 2, Rows: 2}, image.Rect(0, 0, 63, 64), 1, 2},
+		{Format{Cols: 64, Rows: 64}, image.Rect(0, 0, 2000, 100), 62, 3},
+		{Format{Cols: 4, Rows: 4, OverlapX: 0.9, OverlapY: 0.9}, image.Rect(0, 0, 100, 63), 3, 1},
+		{Format{Cols: 64, Rows: 64, OverlapX: 0.5}, image.Rect(0, 0, 20000, 40), 64, 1},
+		{Format{Cols: 50, Rows: 50, OverlapX: 0.5, Wrap: true}, image.Rect(0, 0, 40, 20000), 1, 50},
 	}
 	for _, tt := range tests {
 		tiles := tt.f.Tiles(tt.b)
@@ -185,11 +190,13 @@ func TestTilesSmallImage(t *testing.T) {
 			t.Errorf("%v.Tiles(%v): %v", tt.f, tt.b, err)
 		}
 		cols, rows := grid(tiles)
-		if tt.cols >= 0 && (len(cols) != tt.cols || len(rows) != tt.rows) {
+		if len(cols) != tt.cols || len(rows) != tt.rows {
 			t.Errorf("%v.Tiles(%v): %dx%d tiles, want %dx%d", tt.f, tt.b, len(cols), len(rows), tt.cols, tt.rows)
 		}
-		if len(cols) > tt.b.Dx() || len(rows) > tt.b.Dy() {
-			t.Errorf("%v.Tiles(%v): %dx%d tiles for %v", tt.f, tt.b, len(cols), len(rows), tt.b.Size())
+		for _, tl := range tiles {
+			if w, h := tl.Bounds().Dx(), tl.Bounds().Dy(); w < min(MinTile, tt.b.Dx()) || h < min(MinTile, tt.b.Dy()) {
+				t.Errorf("%v.Tiles(%v): tile %+v is %dx%d", tt.f, tt.b, tl, w, h)
+			}
 		}
 		for i := 1; i < len(cols); i++ {
 			if cols[i][0] <= cols[i-1][0] {
