@@ -46,10 +46,11 @@ func HalveRows(dst, src *image.RGBA, r image.Rectangle, y0, y1 int) {
 			b = src.Pix[src.PixOffset(r.Min.X, r.Min.Y+2*y+1):][:4*r.Dx()]
 		}
 		out := dst.Pix[4*w*y:][:4*w]
-		// Two pixels at a time in a uint64: the R and B bytes of both in
-		// one word's 16-bit lanes, G and A in another, so that four
-		// pixels' sums take a few adds.
-		for x := 0; x < even; x += 2 {
+		// An assembly kernel where there is one; then two pixels at a
+		// time in a uint64: the R and B bytes of both in one word's
+		// 16-bit lanes, G and A in another, so that four pixels' sums take
+		// a few adds.
+		for x := 2 * halvePairsAsm(out[:2*even], a, b); x < even; x += 2 {
 			pa := binary.LittleEndian.Uint64(a[4*x:])
 			pb := binary.LittleEndian.Uint64(b[4*x:])
 			rb := pa&lanes + pb&lanes
