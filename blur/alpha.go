@@ -33,8 +33,8 @@ type Point struct{ X, Y float64 }
 type Gradient struct{ Start, Stop float64 }
 
 // maxAlphaPixels is the largest area of an Alpha the package allocates;
-// a larger one is far beyond any image.
-const maxAlphaPixels = 1 << 32
+// a larger one is far beyond any image (and than a 32-bit int).
+const maxAlphaPixels = min(1<<32, math.MaxInt)
 
 // valid reports whether a is non-nil, covers a non-empty rectangle and has
 // a byte for each of its pixels.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -277,7 +278,7 @@ func TestRenderErrors(t *testing.T) {
 		{"zero width", 0, 10, 100, ok, ErrSize},
 		{"negative height", 10, -1, 100, ok, ErrSize},
 		{"too large", 1 << 15, 1 << 14, 100, ok, ErrSize},
-		{"huge", 1 << 40, 1 << 40, 100, ok, ErrSize},
+		{"huge", math.MaxInt, math.MaxInt, 100, ok, ErrSize},
 		{"short Pix", 10, 10, 100, []Object{{&Mask{Rect: image.Rect(0, 0, 4, 4), Pix: make([]uint8, 15)}, 0}}, ErrFormat},
 	}
 	for _, tt := range tests {

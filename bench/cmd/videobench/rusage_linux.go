@@ -13,5 +13,5 @@ func usage() (peak int64, cpu time.Duration, ok bool) {
 		return 0, 0, false
 	}
 	cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return ru.Maxrss * 1024, cpu, true // ru_maxrss is in KiB on Linux
+	return int64(ru.Maxrss) * 1024, cpu, true // ru_maxrss is in KiB on Linux
 }
