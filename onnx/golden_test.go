@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 )
@@ -79,8 +80,9 @@ func loadGolden(t testing.TB, path string) goldenFile {
 
 // checkGolden compares an output with onnxruntime's statistics: shape
 // exact; first8, min and max within 1e-4 relative (1e-6 absolute); sum
-// and mean_abs within 1e-3 relative (2e-3 without fused multiply-adds).
-func checkGolden(t *testing.T, name string, got *Tensor, want goldenOutput) {
+// and mean_abs within 1e-3 relative (1e-6 absolute), plus, for the
+// output of a Sigmoid, the allowance sigmoidNoise derives.
+func checkGolden(t *testing.T, name string, got *Tensor, want goldenOutput, sigmoid bool) {
 	t.Helper()
 	if !sameShape(got.Shape(), want.Shape) {
 		t.Errorf("%s: shape %v, want %v", name, got.Shape(), want.Shape)
@@ -104,19 +106,55 @@ func checkGolden(t *testing.T, name string, got *Tensor, want goldenOutput) {
 	if !near(lo, want.Min, 1e-4, 1e-6) || !near(hi, want.Max, 1e-4, 1e-6) {
 		t.Errorf("%s: range [%g, %g], want [%g, %g]", name, lo, hi, want.Min, want.Max)
 	}
-	// Without fused multiply-adds a deep network's outputs drift further
-	// from onnxruntime's: the sum of yunet_n_640's obj_8 (6400 sigmoids of
-	// about −14) moves by 1.5e-3 of itself, logits off by ~1e-4 of theirs.
-	agg := 1e-3
-	if !fused {
-		agg = 2e-3
+	abs := 1e-6
+	if sigmoid {
+		abs += sigmoidNoise(n)
 	}
-	if !near(sum, want.Sum, agg, 1e-6) {
-		t.Errorf("%s: sum %g, want %g", name, sum, want.Sum)
+	if !near(sum, want.Sum, 1e-3, abs) {
+		t.Errorf("%s: sum %g, want %g (within %.3g)", name, sum, want.Sum, abs+1e-3*math.Abs(want.Sum))
 	}
-	if !near(sumAbs/n, want.MeanAbs, agg, 1e-6) {
+	if !near(sumAbs/n, want.MeanAbs, 1e-3, abs/n) {
 		t.Errorf("%s: mean |x| %g, want %g", name, sumAbs/n, want.MeanAbs)
 	}
+}
+
+// sigmoidNoise is the part of the difference between the sums of n
+// outputs of a Sigmoid that comes from the sigmoid's approximation rather
+// than from its inputs.
+//
+// veil and onnxruntime evaluate the sigmoid with the same rational
+// approximation (vmath.Logistic), whose absolute error is up to e = 2e-7
+// (TestLogistic). Near 0 that error is the whole value: for a logit of
+// −16 the sigmoid is 1.1e-7, and the float32 rounding of p/q + 0.5 moves
+// it in steps of 2⁻²⁵ = 3e-8 that flip with the last bit of the logit. So
+// an output of many sigmoids of very negative logits, such as
+// yunet_n_640's obj_8 (6400 of them around −16), has a sum made largely
+// of rounding noise: on the golden input the AVX-512, AVX2 and portable
+// kernels give logits within 9e-7 of each other (relative; mean
+// difference 2e-6 of a logit), whose exact sigmoids sum to the same
+// 0.00510107 to 1e-10, yet their computed sums are 0.0051172, 0.0051195
+// and 0.0051191 — and onnxruntime's is 0.0051112. None of these is the
+// more accurate: the network's part of each is the same, the rest is the
+// approximation's noise, 1e-3 of the sum and more.
+//
+// The allowance treats the n per-element differences of that noise as
+// independent, each within ±e: their sum has a spread of about e·√n. That
+// is 1.6e-5 for obj_8 (0.3% of its sum); the differences above are at
+// most half of it.
+func sigmoidNoise(n float64) float64 {
+	const e = 2e-7
+	return e * math.Sqrt(n)
+}
+
+// producer returns the operator type of the node of m that computes the
+// value name, or "" if no node does.
+func producer(m *Model, name string) string {
+	for _, nd := range m.g.nodes {
+		if slices.Contains(nd.outputs, name) {
+			return nd.opType
+		}
+	}
+	return ""
 }
 
 // modelDirs are where the tests look for a model, in order: the
@@ -197,7 +235,7 @@ func runGolden(t *testing.T, name, inputName string, input *Tensor, outputs map[
 				t.Errorf("threads=%d: output %q missing", threads, oname)
 				continue
 			}
-			checkGolden(t, oname, got, want)
+			checkGolden(t, oname, got, want, producer(m, oname) == "Sigmoid")
 		}
 	}
 }

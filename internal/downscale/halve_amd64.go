@@ -2,11 +2,11 @@
 
 package downscale
 
-import "golang.org/x/sys/cpu"
+import "github.com/veilkit/veil/internal/simd"
 
-// useAVX2 selects the assembly kernel; tests turn it off to check the
-// portable code.
-var useAVX2 = cpu.X86.HasAVX2
+// useAVX2 selects the assembly kernel, as simd.Current allows (the CPU,
+// capped by VEIL_SIMD); tests turn it off to check the portable code.
+var useAVX2 = simd.Current() >= simd.AVX2
 
 //go:noescape
 func halvePairsAVX2(dst *uint8, n int, a, b *uint8)

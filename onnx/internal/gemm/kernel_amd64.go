@@ -2,7 +2,7 @@
 
 package gemm
 
-import "golang.org/x/sys/cpu"
+import "github.com/veilkit/veil/internal/simd"
 
 //go:generate go run ./asm -out gemm_amd64.s -stubs stub_amd64.go -pkg gemm
 
@@ -17,16 +17,19 @@ var (
 	avx512Set = kernelSet{name: "avx512", id: kernelAVX512, mr: 8, nr: 48, vec: 16}
 	avx2Set   = kernelSet{name: "avx2", id: kernelAVX2, mr: 6, nr: 16, vec: 8}
 
-	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasBMI2
-	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	// hasAVX512 and hasAVX2 report what the CPU can run, whatever
+	// VEIL_SIMD says; tests run every family it can.
+	hasAVX512 = simd.Detected() >= simd.AVX512
+	hasAVX2   = simd.Detected() >= simd.AVX2
 )
 
-// kern is the kernel family used by PackA and Gemm.
+// kern is the kernel family used by PackA and Gemm: the best one
+// simd.Current allows (the CPU, capped by VEIL_SIMD).
 var kern = func() *kernelSet {
-	switch {
-	case hasAVX512:
+	switch simd.Current() {
+	case simd.AVX512:
 		return &avx512Set
-	case hasAVX2:
+	case simd.AVX2:
 		return &avx2Set
 	}
 	return &goKernels

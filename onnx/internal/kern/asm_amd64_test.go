@@ -2,7 +2,11 @@
 
 package kern
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/veilkit/veil/internal/simd"
+)
 
 // kernelSets are the kernel sets a CPU may use, best first.
 var kernelSets = []struct {
@@ -15,12 +19,18 @@ var kernelSets = []struct {
 	{"go", false, false, false},
 }
 
+// cpuHas reports whether the CPU can run kernel set k, whatever
+// VEIL_SIMD says.
+func cpuHas(avx2, avx512 bool) bool {
+	return (!avx2 || simd.Detected() >= simd.AVX2) && (!avx512 || simd.Detected() >= simd.AVX512)
+}
+
 // forKernelSets calls f with each kernel set the CPU supports in force.
 func forKernelSets(t *testing.T, f func(t *testing.T)) {
 	avx2, avx512, flat := useAVX2, useAVX512, useFlat
 	defer func() { useAVX2, useAVX512, useFlat = avx2, avx512, flat }()
 	for _, k := range kernelSets {
-		if k.avx2 && !avx2 || k.avx512 && !avx512 {
+		if !cpuHas(k.avx2, k.avx512) {
 			continue
 		}
 		t.Run(k.name, func(t *testing.T) {
@@ -33,7 +43,7 @@ func forKernelSets(t *testing.T, f func(t *testing.T)) {
 // TestKernelSets runs the depthwise, pooling, im2col and resize tests on each kernel set
 // the CPU supports: AVX-512, AVX2 and pure Go.
 func TestKernelSets(t *testing.T) {
-	t.Logf("AVX2 %v, AVX-512 %v", useAVX2, useAVX512)
+	t.Logf("CPU %v, VEIL_SIMD level %v", simd.Detected(), simd.Current())
 	forKernelSets(t, func(t *testing.T) {
 		testDepthwise(t)
 		testDepthwiseModelShapes(t)
@@ -52,7 +62,7 @@ func BenchmarkDepthwiseKernels(b *testing.B) {
 	avx2, avx512, flat := useAVX2, useAVX512, useFlat
 	defer func() { useAVX2, useAVX512, useFlat = avx2, avx512, flat }()
 	for _, k := range kernelSets {
-		if k.avx2 && !avx2 || k.avx512 && !avx512 {
+		if !cpuHas(k.avx2, k.avx512) {
 			continue
 		}
 		useAVX2, useAVX512, useFlat = k.avx2, k.avx512, k.flat

@@ -2,38 +2,15 @@
 
 package kern
 
-// useAVX2 reports whether the CPU and OS support AVX2 and FMA, and
-// useAVX512 whether they also support AVX-512F. Tests clear them to
-// exercise the other kernels.
+import "github.com/veilkit/veil/internal/simd"
+
+// useAVX2 selects the AVX2 (with FMA) kernels and useAVX512 the AVX-512
+// ones, as simd.Current allows (the CPU, capped by VEIL_SIMD). Tests set
+// them to exercise each kernel set the CPU has.
 var (
-	useAVX2   = detectAVX2()
-	useAVX512 = useAVX2 && detectAVX512()
+	useAVX2   = simd.Current() >= simd.AVX2
+	useAVX512 = simd.Current() >= simd.AVX512
 )
-
-func detectAVX2() bool {
-	_, _, c1, _ := cpuid(1, 0)
-	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
-	if c1&(fma|osxsave|avx) != fma|osxsave|avx {
-		return false
-	}
-	if lo, _ := xgetbv(); lo&6 != 6 { // XMM and YMM state enabled
-		return false
-	}
-	_, b7, _, _ := cpuid(7, 0)
-	return b7&(1<<5) != 0
-}
-
-func detectAVX512() bool {
-	_, b7, _, _ := cpuid(7, 0)
-	lo, _ := xgetbv()
-	return b7&(1<<16) != 0 && lo&0xe6 == 0xe6 // AVX512F; opmask and ZMM state enabled
-}
-
-//go:noescape
-func cpuid(eax, ecx uint32) (a, b, c, d uint32)
-
-//go:noescape
-func xgetbv() (lo, hi uint32)
 
 // The plane kernels compute oh×ow outputs o[y·ow+x] = act(a.bias +
 // Σ w[kw·r+k]·in[(y·sh+r·dh)·wp + x·sw + k·d]) over a padded input plane

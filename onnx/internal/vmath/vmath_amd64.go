@@ -2,9 +2,11 @@
 
 package vmath
 
-import "golang.org/x/sys/cpu"
+import "github.com/veilkit/veil/internal/simd"
 
-var haveAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+// haveAVX2 selects the AVX2 kernels, as simd.Current allows (the CPU,
+// capped by VEIL_SIMD).
+var haveAVX2 = simd.Current() >= simd.AVX2
 
 //go:noescape
 func logisticAVX2(dst, src *float32, n int)
