@@ -28,6 +28,7 @@ import (
 	"sync"
 
 	"github.com/veilkit/veil/detect"
+	"github.com/veilkit/veil/internal/par"
 	"github.com/veilkit/veil/mask"
 	"github.com/veilkit/veil/onnx"
 	"github.com/veilkit/veil/segment"
@@ -332,14 +333,16 @@ func toRGBA(img image.Image) (*image.RGBA, error) {
 	// Converting a 12 MP JPEG's YCbCr takes a tenth of a second: in bands,
 	// one per CPU.
 	n := min(runtime.GOMAXPROCS(0), max(1, b.Dy()/64))
-	var wg sync.WaitGroup
-	for k := range n {
-		y0, y1 := b.Dy()*k/n, b.Dy()*(k+1)/n
-		wg.Go(func() {
-			draw.Draw(r, image.Rect(0, y0, b.Dx(), y1), img, b.Min.Add(image.Pt(0, y0)), draw.Src)
-		})
-	}
-	wg.Wait()
+	par.Loop(b.Dy(), func() {
+		var wg sync.WaitGroup
+		for k := range n {
+			y0, y1 := b.Dy()*k/n, b.Dy()*(k+1)/n
+			wg.Go(func() {
+				draw.Draw(r, image.Rect(0, y0, b.Dx(), y1), img, b.Min.Add(image.Pt(0, y0)), draw.Src)
+			})
+		}
+		wg.Wait()
+	})
 	return r, nil
 }
 
@@ -466,7 +469,7 @@ classes:
 	)
 	for _, j := range jobs {
 		wg.Add(1)
-		go func() {
+		run := func() {
 			defer wg.Done()
 			var found []Detection
 			for k, t := range tiles {
@@ -486,7 +489,15 @@ classes:
 			mu.Lock()
 			all = append(all, found...)
 			mu.Unlock()
-		}()
+		}
+		// The detectors run concurrently; while bench/cmd/scaling records
+		// the parallel loops, in turn, so that no loop's time takes in
+		// another detector's.
+		if par.Active() {
+			run()
+		} else {
+			go run()
+		}
 	}
 	wg.Wait()
 	if len(errs) > 0 {

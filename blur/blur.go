@@ -5,6 +5,8 @@ import (
 	"math"
 	"runtime"
 	"sync"
+
+	"github.com/veilkit/veil/internal/par"
 )
 
 const (
@@ -370,12 +372,14 @@ func parallel(workers, n int, f func(w, lo, hi int)) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := n*w/workers, n*(w+1)/workers
-		wg.Go(func() { f(w, lo, hi) })
-	}
-	wg.Wait()
+	par.Loop(n, func() {
+		var wg sync.WaitGroup
+		for w := range workers {
+			lo, hi := n*w/workers, n*(w+1)/workers
+			wg.Go(func() { f(w, lo, hi) })
+		}
+		wg.Wait()
+	})
 }
 
 // bufPool holds Blur's working buffers.

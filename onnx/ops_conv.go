@@ -5,9 +5,9 @@ import (
 	"math"
 	"sync"
 
+	"github.com/veilkit/veil/internal/par"
 	"github.com/veilkit/veil/onnx/internal/gemm"
 	"github.com/veilkit/veil/onnx/internal/kern"
-	"github.com/veilkit/veil/onnx/internal/par"
 )
 
 // window holds the spatial attributes shared by Conv, ConvTranspose and

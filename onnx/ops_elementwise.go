@@ -5,7 +5,7 @@ import (
 	"math"
 	"slices"
 
-	"github.com/veilkit/veil/onnx/internal/par"
+	"github.com/veilkit/veil/internal/par"
 	"github.com/veilkit/veil/onnx/internal/vmath"
 )
 

@@ -4,8 +4,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/veilkit/veil/internal/par"
 	"github.com/veilkit/veil/onnx/internal/gemm"
-	"github.com/veilkit/veil/onnx/internal/par"
 )
 
 // softmaxOp is Softmax or LogSoftmax. Before opset 13 the input is

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 
 	"github.com/veilkit/veil/detect"
+	"github.com/veilkit/veil/internal/par"
 	"github.com/veilkit/veil/mask"
 	"github.com/veilkit/veil/onnx"
 )
@@ -297,23 +298,25 @@ func (d *DeepLab) Segment(ctx context.Context, img *image.RGBA, dets []detect.De
 		wg   sync.WaitGroup
 		errs = make([]error, nw)
 	)
-	for k := range nw {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(groups) {
-					return
+	par.Loop(len(groups), func() {
+		for k := range nw {
+			wg.Go(func() {
+				for {
+					i := int(next.Add(1) - 1)
+					if i >= len(groups) {
+						return
+					}
+					// Each group writes only its own members' masks.
+					if err := d.segmentGroup(ctx, img, dets, groups[i], masks); err != nil {
+						errs[k] = err
+						next.Store(int64(len(groups)))
+						return
+					}
 				}
-				// Each group writes only its own members' masks.
-				if err := d.segmentGroup(ctx, img, dets, groups[i], masks); err != nil {
-					errs[k] = err
-					next.Store(int64(len(groups)))
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+			})
+		}
+		wg.Wait()
+	})
 	if err := errors.Join(errs...); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -13,6 +13,7 @@ package simd
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 )
@@ -105,4 +106,30 @@ func Levels() []Level {
 		ls = append(ls, l)
 	}
 	return ls
+}
+
+// Describe returns a line naming the CPU, the best level it has, and the
+// level in force, for benchmark reports: "AMD EPYC 9B14 (avx512), kernels
+// avx2 (VEIL_SIMD=avx2)".
+func Describe() string {
+	s := fmt.Sprintf("%s (%v), kernels %v", cpuName(), Detected(), Current())
+	if env := os.Getenv(Env); env != "" {
+		s += fmt.Sprintf(" (%s=%s)", Env, env)
+	}
+	return s
+}
+
+// cpuName returns the processor's model name as /proc/cpuinfo gives it,
+// or the architecture where that is not readable.
+func cpuName() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if ok && strings.TrimSpace(k) == "model name" {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return runtime.GOARCH
 }

@@ -1,6 +1,9 @@
 package simd
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestParse(t *testing.T) {
 	tests := []struct {
@@ -74,4 +77,12 @@ func TestLevelString(t *testing.T) {
 	if s := Level(7).String(); s != "Level(7)" {
 		t.Errorf("Level(7).String() = %q", s)
 	}
+}
+
+func TestDescribe(t *testing.T) {
+	d := Describe()
+	if !strings.Contains(d, "kernels "+Current().String()) || !strings.Contains(d, "("+Detected().String()+")") {
+		t.Errorf("Describe() = %q, want the detected and current levels", d)
+	}
+	t.Log(d)
 }

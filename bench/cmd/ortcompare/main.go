@@ -7,6 +7,10 @@
 //
 //	go run ./bench/cmd/ortcompare [-models list|all] [-threads 1,2] [-rounds 5] [-iters 10] [-json] [-ort bench/ort] [-veil=false]
 //
+// It prints the CPU and veil's kernel level first (each JSON row names the
+// level too); VEIL_SIMD=avx2 or VEIL_SIMD=generic times the AVX2 or the
+// portable kernels on a CPU that has better ones.
+//
 // The ORT side is one long-lived `node bench/ort/ort.js` process; install its
 // dependency first with
 //
@@ -33,91 +37,14 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/veilkit/veil/internal/modelpath"
+	"github.com/veilkit/veil/bench/internal/synth"
+	"github.com/veilkit/veil/internal/simd"
 )
-
-// spec is one model's input: name, shape, and the mean/std of the synthetic
-// input rule raw[c][y][x] = (x*7 + y*13 + c*29) % 256, value = (raw-mean[c])/std[c]
-// (see /work/shared/models/GOLDEN_synthetic_outputs.json and MANIFEST.md).
-type spec struct {
-	path       string // relative to the models folder
-	input      string
-	shape      []int
-	mean, std  [3]float32
-	nhwc       bool   // channel axis last
-	notShipped string // why the model is not in models/; "" if it is
-}
-
-// find returns the path of s's model in dir or, failing that, in the
-// shared models folder, or a note saying why it is in neither.
-func (s spec) find(dir string) (path, note string) {
-	return modelpath.Find(dir, s.path, s.notShipped)
-}
-
-var (
-	raw    = [3]float32{0, 0, 0}
-	unit   = [3]float32{1, 1, 1}
-	ultraM = [3]float32{127, 127, 127}
-	ultraS = [3]float32{128, 128, 128}
-)
-
-// specs lists every model in models/ and the selfie segmenter; the first
-// six (published reference timings) are the default set.
-var specs = []spec{
-	{"face/yunet_n_640_640.onnx", "input", []int{1, 3, 640, 640}, raw, unit, false, ""},
-	{"face/yunet_n_320_320.onnx", "input", []int{1, 3, 320, 320}, raw, unit, false, ""},
-	{"plate/lpd_yunet_2023mar.onnx", "input", []int{1, 3, 240, 320}, raw, unit, false, ""},
-	{"object/nanodet_m_416.onnx", "input.1", []int{1, 3, 416, 416}, [3]float32{103.53, 116.28, 123.675}, [3]float32{57.375, 57.12, 58.395}, false, ""},
-	{"object/fastestdet_352.onnx", "input.1", []int{1, 3, 352, 352}, raw, [3]float32{255, 255, 255}, false, ""},
-	{"face/ultraface_rfb_320.onnx", "input", []int{1, 3, 240, 320}, ultraM, ultraS, false, ""},
-	// -models all adds these:
-	{"face/ultraface_rfb_640.onnx", "input", []int{1, 3, 480, 640}, ultraM, ultraS, false, ""},
-	{"face/ultraface_slim_320.onnx", "input", []int{1, 3, 240, 320}, ultraM, ultraS, false, ""},
-	{"face/yunet_n_dynamic.onnx", "input", []int{1, 3, 256, 384}, raw, unit, false, ""},
-	{"face/yunet_s_640_640.onnx", "input", []int{1, 3, 640, 640}, raw, unit, false, ""},
-	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", []int{1, 257, 257, 3}, [3]float32{127.5, 127.5, 127.5}, [3]float32{127.5, 127.5, 127.5}, true, ""},
-	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", []int{1, 256, 256, 3}, raw, [3]float32{255, 255, 255}, true, "GPL-hosted copy"},
-}
-
-const numDefault = 6
-
-// inputData builds the synthetic input tensor data for s.
-func (s spec) inputData() []float32 {
-	n, c, h, w := s.shape[0], s.shape[1], s.shape[2], s.shape[3]
-	if s.nhwc {
-		h, w, c = s.shape[1], s.shape[2], s.shape[3]
-	}
-	data := make([]float32, 0, n*c*h*w)
-	for range n {
-		if s.nhwc {
-			for y := range h {
-				for x := range w {
-					for ch := range c {
-						data = append(data, s.value(ch, y, x))
-					}
-				}
-			}
-			continue
-		}
-		for ch := range c {
-			for y := range h {
-				for x := range w {
-					data = append(data, s.value(ch, y, x))
-				}
-			}
-		}
-	}
-	return data
-}
-
-func (s spec) value(c, y, x int) float32 {
-	raw := float32((x*7 + y*13 + c*29) % 256)
-	return (raw - s.mean[c%3]) / s.std[c%3]
-}
 
 // row is one line of the result.
 type row struct {
 	Model   string   `json:"model"`
+	Kernels string   `json:"kernels"` // veil's kernel level: avx512, avx2 or generic
 	Threads int      `json:"threads"`
 	VeilMS  *float64 `json:"veil_ms"` // null with -veil=false
 	OrtMS   float64  `json:"ort_ms"`
@@ -142,7 +69,7 @@ func main() {
 }
 
 func run(modelsFlag, threadsFlag string, rounds, iters int, asJSON bool, ortDir, dir string, withVeil bool) error {
-	models, err := selectModels(modelsFlag)
+	models, err := synth.Select(modelsFlag)
 	if err != nil {
 		return err
 	}
@@ -158,6 +85,7 @@ func run(modelsFlag, threadsFlag string, rounds, iters int, asJSON bool, ortDir,
 		return fmt.Errorf("-rounds and -iters must be at least 1")
 	}
 
+	fmt.Fprintln(os.Stderr, "CPU:", simd.Describe())
 	ort, err := startORT(ortDir)
 	if err != nil {
 		return err
@@ -167,7 +95,7 @@ func run(modelsFlag, threadsFlag string, rounds, iters int, asJSON bool, ortDir,
 	var rows []row
 	failed := false
 	for _, s := range models {
-		path, note := s.find(dir)
+		path, note := s.Find(dir)
 		if path == "" {
 			fmt.Fprintf(os.Stderr, "note: %s; skipped\n", note)
 			continue
@@ -180,12 +108,12 @@ func run(modelsFlag, threadsFlag string, rounds, iters int, asJSON bool, ortDir,
 		if err != nil {
 			return err
 		}
-		input := s.inputData()
+		input := s.InputData()
 		for _, t := range threads {
 			// A veil failure is reported and that row gets ORT timings only.
 			var veil timer
 			veilFailed := func(err error) {
-				fmt.Fprintf(os.Stderr, "veil %s threads=%d: %v\n", s.path, t, err)
+				fmt.Fprintf(os.Stderr, "veil %s threads=%d: %v\n", s.Path, t, err)
 				veil, failed = nil, true
 			}
 			if withVeil {
@@ -209,7 +137,7 @@ func run(modelsFlag, threadsFlag string, rounds, iters int, asJSON bool, ortDir,
 			ortBatch := func() error {
 				ms, err := ort.time(path, s, t, iters)
 				if err != nil {
-					return fmt.Errorf("ort %s: %w", s.path, err)
+					return fmt.Errorf("ort %s: %w", s.Path, err)
 				}
 				ortMS = append(ortMS, ms...)
 				return nil
@@ -231,13 +159,13 @@ func run(modelsFlag, threadsFlag string, rounds, iters int, asJSON bool, ortDir,
 					return err
 				}
 			}
-			rw := row{Model: s.path, Threads: t, OrtMS: round(median(ortMS), 3)}
+			rw := row{Model: s.Path, Kernels: simd.Current().String(), Threads: t, OrtMS: round(median(ortMS), 3)}
 			if veil != nil {
 				v := round(median(veilMS), 3)
 				ratio := round(median(veilMS)/median(ortMS), 2)
 				rw.VeilMS, rw.Ratio = &v, &ratio
 			}
-			fmt.Fprintf(os.Stderr, "%s threads=%d done\n", s.path, t)
+			fmt.Fprintf(os.Stderr, "%s threads=%d done\n", s.Path, t)
 			rows = append(rows, rw)
 		}
 	}
@@ -251,6 +179,7 @@ func run(modelsFlag, threadsFlag string, rounds, iters int, asJSON bool, ortDir,
 			return err
 		}
 	} else {
+		fmt.Printf("CPU: %s\n\n", simd.Describe())
 		printTable(os.Stdout, rows)
 	}
 	if failed {
@@ -261,27 +190,6 @@ func run(modelsFlag, threadsFlag string, rounds, iters int, asJSON bool, ortDir,
 
 // timer runs a model n times and returns the per-run milliseconds.
 type timer func(n int) ([]float64, error)
-
-func selectModels(list string) ([]spec, error) {
-	switch list {
-	case "":
-		return specs[:numDefault], nil
-	case "all":
-		return specs, nil
-	}
-	var out []spec
-	for _, name := range strings.Split(list, ",") {
-		name = strings.TrimSpace(name)
-		i := slices.IndexFunc(specs, func(s spec) bool {
-			return s.path == name || strings.TrimSuffix(filepath.Base(s.path), ".onnx") == strings.TrimSuffix(name, ".onnx")
-		})
-		if i < 0 {
-			return nil, fmt.Errorf("unknown model %q", name)
-		}
-		out = append(out, specs[i])
-	}
-	return out, nil
-}
 
 func printTable(w io.Writer, rows []row) {
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
@@ -354,10 +262,10 @@ func startORT(dir string) (*ortProc, error) {
 	return &ortProc{cmd: cmd, in: in, out: sc}, nil
 }
 
-func (p *ortProc) time(path string, s spec, threads, iters int) ([]float64, error) {
+func (p *ortProc) time(path string, s synth.Spec, threads, iters int) ([]float64, error) {
 	req := map[string]any{
-		"model": path, "input": s.input, "shape": s.shape, "mean": s.mean, "std": s.std,
-		"nhwc": s.nhwc, "threads": threads, "iters": iters, "warm_ms": batchWarm.Milliseconds(),
+		"model": path, "input": s.Input, "shape": s.Shape, "mean": s.Mean, "std": s.Std,
+		"nhwc": s.NHWC, "threads": threads, "iters": iters, "warm_ms": batchWarm.Milliseconds(),
 	}
 	b, err := json.Marshal(req)
 	if err != nil {

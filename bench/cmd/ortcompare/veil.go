@@ -6,21 +6,22 @@ import (
 	"slices"
 	"time"
 
+	"github.com/veilkit/veil/bench/internal/synth"
 	"github.com/veilkit/veil/onnx"
 )
 
 // newVeil loads the model in veil's runtime with the given thread count,
 // does two warm-up runs and returns a timer for model.Run.
-func newVeil(data []byte, s spec, input []float32, threads int) (timer, error) {
+func newVeil(data []byte, s synth.Spec, input []float32, threads int) (timer, error) {
 	model, err := onnx.Load(data, onnx.Options{Threads: threads})
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(model.InputNames(), s.input) {
-		return nil, fmt.Errorf("no input %q (model inputs: %v)", s.input, model.InputNames())
+	if !slices.Contains(model.InputNames(), s.Input) {
+		return nil, fmt.Errorf("no input %q (model inputs: %v)", s.Input, model.InputNames())
 	}
 	ctx := context.Background()
-	inputs := map[string]*onnx.Tensor{s.input: onnx.NewTensor(s.shape, input)}
+	inputs := map[string]*onnx.Tensor{s.Input: onnx.NewTensor(s.Shape, input)}
 	for range 2 {
 		if _, err := model.Run(ctx, inputs); err != nil {
 			return nil, err

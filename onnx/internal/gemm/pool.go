@@ -3,7 +3,7 @@ package gemm
 import (
 	"sync"
 
-	"github.com/veilkit/veil/onnx/internal/par"
+	"github.com/veilkit/veil/internal/par"
 )
 
 // Parallel execution.

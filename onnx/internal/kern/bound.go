@@ -3,7 +3,7 @@ package kern
 import (
 	"sync"
 
-	"github.com/veilkit/veil/onnx/internal/par"
+	"github.com/veilkit/veil/internal/par"
 )
 
 // A boundJob holds a copy of a kernel call's job and the job's run method

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/veilkit/veil/onnx/internal/par"
+	"github.com/veilkit/veil/internal/par"
 )
 
 // Im2col writes into col the [C·KH·KW][OutH·OutW] matrix of one image

@@ -123,6 +123,14 @@ func For(threads, n int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
 	}
+	if recording.Load() {
+		record(n, func() { forAll(threads, n, fn) })
+		return
+	}
+	forAll(threads, n, fn)
+}
+
+func forAll(threads, n int, fn func(lo, hi int)) {
 	if threads > n {
 		threads = n
 	}
@@ -131,7 +139,7 @@ func For(threads, n int, fn func(lo, hi int)) {
 		return
 	}
 	ensureWorkers(threads - 1)
-	chunks := min(n, chunksPerThread*threads, 0xffff)
+	chunks := Chunks(threads, n)
 	j := jobs.Get().(*job)
 	j.fn, j.n = fn, n
 	j.left.Store(int32(chunks))
