@@ -366,13 +366,13 @@ func pixOK(img *image.RGBA) bool {
 // and returns when all have.
 func parallel(workers, n int, f func(w, lo, hi int)) {
 	workers = min(workers, n)
-	if workers <= 1 {
-		if n > 0 {
-			f(0, 0, n)
-		}
-		return
-	}
 	par.Loop(n, func() {
+		if workers <= 1 {
+			if n > 0 {
+				f(0, 0, n)
+			}
+			return
+		}
 		var wg sync.WaitGroup
 		for w := range workers {
 			lo, hi := n*w/workers, n*(w+1)/workers

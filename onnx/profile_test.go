@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/veilkit/veil/internal/par"
 )
 
 var (
@@ -19,7 +21,10 @@ var (
 )
 
 // TestProfile prints where a model's run time goes, per operator type
-// and per node: go test -run TestProfile -profile face/yunet_n_640_640.onnx ./onnx/
+// and per node, and how much of it lies outside parallel loops:
+// go test -run TestProfile -profile face/yunet_n_640_640.onnx ./onnx/
+// (with -cpu 1 -profile-threads 16, the serial time of the 16-thread
+// code on one core, as bench/cmd/scaling measures it).
 func TestProfile(t *testing.T) {
 	if *profileModel == "" {
 		t.Skip("set -profile MODEL to time a model operator by operator")
@@ -57,21 +62,25 @@ func TestProfile(t *testing.T) {
 	a := s.arena(p)
 	const runs = 30
 	per := make([]time.Duration, len(p.steps))
+	serial := make([]time.Duration, len(p.steps)) // outside parallel loops
 	for r := 0; r < runs; r++ {
 		for i, st := range p.steps {
 			if al, ok := st.n.op.(aliaser); ok && al.alias() && p.root[st.out[0]] != st.out[0] {
 				continue
 			}
 			a.rc.state = st.state
-			t0 := time.Now()
-			if err := st.n.op.run(&a.rc, a.stepIn[i], a.stepOut[i]); err != nil {
+			var err error
+			rec := par.Record(func() { err = st.n.op.run(&a.rc, a.stepIn[i], a.stepOut[i]) })
+			if err != nil {
 				t.Fatal(err)
 			}
-			per[i] += time.Since(t0)
+			per[i] += rec.Wall
+			serial[i] += rec.Wall - rec.Parallel()
 		}
 	}
 	byType := map[string]time.Duration{}
-	var total time.Duration
+	serialByType := map[string]time.Duration{}
+	var total, totalSerial time.Duration
 	for i, st := range p.steps {
 		key := st.n.opType
 		if c, ok := st.n.op.(*convOp); ok {
@@ -86,7 +95,9 @@ func TestProfile(t *testing.T) {
 			}
 		}
 		byType[key] += per[i]
+		serialByType[key] += serial[i]
 		total += per[i]
+		totalSerial += serial[i]
 	}
 	keys := make([]string, 0, len(byType))
 	for k := range byType {
@@ -94,9 +105,9 @@ func TestProfile(t *testing.T) {
 	}
 	sort.Slice(keys, func(i, j int) bool { return byType[keys[i]] > byType[keys[j]] })
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %v: %.2f ms per run\n", *profileModel, shape, total.Seconds()*1000/runs)
+	fmt.Fprintf(&b, "%s %v: %.2f ms per run, %.1f%% outside parallel loops\n", *profileModel, shape, total.Seconds()*1000/runs, 100*float64(totalSerial)/float64(total))
 	for _, k := range keys {
-		fmt.Fprintf(&b, "  %-22s %7.3f ms %5.1f%%\n", k, byType[k].Seconds()*1000/runs, 100*float64(byType[k])/float64(total))
+		fmt.Fprintf(&b, "  %-22s %7.3f ms %5.1f%%, serial %7.3f ms\n", k, byType[k].Seconds()*1000/runs, 100*float64(byType[k])/float64(total), serialByType[k].Seconds()*1000/runs)
 	}
 	idx := make([]int, len(p.steps))
 	for i := range idx {
@@ -109,7 +120,7 @@ func TestProfile(t *testing.T) {
 	}
 	if *profileSteps {
 		for i, st := range p.steps {
-			fmt.Fprintf(&b, "  step %3d %8.4f ms %s in %v out %v\n", i, per[i].Seconds()*1000/runs, st.n.opType, p.vals[st.in[0]].shape, p.vals[st.out[0]].shape)
+			fmt.Fprintf(&b, "  step %3d %8.4f ms (serial %8.4f) %s in %v out %v\n", i, per[i].Seconds()*1000/runs, serial[i].Seconds()*1000/runs, st.n.opType, p.vals[st.in[0]].shape, p.vals[st.out[0]].shape)
 		}
 	}
 	t.Log("\n" + b.String())

@@ -286,10 +286,16 @@ func (d *DeepLab) Segment(ctx context.Context, img *image.RGBA, dets []detect.De
 	}
 	nw := min(max(1, d.Workers), len(groups))
 	if nw == 1 {
-		for _, g := range groups {
-			if err := d.segmentGroup(ctx, img, dets, g, masks); err != nil {
-				return nil, err
+		var err error
+		par.Loop(len(groups), func() {
+			for _, g := range groups {
+				if err = d.segmentGroup(ctx, img, dets, g, masks); err != nil {
+					return
+				}
 			}
+		})
+		if err != nil {
+			return nil, err
 		}
 		return masks, nil
 	}

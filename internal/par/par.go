@@ -124,7 +124,7 @@ func For(threads, n int, fn func(lo, hi int)) {
 		return
 	}
 	if recording.Load() {
-		record(n, func() { forAll(threads, n, fn) })
+		record(max(threads, 1), n, func() { forAll(threads, n, fn) })
 		return
 	}
 	forAll(threads, n, fn)

@@ -1,6 +1,7 @@
 package par
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,28 +63,40 @@ func BenchmarkFor(b *testing.B) {
 }
 
 func TestRecord(t *testing.T) {
+	// One core: each loop's wall time is its work, as bench/cmd/scaling
+	// measures it.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	spin := func(d time.Duration) {
 		for t0 := time.Now(); time.Since(t0) < d; {
 		}
 	}
+	ms := time.Millisecond
 	rec := Record(func() {
-		spin(10 * time.Millisecond)   // serial
-		For(1, 64, func(lo, hi int) { // parallel, 64 items
-			spin(time.Duration(hi-lo) * 500 * time.Microsecond)
-			For(1, 4, func(int, int) {}) // nested: part of the region
+		spin(10 * ms)                  // serial
+		For(16, 64, func(lo, hi int) { // parallel: 64 items of 0.5 ms
+			spin(time.Duration(hi-lo) * ms / 2)
+			For(16, 4, func(int, int) {}) // nested: part of the region
 		})
-		For(1, 1, func(int, int) { spin(5 * time.Millisecond) }) // one item: serial
+		For(4, 1, func(int, int) { spin(5 * ms) })                      // one item: serial
+		For(1, 8, func(lo, hi int) { spin(time.Duration(hi-lo) * ms) }) // one thread: serial
+		Loop(100, func() { spin(4 * ms) })                              // every core: parallel
 	})
-	if len(rec.Regions) != 2 || rec.Regions[0].Items != 64 || rec.Regions[1].Items != 1 {
-		t.Fatalf("regions %+v, want one of 64 items and one of 1", rec.Regions)
+	want := []Region{{Items: 64, Threads: 16}, {Items: 1, Threads: 4}, {Items: 8, Threads: 1}, {Items: 100, Threads: 0}}
+	if len(rec.Regions) != len(want) {
+		t.Fatalf("regions %+v, want %+v", rec.Regions, want)
 	}
-	// 15 ms of 47 ms are serial.
-	if f := rec.SerialFraction(); f < 0.25 || f > 0.45 {
-		t.Errorf("serial fraction %.3f, want about 0.32", f)
+	for k, g := range rec.Regions {
+		if g.Items != want[k].Items || g.Threads != want[k].Threads {
+			t.Errorf("region %d: %+v, want %+v", k, g, want[k])
+		}
 	}
-	// Amdahl at 16 threads: 47 / (15 + 32/16) ≈ 2.8.
-	if s := rec.Speedup(16); s < 2.3 || s > 3.3 {
-		t.Errorf("speedup at 16 threads %.2f, want about 2.8", s)
+	// 23 ms of 59 ms are serial.
+	if f := rec.SerialFraction(); f < 0.33 || f > 0.45 {
+		t.Errorf("serial fraction %.3f, want about 0.39", f)
+	}
+	// Amdahl at 16 threads: 59 / (23 + 32·4/64 + 4·7/100) ≈ 2.3.
+	if s := rec.Speedup(16); s < 2.0 || s > 2.6 {
+		t.Errorf("speedup at 16 threads %.2f, want about 2.3", s)
 	}
 	if s := rec.Speedup(1); s < 0.99 || s > 1.01 {
 		t.Errorf("speedup at 1 thread %.3f, want 1", s)

@@ -1,16 +1,32 @@
 package par
 
 import (
+	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// A Region is one parallel loop seen while recording: a For call with n
-// items that was not inside another For.
+// A Region is one parallel loop seen while recording: a For or Loop call
+// that was not inside another.
 type Region struct {
-	Items int           // n of the For call
-	Time  time.Duration // from the call to its return
+	Items   int           // n of the call
+	Threads int           // For's threads; 0 for a Loop, which uses every core
+	Time    time.Duration // from the call to its return
+}
+
+// parallel reports whether a second thread could share g's work.
+func (g Region) parallel() bool { return g.Items >= 2 && (g.Threads == 0 || g.Threads >= 2) }
+
+// timeAt returns the least time g's items, taken as equal work, can take
+// on the given number of threads.
+func (g Region) timeAt(threads int) time.Duration {
+	if g.Threads > 0 {
+		threads = min(threads, g.Threads)
+	}
+	rounds := (g.Items + threads - 1) / threads
+	return time.Duration(float64(g.Time) * float64(rounds) / float64(g.Items))
 }
 
 // A Recording is what Record saw: the wall time of its function and the
@@ -55,7 +71,7 @@ func Active() bool { return recording.Load() }
 
 // record runs For's work while recording: the outermost call's time is a
 // region, calls nested in it are part of it.
-func record(n int, run func()) {
+func record(threads, n int, run func()) {
 	if depth.Add(1) != 1 {
 		run()
 		depth.Add(-1)
@@ -66,7 +82,7 @@ func record(n int, run func()) {
 	d := time.Since(t0)
 	depth.Add(-1)
 	recMu.Lock()
-	recorded = append(recorded, Region{Items: n, Time: d})
+	recorded = append(recorded, Region{Items: n, Threads: threads, Time: d})
 	recMu.Unlock()
 }
 
@@ -80,12 +96,12 @@ func Chunks(threads, n int) int {
 	return min(n, chunksPerThread*threads, 0xffff)
 }
 
-// Parallel returns the time spent in regions of at least two items: the
-// work a second thread could share.
+// Parallel returns the time spent in regions of at least two items run
+// on at least two threads: the work a second thread could share.
 func (r Recording) Parallel() time.Duration {
 	var p time.Duration
 	for _, g := range r.Regions {
-		if g.Items >= 2 {
+		if g.parallel() {
 			p += g.Time
 		}
 	}
@@ -103,29 +119,37 @@ func (r Recording) SerialFraction() float64 {
 
 // Speedup returns the bound Amdahl's law puts on the speedup at the given
 // thread count, with each region's items taken as equal work: a region of
-// n items takes at least ⌈n/threads⌉/n of its time, and the rest of the
-// wall time stays serial.
+// n items on t threads (at most its own) takes at least ⌈n/t⌉/n of its
+// time, and the rest of the wall time stays serial.
 func (r Recording) Speedup(threads int) float64 {
 	if r.Wall <= 0 || threads < 1 {
 		return 1
 	}
-	t := float64(r.Wall - r.Parallel())
+	t := r.Wall - r.Parallel()
 	for _, g := range r.Regions {
-		if g.Items >= 2 {
-			n := float64(g.Items)
-			rounds := float64((g.Items + threads - 1) / threads)
-			t += float64(g.Time) * rounds / n
+		if g.parallel() {
+			t += g.timeAt(threads)
 		}
 	}
-	return float64(r.Wall) / max(t, 1)
+	return float64(r.Wall) / float64(max(t, 1))
 }
 
-// Loop runs run, a loop over n items that splits them across
-// goroutines itself, and records it as a parallel region of n items
-// while a Record call is in progress.
+// Cores returns how many goroutines a loop can keep busy:
+// runtime.GOMAXPROCS, or no limit while recording, so that work split for
+// N threads and run on one core records as it runs on N.
+func Cores() int {
+	if recording.Load() {
+		return math.MaxInt32
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// Loop runs run, a loop over n items that splits them across as many
+// goroutines as there are cores itself, and records it as a parallel
+// region of n items while a Record call is in progress.
 func Loop(n int, run func()) {
 	if n > 0 && recording.Load() {
-		record(n, run)
+		record(0, n, run)
 		return
 	}
 	run()

@@ -15,7 +15,7 @@ package gemm
 
 import (
 	"fmt"
-	"runtime"
+	"github.com/veilkit/veil/internal/par"
 	"sync"
 	"unsafe"
 )
@@ -244,7 +244,7 @@ func mul(args *mulArgs, threads int) {
 	}
 	panels := (m + args.p.mr - 1) / args.p.mr
 	if threads > 1 {
-		threads = min(threads, runtime.GOMAXPROCS(0))
+		threads = min(threads, par.Cores())
 	}
 	if threads <= 1 || m*n*k < 2*minPartWork {
 		args.run(0, panels, 0, n)
