@@ -55,17 +55,24 @@ func (o *softmaxOp) run(rc *runCtx, in, out []*Tensor) error {
 		// Two classes, a detector's usual scores: one exponential a
 		// row, of the smaller minus the larger (no overflow): the
 		// larger's probability is 1/(1+e), the other's e/(1+e).
-		for r := 0; r < 2*n; r += 2 {
-			a, b := x[r], x[r+1]
-			if b > a {
-				e := expf(a - b)
-				p := 1 / (1 + e)
-				y[r], y[r+1] = e*p, p
-			} else {
-				e := expf(b - a)
-				p := 1 / (1 + e)
-				y[r], y[r+1] = p, e*p
+		two := func(lo, hi int) {
+			for r := 2 * lo; r < 2*hi; r += 2 {
+				a, b := x[r], x[r+1]
+				if b > a {
+					e := expf(a - b)
+					p := 1 / (1 + e)
+					y[r], y[r+1] = e*p, p
+				} else {
+					e := expf(b - a)
+					p := 1 / (1 + e)
+					y[r], y[r+1] = p, e*p
+				}
 			}
+		}
+		if 2*n < minParallelScalar {
+			two(0, n)
+		} else {
+			par.For(rc.threads, n, two)
 		}
 		return nil
 	}
@@ -98,7 +105,7 @@ func (o *softmaxOp) run(rc *runCtx, in, out []*Tensor) error {
 			}
 		}
 	}
-	if n*d < minParallel {
+	if n*d < minParallelScalar {
 		work(0, n)
 	} else {
 		par.For(rc.threads, n, work)

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -58,7 +59,7 @@ func TestStridedCopy(t *testing.T) {
 			n *= d
 		}
 		got := make([]float32, n)
-		stridedCopy(got, tt.shape, src, tt.off, tt.st)
+		stridedCopy(1, got, tt.shape, src, tt.off, tt.st)
 		idx := make([]int, len(tt.shape))
 		for o := 0; o < n; o++ {
 			pos := tt.off
@@ -73,6 +74,92 @@ func TestStridedCopy(t *testing.T) {
 					break
 				}
 				idx[k] = 0
+			}
+		}
+	}
+}
+
+// TestStridedRows checks that stridedCopy's rows, copied in pieces that
+// start anywhere (as parallel chunks do), make the whole copy.
+func TestStridedRows(t *testing.T) {
+	src := make([]float32, 4*5*6)
+	for i := range src {
+		src[i] = float32(i)
+	}
+	for _, tt := range []struct {
+		shape, st []int
+		off       int
+	}{
+		{[]int{6, 5, 4}, []int{1, 6, 30}, 0},
+		{[]int{2, 3, 5, 3}, []int{60, 7, 6, 2}, 1},
+		{[]int{3, 5, 2, 2}, []int{30, 6, 0, 1}, 2},
+		{[]int{20, 2}, []int{6, 1}, 3},
+	} {
+		n := 1
+		for _, d := range tt.shape {
+			n *= d
+		}
+		want := make([]float32, n)
+		stridedCopy(1, want, tt.shape, src, tt.off, tt.st)
+		sh, ss := slices.Clone(tt.shape), slices.Clone(tt.st)
+		r := coalesce(sh, ss)
+		sh, ss = sh[:r], ss[:r]
+		rows := n / sh[r-1]
+		for cut := 1; cut < rows; cut++ {
+			got := make([]float32, n)
+			stridedRows(got, sh, ss, src, tt.off, 0, cut)
+			stridedRows(got, sh, ss, src, tt.off, cut, rows)
+			if !slices.Equal(got, want) {
+				t.Fatalf("shape %v strides %v: rows copied in [0, %d) and [%d, %d) differ from the whole copy", tt.shape, tt.st, cut, cut, rows)
+			}
+		}
+	}
+}
+
+// TestJoinParts checks Concat's and Split's copies, split over threads in
+// chunks that start mid-row, against an element-by-element copy.
+func TestJoinParts(t *testing.T) {
+	for _, tt := range []struct {
+		outer, rows int
+		widths      []int
+	}{
+		{3, 7000, []int{2, 3}},      // last axis, rows of 5
+		{1, 1, []int{40000, 1, 9}},  // one row of three runs
+		{5, 1, []int{9000, 0, 700}}, // an empty part
+	} {
+		whole := make([]float32, 0)
+		var parts []*Tensor
+		total := 0
+		for _, w := range tt.widths {
+			total += w
+		}
+		for p, w := range tt.widths {
+			data := make([]float32, tt.outer*tt.rows*w)
+			for i := range data {
+				data[i] = float32(p*1_000_000 + i)
+			}
+			parts = append(parts, NewTensor([]int{tt.outer, tt.rows, w}, data))
+		}
+		for k := range tt.outer * tt.rows {
+			for p, w := range tt.widths {
+				whole = append(whole, parts[p].f[k*w:(k+1)*w]...)
+			}
+		}
+		for _, threads := range []int{1, 3, 4} {
+			got := NewTensor([]int{tt.outer, tt.rows, total}, make([]float32, len(whole)))
+			joinParts(threads, got, parts, 2, true)
+			if !slices.Equal(got.f, whole) {
+				t.Fatalf("%+v threads=%d: Concat differs", tt, threads)
+			}
+			split := make([]*Tensor, len(parts))
+			for p, pt := range parts {
+				split[p] = NewTensor(pt.shape, make([]float32, len(pt.f)))
+			}
+			joinParts(threads, got, split, 2, false)
+			for p := range parts {
+				if !slices.Equal(split[p].f, parts[p].f) {
+					t.Fatalf("%+v threads=%d: Split part %d differs", tt, threads, p)
+				}
 			}
 		}
 	}

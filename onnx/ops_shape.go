@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/veilkit/veil/internal/par"
 	"github.com/veilkit/veil/onnx/internal/pb"
 )
 
-// stridedCopy fills dst, of shape shape, with src[off + Σ i_k·st[k]].
-// It covers Transpose, Slice, Expand and the copy part of Pad.
-func stridedCopy[T float32 | int64](dst []T, shape []int, src []T, off int, st []int) {
+// stridedCopy fills dst, of shape shape, with src[off + Σ i_k·st[k]],
+// its rows split over up to threads goroutines. It covers Transpose,
+// Slice, Expand and the copy part of Pad.
+func stridedCopy[T float32 | int64](threads int, dst []T, shape []int, src []T, off int, st []int) {
 	n := len(dst)
 	if n == 0 {
 		return
@@ -27,6 +29,20 @@ func stridedCopy[T float32 | int64](dst []T, shape []int, src []T, off int, st [
 	sh, ss = append(sh, shape...), append(ss, st...)
 	rank := coalesce(sh, ss)
 	sh, ss = sh[:rank], ss[:rank]
+	rows := n / sh[rank-1]
+	// Short rows cost a few nanoseconds an element.
+	if rows < 2 || n < minParallelScalar || n < minParallel && sh[rank-1] >= 64 {
+		stridedRows(dst, sh, ss, src, off, 0, rows)
+		return
+	}
+	par.For(threads, rows, func(lo, hi int) { stridedRows(dst, sh, ss, src, off, lo, hi) })
+}
+
+// stridedRows copies the rows [r0, r1) of stridedCopy's coalesced copy:
+// dst's rows of sh[rank-1] elements, row r at the odometer position of r
+// over the outer axes sh[:rank-1].
+func stridedRows[T float32 | int64](dst []T, sh, ss []int, src []T, off, r0, r1 int) {
+	rank := len(sh)
 	inner, is := sh[rank-1], ss[rank-1]
 	row := func(o, pos int) {
 		r := dst[o : o+inner]
@@ -46,12 +62,14 @@ func stridedCopy[T float32 | int64](dst []T, shape []int, src []T, off int, st [
 		}
 	}
 	if rank == 1 {
-		row(0, off)
+		if r0 < r1 {
+			row(0, off)
+		}
 		return
 	}
 	if rank == 2 {
-		for o, pos := 0, off; o < n; o, pos = o+inner, pos+ss[0] {
-			row(o, pos)
+		for r := r0; r < r1; r++ {
+			row(r*inner, off+r*ss[0])
 		}
 		return
 	}
@@ -60,9 +78,15 @@ func stridedCopy[T float32 | int64](dst []T, shape []int, src []T, off int, st [
 	if rank > len(idxBuf) {
 		idx = make([]int, rank)
 	}
+	// The odometer at row r0.
 	pos := off
-	for o := 0; o < n; o += inner {
-		row(o, pos)
+	for k, q := rank-2, r0; k >= 0; k-- {
+		idx[k] = q % sh[k]
+		q /= sh[k]
+		pos += idx[k] * ss[k]
+	}
+	for r := r0; r < r1; r++ {
+		row(r*inner, pos)
 		// Advance the odometer over the outer axes.
 		for k := rank - 2; k >= 0; k-- {
 			idx[k]++
@@ -77,11 +101,11 @@ func stridedCopy[T float32 | int64](dst []T, shape []int, src []T, off int, st [
 }
 
 // copyStrided dispatches stridedCopy on the tensors' element type.
-func copyStrided(dst *Tensor, src *Tensor, off int, st []int) {
+func copyStrided(threads int, dst *Tensor, src *Tensor, off int, st []int) {
 	if dst.dtype == Int64 {
-		stridedCopy(dst.i, dst.shape, src.i, off, st)
+		stridedCopy(threads, dst.i, dst.shape, src.i, off, st)
 	} else {
-		stridedCopy(dst.f, dst.shape, src.f, off, st)
+		stridedCopy(threads, dst.f, dst.shape, src.f, off, st)
 	}
 }
 
@@ -366,26 +390,77 @@ func (o *concatOp) infer(in []*value, nOut int) ([]value, error) {
 }
 
 func (o *concatOp) run(rc *runCtx, in, out []*Tensor) error {
-	dst := out[0]
-	ax, _ := normAxis(o.axis, len(dst.shape))
-	outer := numElements(dst.shape[:ax])
-	rowOut := numElements(dst.shape[ax:])
-	off := 0
-	for _, t := range in {
-		if t == nil {
-			continue
-		}
-		row := numElements(t.shape[ax:])
-		for k := 0; k < outer; k++ {
-			if dst.dtype == Int64 {
-				copy(dst.i[k*rowOut+off:], t.i[k*row:(k+1)*row])
-			} else {
-				copy(dst.f[k*rowOut+off:], t.f[k*row:(k+1)*row])
-			}
-		}
-		off += row
-	}
+	ax, _ := normAxis(o.axis, len(out[0].shape))
+	joinParts(rc.threads, out[0], in, ax, true)
 	return nil
+}
+
+// joinParts copies the parts into whole, their concatenation along axis
+// ax (join, for Concat), or whole into the parts (Split), over up to
+// threads goroutines. A nil part is empty.
+func joinParts(threads int, whole *Tensor, parts []*Tensor, ax int, join bool) {
+	if whole.dtype == Int64 {
+		joinRange(threads, whole.i, whole.shape, parts, ax, join, func(t *Tensor) []int64 { return t.i })
+	} else {
+		joinRange(threads, whole.f, whole.shape, parts, ax, join, func(t *Tensor) []float32 { return t.f })
+	}
+}
+
+func joinRange[T float32 | int64](threads int, whole []T, shape []int, parts []*Tensor, ax int, join bool, data func(*Tensor) []T) {
+	rowW := numElements(shape[ax:]) // elements of whole per outer index
+	if rowW == 0 {
+		return
+	}
+	var widthBuf [16]int
+	var dataBuf [16][]T
+	widths, datas := widthBuf[:0], dataBuf[:0]
+	if len(parts) > len(widthBuf) {
+		widths, datas = make([]int, 0, len(parts)), make([][]T, 0, len(parts))
+	}
+	for _, t := range parts {
+		w := 0
+		var d []T
+		if t != nil {
+			w, d = numElements(t.shape[ax:]), data(t)
+		}
+		widths, datas = append(widths, w), append(datas, d)
+	}
+	// The elements [lo, hi) of whole, row by row, part by part.
+	work := func(lo, hi int) {
+		for i := lo; i < hi; {
+			k := i / rowW
+			j0, j1 := i-k*rowW, min(hi-k*rowW, rowW)
+			off := 0
+			for p, w := range widths {
+				if a, b := max(j0, off), min(j1, off+w); a < b {
+					wh := whole[k*rowW+a : k*rowW+b]
+					pt := datas[p][k*w+a-off : k*w+b-off]
+					switch {
+					case b-a >= 16 && join:
+						copy(wh, pt)
+					case b-a >= 16:
+						copy(pt, wh)
+					case join: // a short run: cheaper than a call
+						for j := range wh {
+							wh[j] = pt[j]
+						}
+					default:
+						for j := range wh {
+							pt[j] = wh[j]
+						}
+					}
+				}
+				off += w
+			}
+			i = k*rowW + j1
+		}
+	}
+	// Short rows cost a few nanoseconds an element.
+	if len(whole) < minParallelScalar || len(whole) < minParallel && rowW >= 64 {
+		work(0, len(whole))
+		return
+	}
+	par.For(threads, len(whole), work)
 }
 
 // splitOp is Split.
@@ -451,22 +526,8 @@ func (o *splitOp) infer(in []*value, nOut int) ([]value, error) {
 }
 
 func (o *splitOp) run(rc *runCtx, in, out []*Tensor) error {
-	x := in[0]
-	ax, _ := normAxis(o.axis, len(x.shape))
-	outer := numElements(x.shape[:ax])
-	rowIn := numElements(x.shape[ax:])
-	off := 0
-	for _, t := range out {
-		row := numElements(t.shape[ax:])
-		for k := 0; k < outer; k++ {
-			if x.dtype == Int64 {
-				copy(t.i[k*row:(k+1)*row], x.i[k*rowIn+off:])
-			} else {
-				copy(t.f[k*row:(k+1)*row], x.f[k*rowIn+off:])
-			}
-		}
-		off += row
-	}
+	ax, _ := normAxis(o.axis, len(in[0].shape))
+	joinParts(rc.threads, in[0], out, ax, false)
 	return nil
 }
 
@@ -581,7 +642,7 @@ func (o *sliceOp) prepare(in []*value, out []value) (any, error) {
 
 func (o *sliceOp) run(rc *runCtx, in, out []*Tensor) error {
 	l := rc.state.(*sliceLayout)
-	copyStrided(out[0], in[0], l.off, l.st)
+	copyStrided(rc.threads, out[0], in[0], l.off, l.st)
 	return nil
 }
 
@@ -662,9 +723,9 @@ func (o *transposeOp) run(rc *runCtx, in, out []*Tensor) error {
 	shape, cst := shape[:r], st[:r]
 	switch {
 	case x.dtype == Int64:
-		stridedCopy(out[0].i, shape, x.i, 0, cst)
-	case !transpose2D(shape, x.f, out[0].f, cst):
-		stridedCopy(out[0].f, shape, x.f, 0, cst)
+		stridedCopy(rc.threads, out[0].i, shape, x.i, 0, cst)
+	case !transpose2D(rc.threads, shape, x.f, out[0].f, cst):
+		stridedCopy(rc.threads, out[0].f, shape, x.f, 0, cst)
 	}
 	return nil
 }
@@ -710,9 +771,10 @@ func coalesce(shape []int, sts ...[]int) int {
 }
 
 // transpose2D handles the common case of swapping the last two of the
-// effective axes (like NCHW→NHWC) with a cache-blocked loop; it reports
-// whether it applied.
-func transpose2D(shape []int, src, dst []float32, st []int) bool {
+// effective axes (like NCHW→NHWC) with a cache-blocked loop, in bands of
+// rows split over up to threads goroutines; it reports whether it
+// applied.
+func transpose2D(threads int, shape []int, src, dst []float32, st []int) bool {
 	rank := len(shape)
 	// Looking for shape [B..., R, C] with source strides [.., 1, R'] where
 	// the output's last axis walks the source with stride rows and the
@@ -732,10 +794,13 @@ func transpose2D(shape []int, src, dst []float32, st []int) bool {
 	}
 	batches := len(dst) / max(plane, 1)
 	const blk = 32
-	for b := 0; b < batches; b++ {
-		s, d := src[b*plane:(b+1)*plane], dst[b*plane:(b+1)*plane]
-		// d[r][c] = s[c][r]; s is cols×rows.
-		for r0 := 0; r0 < rows; r0 += blk {
+	bands := (rows + blk - 1) / blk // per batch
+	// Item i is the band of rows i%bands of batch i/bands.
+	work := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			b, r0 := i/bands, i%bands*blk
+			s, d := src[b*plane:(b+1)*plane], dst[b*plane:(b+1)*plane]
+			// d[r][c] = s[c][r]; s is cols×rows.
 			r1 := min(r0+blk, rows)
 			for c0 := 0; c0 < cols; c0 += blk {
 				c1 := min(c0+blk, cols)
@@ -747,6 +812,11 @@ func transpose2D(shape []int, src, dst []float32, st []int) bool {
 				}
 			}
 		}
+	}
+	if len(dst) < minParallel {
+		work(0, batches*bands)
+	} else {
+		par.For(threads, batches*bands, work)
 	}
 	return true
 }
@@ -1077,7 +1147,7 @@ func (o *expandOp) infer(in []*value, nOut int) ([]value, error) {
 }
 
 func (o *expandOp) run(rc *runCtx, in, out []*Tensor) error {
-	copyStrided(out[0], in[0], 0, broadcastStrides(in[0].shape, out[0].shape))
+	copyStrided(rc.threads, out[0], in[0], 0, broadcastStrides(in[0].shape, out[0].shape))
 	return nil
 }
 
