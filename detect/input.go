@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/veilkit/veil/internal/downscale"
+	"github.com/veilkit/veil/internal/par"
 )
 
 // Norm says how a model wants its input pixels: channel order and
@@ -54,7 +55,40 @@ func resample(dst []float32, dw, dh int, img *image.RGBA, r image.Rectangle, w, 
 	yt := filterTaps(r.Dy(), h)
 	// Horizontal pass into a planar float buffer of r.Dy() × w × 3.
 	tmp := make([]float32, r.Dy()*w*3)
-	for y := 0; y < r.Dy(); y++ {
+	rows(r.Dy(), w*len(xt[0].w), func(y0, y1 int) { resampleRows(tmp, img, r, w, xt, y0, y1) })
+	var scale, bias [3]float32
+	for c := 0; c < 3; c++ {
+		scale[c] = 1 / n.Std[c]
+		bias[c] = -n.Mean[c] / n.Std[c]
+	}
+	// Vertical pass, a row at a time: each tap adds a weighted row of tmp.
+	rows(h, w*len(yt[0].w), func(y0, y1 int) {
+		acc := make([]float32, w*3)
+		for y := y0; y < y1; y++ {
+			verticalRow(dst, dw, dh, acc, tmp, w, y, &yt[y], scale, bias, n)
+		}
+	})
+}
+
+// rows runs fn over the rows [0, n) of an image pass, split over the
+// cores when the pass does enough work (about perRow multiply-adds a row)
+// to pay for it.
+func rows(n, perRow int, fn func(y0, y1 int)) {
+	if n*perRow < minParallelWork {
+		fn(0, n)
+		return
+	}
+	par.For(par.Cores(), n, fn)
+}
+
+// minParallelWork is the least number of operations a pass over rows
+// splits across cores for.
+const minParallelWork = 1 << 16
+
+// resampleRows is resample's horizontal pass over the rows [y0, y1) of r
+// into tmp (planar rows of w×3).
+func resampleRows(tmp []float32, img *image.RGBA, r image.Rectangle, w int, xt []taps, y0, y1 int) {
+	for y := y0; y < y1; y++ {
 		row := img.Pix[img.PixOffset(r.Min.X, r.Min.Y+y):]
 		out := tmp[y*w*3 : (y+1)*w*3]
 		for x := 0; x < w; x++ {
@@ -82,36 +116,31 @@ func resample(dst []float32, dw, dh int, img *image.RGBA, r image.Rectangle, w, 
 			o[0], o[1], o[2] = cr+dr, cg+dg, cb+db
 		}
 	}
-	var scale, bias [3]float32
-	for c := 0; c < 3; c++ {
-		scale[c] = 1 / n.Std[c]
-		bias[c] = -n.Mean[c] / n.Std[c]
-	}
+}
+
+// verticalRow writes output row y of resample: the rows of tmp that taps
+// t weigh, summed in acc (w×3, scratch), normalised into dst.
+func verticalRow(dst []float32, dw, dh int, acc, tmp []float32, w, y int, t *taps, scale, bias [3]float32, n Norm) {
 	plane := dw * dh
-	// Vertical pass, a row at a time: each tap adds a weighted row of tmp.
-	acc := make([]float32, w*3)
-	for y := 0; y < h; y++ {
-		t := &yt[y]
-		clear(acc)
-		for k, wt := range t.w {
-			src := tmp[(t.start+k)*w*3:][:len(acc)]
-			for i, v := range src {
-				acc[i] += wt * v
-			}
+	clear(acc)
+	for k, wt := range t.w {
+		src := tmp[(t.start+k)*w*3:][:len(acc)]
+		for i, v := range src {
+			acc[i] += wt * v
 		}
-		for x := 0; x < w; x++ {
-			px := acc[x*3 : x*3+3 : x*3+3]
-			r, g, b := px[0], px[1], px[2]
-			if n.BGR {
-				r, b = b, r
-			}
-			for c, v := range [3]float32{r, g, b} {
-				v = v*scale[c] + bias[c]
-				if n.NHWC {
-					dst[(y*dw+x)*3+c] = v
-				} else {
-					dst[c*plane+y*dw+x] = v
-				}
+	}
+	for x := 0; x < w; x++ {
+		px := acc[x*3 : x*3+3 : x*3+3]
+		r, g, b := px[0], px[1], px[2]
+		if n.BGR {
+			r, b = b, r
+		}
+		for c, v := range [3]float32{r, g, b} {
+			v = v*scale[c] + bias[c]
+			if n.NHWC {
+				dst[(y*dw+x)*3+c] = v
+			} else {
+				dst[c*plane+y*dw+x] = v
 			}
 		}
 	}
@@ -194,9 +223,17 @@ func copyNormalized(dst []float32, dw, dh int, img *image.RGBA, r image.Rectangl
 	}
 	plane := dw * dh
 	w := r.Dx()
-	for y := 0; y < r.Dy(); y++ {
+	rows(r.Dy(), 3*w, func(y0, y1 int) {
+		copyNormalizedRows(dst, dw, plane, img, r, n.NHWC, &lut, chanOf, y0, y1)
+	})
+}
+
+// copyNormalizedRows is copyNormalized over the rows [y0, y1) of r.
+func copyNormalizedRows(dst []float32, dw, plane int, img *image.RGBA, r image.Rectangle, nhwc bool, lut *[3][256]float32, chanOf [3]int, y0, y1 int) {
+	w := r.Dx()
+	for y := y0; y < y1; y++ {
 		row := img.Pix[img.PixOffset(r.Min.X, r.Min.Y+y):][:4*w]
-		if n.NHWC {
+		if nhwc {
 			out := dst[y*dw*3:][:3*w]
 			for x := 0; x < w; x++ {
 				p := row[4*x : 4*x+3]

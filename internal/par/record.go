@@ -1,7 +1,6 @@
 package par
 
 import (
-	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -135,14 +134,18 @@ func (r Recording) Speedup(threads int) float64 {
 }
 
 // Cores returns how many goroutines a loop can keep busy:
-// runtime.GOMAXPROCS, or no limit while recording, so that work split for
-// N threads and run on one core records as it runs on N.
+// runtime.GOMAXPROCS, or RecordCores while recording, so that work split
+// for many threads and run on one core records as it would run there.
 func Cores() int {
 	if recording.Load() {
-		return math.MaxInt32
+		return RecordCores
 	}
 	return runtime.GOMAXPROCS(0)
 }
+
+// RecordCores is what Cores returns while recording: more cores than the
+// machines veil measures scaling for have.
+const RecordCores = 64
 
 // Loop runs run, a loop over n items that splits them across as many
 // goroutines as there are cores itself, and records it as a parallel

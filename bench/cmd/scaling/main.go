@@ -9,7 +9,7 @@
 // of fewer than N items limits it too), how many loops ran and how finely
 // they split at N threads:
 //
-//	go run ./bench/cmd/scaling [-models list|all] [-threads 16] [-runs 5] [-json]
+//	go run ./bench/cmd/scaling [-models list|all|none] [-threads 16] [-runs 5] [-json] [-cpuprofile file]
 //
 // The workloads are each model of -models on its synthetic golden input
 // (bench/internal/synth; default all) and Engine.Anonymize of a 1080p
@@ -36,6 +36,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -71,9 +72,25 @@ func main() {
 	runs := flag.Int("runs", 5, "recorded runs per workload, after a warm-up run; the median run is reported")
 	dir := flag.String("dir", "models", "models folder")
 	asJSON := flag.Bool("json", false, "print a JSON array instead of a markdown table")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the recorded runs to this file (go tool pprof -ignore 'par\\.(For|Loop)' shows the serial part)")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "scaling:", err)
+			os.Exit(1)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	if err := run(*models, *dir, *threads, *runs, *asJSON, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "scaling:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
