@@ -3,10 +3,12 @@ package veil
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
 	"io"
+	"runtime"
 	"testing"
 
 	xdraw "golang.org/x/image/draw"
@@ -31,10 +33,16 @@ func mosaic12MP(b *testing.B) image.Image {
 var allClasses = Params{Classes: []Class{Face, LicensePlate, Person, Vehicle}}
 
 // benchThreads runs f as sub-benchmarks with engines of 1 and 2 threads,
-// reporting the memory allocated per operation.
+// and of GOMAXPROCS threads where that is more (go test -cpu 16 on a
+// 16-core machine adds threads=16), reporting the memory allocated per
+// operation.
 func benchThreads(b *testing.B, f func(b *testing.B, e *Engine)) {
-	for _, threads := range []int{1, 2} {
-		b.Run(map[int]string{1: "threads=1", 2: "threads=2"}[threads], func(b *testing.B) {
+	counts := []int{1, 2}
+	if n := runtime.GOMAXPROCS(0); n > 2 {
+		counts = append(counts, n)
+	}
+	for _, threads := range counts {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
 			e, err := New(WithThreads(threads))
 			if err != nil {
 				b.Fatal(err)
