@@ -445,7 +445,7 @@ func joinRange[T float32 | int64](threads int, whole []T, shape []int, parts []*
 							wh[j] = pt[j]
 						}
 					default:
-						for j := range wh {
+						for j := range pt {
 							pt[j] = wh[j]
 						}
 					}

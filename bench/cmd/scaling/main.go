@@ -126,11 +126,11 @@ func run(models, dir string, threads, runs int, asJSON bool, w io.Writer) error 
 	}
 	f, err := anonymizeRun(filepath.Join(dir, ".."), threads)
 	if err != nil {
-		return fmt.Errorf("Anonymize: %w", err)
+		return fmt.Errorf("anonymize 1080p: %w", err)
 	}
 	r, err := measure(f, runs)
 	if err != nil {
-		return fmt.Errorf("Anonymize: %w", err)
+		return fmt.Errorf("anonymize 1080p: %w", err)
 	}
 	rows = append(rows, summarize("Anonymize 1080p, 4 classes", r, threads))
 
