@@ -1,6 +1,7 @@
 package par
 
 import (
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -62,50 +63,70 @@ func BenchmarkFor(b *testing.B) {
 	}
 }
 
+// TestRecord checks what Record records: each outermost loop with its
+// items and threads (a nested loop is part of its parent), in order.
 func TestRecord(t *testing.T) {
-	// One core: each loop's wall time is its work, as bench/cmd/scaling
-	// measures it.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	spin := func(d time.Duration) {
-		for t0 := time.Now(); time.Since(t0) < d; {
-		}
-	}
-	ms := time.Millisecond
+	var sum atomic.Int64
 	rec := Record(func() {
-		spin(10 * ms)                  // serial
-		For(16, 64, func(lo, hi int) { // parallel: 64 items of 0.5 ms
-			spin(time.Duration(hi-lo) * ms / 2)
+		For(16, 64, func(lo, hi int) {
+			sum.Add(int64(hi - lo))
 			For(16, 4, func(int, int) {}) // nested: part of the region
 		})
-		For(4, 1, func(int, int) { spin(5 * ms) })                      // one item: serial
-		For(1, 8, func(lo, hi int) { spin(time.Duration(hi-lo) * ms) }) // one thread: serial
-		Loop(100, func() { spin(4 * ms) })                              // every core: parallel
+		For(4, 1, func(int, int) {})
+		For(1, 8, func(int, int) {})
+		Loop(100, func() {})
+		Loop(0, func() {}) // no items: not a loop
 	})
 	want := []Region{{Items: 64, Threads: 16}, {Items: 1, Threads: 4}, {Items: 8, Threads: 1}, {Items: 100, Threads: 0}}
 	if len(rec.Regions) != len(want) {
 		t.Fatalf("regions %+v, want %+v", rec.Regions, want)
 	}
+	var inLoops time.Duration
 	for k, g := range rec.Regions {
 		if g.Items != want[k].Items || g.Threads != want[k].Threads {
 			t.Errorf("region %d: %+v, want %+v", k, g, want[k])
 		}
+		inLoops += g.Time
 	}
-	// 23 ms of 59 ms are serial.
-	if f := rec.SerialFraction(); f < 0.33 || f > 0.45 {
-		t.Errorf("serial fraction %.3f, want about 0.39", f)
+	if sum.Load() != 64 {
+		t.Errorf("the recorded loop ran %d of 64 items", sum.Load())
 	}
-	// Amdahl at 16 threads: 59 / (23 + 32·4/64 + 4·7/100) ≈ 2.3.
-	if s := rec.Speedup(16); s < 2.0 || s > 2.6 {
-		t.Errorf("speedup at 16 threads %.2f, want about 2.3", s)
-	}
-	if s := rec.Speedup(1); s < 0.99 || s > 1.01 {
-		t.Errorf("speedup at 1 thread %.3f, want 1", s)
+	if inLoops > rec.Wall {
+		t.Errorf("loops took %v of a wall time of %v", inLoops, rec.Wall)
 	}
 	if Active() {
 		t.Error("still recording after Record")
 	}
 	if r := Record(func() {}); len(r.Regions) != 0 {
 		t.Errorf("a second Record kept %d regions of the first", len(r.Regions))
+	}
+}
+
+// TestRecordingBounds checks the serial fraction and the Amdahl bound
+// of a recording made by hand.
+func TestRecordingBounds(t *testing.T) {
+	ms := time.Millisecond
+	r := Recording{Wall: 59 * ms, Regions: []Region{
+		{Items: 64, Threads: 16, Time: 32 * ms}, // parallel: 4 rounds of 16 at 16 threads
+		{Items: 1, Threads: 4, Time: 5 * ms},    // one item: serial
+		{Items: 8, Threads: 1, Time: 8 * ms},    // one thread: serial
+		{Items: 100, Threads: 0, Time: 4 * ms},  // every core: 7 rounds of 16
+		{Items: 6, Threads: 2, Time: 6 * ms},    // two threads at most: 3 rounds
+	}}
+	// Serial: 59 − 32 − 4 − 6 = 17 ms.
+	if got, want := r.SerialFraction(), 17.0/59; math.Abs(got-want) > 1e-9 {
+		t.Errorf("serial fraction %.4f, want %.4f", got, want)
+	}
+	// At 16 threads: 17 + 32·4/64 + 4·7/100 + 6·3/6 = 22.28 ms.
+	if got, want := r.Speedup(16), 59/22.28; math.Abs(got-want) > 1e-6 {
+		t.Errorf("speedup at 16 threads %.4f, want %.4f", got, want)
+	}
+	if got := r.Speedup(1); math.Abs(got-1) > 1e-9 {
+		t.Errorf("speedup at 1 thread %.4f, want 1", got)
+	}
+	if got := (Recording{}).SerialFraction(); got != 0 {
+		t.Errorf("empty recording: serial fraction %v", got)
 	}
 }
 
