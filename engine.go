@@ -718,5 +718,14 @@ const mergeIoU = 0.3
 // seam become one box) and of the plate cascade (a plate found both in
 // the whole image and in its car).
 func mergeTiles(dets []Detection, tiles []tiling.Tile) []Detection {
-	return tiling.Merge(dets, tiles, mergeIoU)
+	return tiling.Merge(dets, tiles, mergeIoU, supersetClasses...)
 }
+
+// supersetClasses are the classes whose detections the merge of tiles and
+// passes never drops for an overlapping stronger one that does not match
+// them (IoU under 0.5): each face or plate a detector found stays
+// anonymized. (Persons and vehicles are merged as before: restoring them
+// too raised person recall on COCO-tiny from 0.756 to 0.794 and lowered
+// the person pixels left visible from 9.7% to 7.6%, at a precision of
+// 0.555 against 0.634 and a mask IoU of 0.562 against 0.602.)
+var supersetClasses = []Class{Face, LicensePlate}

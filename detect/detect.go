@@ -148,3 +148,24 @@ func NMS(dets []Detection, iou float32) []Detection {
 	}
 	return kept
 }
+
+// Superset returns kept followed by each detection of must that no
+// detection of kept of the same class overlaps with IoU at least iou:
+// what a merge of several passes (NMS) dropped for a stronger detection
+// that does not cover it comes back, once. kept may be appended to in
+// place.
+func Superset(kept, must []Detection, iou float32) []Detection {
+	for _, m := range must {
+		found := false
+		for _, k := range kept {
+			if k.Class == m.Class && k.Box.IoU(m.Box) >= iou {
+				found = true
+				break
+			}
+		}
+		if !found {
+			kept = append(kept, m)
+		}
+	}
+	return kept
+}

@@ -124,6 +124,29 @@ func TestNMS(t *testing.T) {
 	}
 }
 
+func TestSuperset(t *testing.T) {
+	kept := []Detection{
+		{Class: Face, Score: 0.9, Box: Box{0, 0, 10, 10}},
+		{Class: Person, Score: 0.8, Box: Box{50, 0, 60, 10}},
+	}
+	must := []Detection{
+		{Class: Face, Score: 0.6, Box: Box{1, 0, 11, 10}},    // IoU 0.82 with a kept face: found
+		{Class: Face, Score: 0.7, Box: Box{6, 0, 16, 10}},    // IoU 0.25: dropped by NMS, comes back
+		{Class: Face, Score: 0.65, Box: Box{6.5, 0, 16, 10}}, // a duplicate of the one above: once
+		{Class: Face, Score: 0.6, Box: Box{50, 0, 60, 10}},   // a person's box is not a face
+	}
+	got := Superset(kept, must, 0.5)
+	want := []float32{0.9, 0.8, 0.7, 0.6}
+	if len(got) != len(want) {
+		t.Fatalf("Superset = %+v, want scores %v", got, want)
+	}
+	for k, d := range got {
+		if d.Score != want[k] {
+			t.Errorf("Superset[%d] = %+v, want score %v", k, d, want[k])
+		}
+	}
+}
+
 func TestLPDPriors(t *testing.T) {
 	if n := len(lpdPriors(320, 240)); n != 4385 {
 		t.Errorf("%d priors, want 4385", n)

@@ -104,6 +104,13 @@ func (y *YuNet) inputSize(w, h int, scale float32) (int, int) {
 }
 
 // Detect finds the faces in the part r of img.
+//
+// Its passes together always find what one plain pass of the model over
+// r at its own resolution finds: a region under MinSide, which the
+// scaled passes enlarge, also gets that plain pass, and a face of a
+// native pass (the plain pass, or the windows of a region over MaxSide)
+// that the merge of the passes would drop for an overlapping stronger
+// face that does not cover it (IoU under 0.5) is kept.
 func (y *YuNet) Detect(ctx context.Context, img *image.RGBA, r image.Rectangle, minScore float32) ([]Detection, error) {
 	r = r.Intersect(img.Rect)
 	if r.Empty() {
@@ -113,7 +120,7 @@ func (y *YuNet) Detect(ctx context.Context, img *image.RGBA, r image.Rectangle, 
 	if len(scales) == 0 {
 		scales = []float32{1}
 	}
-	var dets []Detection
+	var dets, native []Detection
 	if y.w == 0 && y.MaxSide > 0 && max(r.Dx(), r.Dy()) > y.MaxSide {
 		// Native resolution in windows; the scaled passes below then see
 		// the whole region at MaxSide.
@@ -122,24 +129,43 @@ func (y *YuNet) Detect(ctx context.Context, img *image.RGBA, r image.Rectangle, 
 			if err != nil {
 				return nil, err
 			}
-			dets = append(dets, d...)
+			dets, native = append(dets, d...), append(native, d...)
 		}
 	}
 	var done [][2]int
-	for _, sc := range scales {
-		w, h := y.inputSize(r.Dx(), r.Dy(), sc)
+	pass := func(w, h int) ([]Detection, error) {
 		if containsSize(done, w, h) {
-			continue
+			return nil, nil
 		}
 		done = append(done, [2]int{w, h})
 		d, err := y.detect(ctx, img, r, w, h, minScore)
+		dets = append(dets, d...)
+		return d, err
+	}
+	for _, sc := range scales {
+		w, h := y.inputSize(r.Dx(), r.Dy(), sc)
+		d, err := pass(w, h)
 		if err != nil {
 			return nil, err
 		}
-		dets = append(dets, d...)
+		if w == r.Dx() && h == r.Dy() {
+			native = append(native, d...)
+		}
 	}
-	return NMS(dets, y.NMSIoU), nil
+	if y.w == 0 && !containsSize(done, r.Dx(), r.Dy()) && (y.MaxSide == 0 || max(r.Dx(), r.Dy()) <= y.MaxSide) {
+		// The plain pass, unless a scale above ran it.
+		d, err := pass(r.Dx(), r.Dy())
+		if err != nil {
+			return nil, err
+		}
+		native = append(native, d...)
+	}
+	return Superset(NMS(dets, y.NMSIoU), native, supersetIoU), nil
 }
+
+// supersetIoU is the overlap with a kept face above which a face of a
+// native pass counts as found.
+const supersetIoU = 0.5
 
 // windows cuts r into overlapping windows of at most size pixels a side.
 func windows(r image.Rectangle, size, overlap int) []image.Rectangle {

@@ -54,10 +54,13 @@ const (
 // joined before competes with the box it took its points from, not with
 // the union. Joining goes on until no two detections join, so an object
 // cut by several seams becomes one box. Last, detect.NMS with the given
-// iou drops the duplicates of objects seen whole by more than one tile.
-// Different classes never merge. With a single tile there are no seams
-// and Merge is detect.NMS.
-func Merge(dets []detect.Detection, tiles []Tile, iou float32) []detect.Detection {
+// iou drops the duplicates of objects seen whole by more than one tile;
+// a detection of a class in keep that it dropped and that no kept one
+// matches with IoU at least 0.5 is put back (detect.Superset): for those
+// classes Merge may join and drop duplicates, never lose what a detector
+// found. Different classes never merge. With a single tile there are no
+// seams and Merge is that NMS.
+func Merge(dets []detect.Detection, tiles []Tile, iou float32, keep ...detect.Class) []detect.Detection {
 	s := seamsOf(tiles)
 	if len(dets) > 1 && !s.none() {
 		items := make([]item, len(dets))
@@ -89,8 +92,26 @@ func Merge(dets []detect.Detection, tiles []Tile, iou float32) []detect.Detectio
 			dets[i] = it.d
 		}
 	}
-	return detect.NMS(dets, iou)
+	if len(keep) == 0 {
+		return detect.NMS(dets, iou)
+	}
+	// NMS keeps the strongest of overlapping boxes; what of keep's classes
+	// it drops comes back unless a kept box matches it (IoU ≥ 0.5), so
+	// that a weaker detection of another object (or a differently framed
+	// one of the same object, whose pixels the kept box leaves out) stays
+	// anonymized.
+	var must []detect.Detection
+	for _, d := range dets {
+		if slices.Contains(keep, d.Class) {
+			must = append(must, d)
+		}
+	}
+	return detect.Superset(detect.NMS(dets, iou), must, keepIoU)
 }
+
+// keepIoU is the overlap with a kept detection above which Merge lets NMS
+// drop a detection.
+const keepIoU = 0.5
 
 // Which edges of a box lie on a seam.
 const (

@@ -200,3 +200,40 @@ func BenchmarkMerge(b *testing.B) {
 		Merge(buf, tiles, 0.5)
 	}
 }
+
+// TestMergeKeep checks that Merge puts back what NMS drops of the classes
+// in keep unless a kept detection matches it, and only those.
+func TestMergeKeep(t *testing.T) {
+	tiles := Format{Cols: 1, Rows: 1}.Tiles(image.Rect(0, 0, 200, 100))
+	dets := func() []detect.Detection {
+		return []detect.Detection{
+			{Class: detect.Face, Score: 0.9, Box: detect.Box{X1: 0, Y1: 0, X2: 10, Y2: 10}},
+			{Class: detect.Face, Score: 0.6, Box: detect.Box{X1: 4, Y1: 0, X2: 14, Y2: 10}},   // IoU 0.43: NMS drops it
+			{Class: detect.Face, Score: 0.5, Box: detect.Box{X1: 0.5, Y1: 0, X2: 10, Y2: 10}}, // IoU 0.95: a duplicate
+			{Class: detect.Person, Score: 0.9, Box: detect.Box{X1: 50, Y1: 0, X2: 90, Y2: 90}},
+			{Class: detect.Person, Score: 0.6, Box: detect.Box{X1: 66, Y1: 0, X2: 106, Y2: 90}}, // IoU 0.43
+		}
+	}
+	count := func(ds []detect.Detection, c detect.Class) int {
+		n := 0
+		for _, d := range ds {
+			if d.Class == c {
+				n++
+			}
+		}
+		return n
+	}
+	for _, tt := range []struct {
+		keep           []detect.Class
+		faces, persons int
+	}{
+		{nil, 1, 1},
+		{[]detect.Class{detect.Face}, 2, 1},
+		{[]detect.Class{detect.Face, detect.Person}, 2, 2},
+	} {
+		got := Merge(dets(), tiles, 0.3, tt.keep...)
+		if f, p := count(got, detect.Face), count(got, detect.Person); f != tt.faces || p != tt.persons {
+			t.Errorf("keep %v: %d faces and %d persons, want %d and %d: %+v", tt.keep, f, p, tt.faces, tt.persons, got)
+		}
+	}
+}
