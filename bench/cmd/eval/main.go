@@ -5,7 +5,7 @@
 //
 //	go run ./bench/cmd/eval -data /work/shared/data [-json] [-datasets wider,openalpr,coco]
 //	    [-threads N] [-format whole] [-bbox] [-face-model PATH] [-face-maxside N]
-//	    [-face-minside N] [-face-union PATH] [-wider-aspect]
+//	    [-face-minside N] [-face-union PATH] [-wider-aspect] [-wider-true-size]
 //	    [-face-thr T] [-plate-thr T] [-person-thr T] [-vehicle-thr T]
 //
 // -data holds dataset folders found by name (each optional):
@@ -23,9 +23,17 @@
 //     vehicle with the car label.
 //
 // Matching is greedy by decreasing score, each ground truth matched once
-// (see match). ms/img is the wall time of Detect alone (not decoding),
-// after one untimed warm-up call per dataset; on COCO it is that of Masks
-// (detection and segmentation), which is run instead of Detect.
+// (see match). ms/img is the wall time of Engine.Masks (detection and the
+// anonymization masks; on COCO with segmentation), not decoding, after one
+// untimed warm-up call per dataset.
+//
+// Coverage (every dataset): cov80 (cov90, JSON coverage80 and coverage90)
+// is the share of the labelled objects counted in a row whose box the
+// anonymization mask (Result.BinaryMask(100): face ellipses, plate
+// quadrilaterals, person and vehicle segmentation masks) covers at least
+// 80% (90%) of, whether a detection matched them or not: how much of each
+// face, plate or person a user would find hidden. -wider-true-size runs
+// and scores WIDER at each photo's original size (its "orig W H").
 //
 // Masks (COCO): each non-crowd object's polygon segmentation is rasterized
 // (pixel centres, even-odd, polygons OR-ed; see rasterize). mask_iou is
@@ -83,6 +91,7 @@ func main() {
 		vehicleThr = flag.Float64("vehicle-thr", 0, "vehicle threshold (0: engine default)")
 		bbox       = flag.Bool("bbox", false, "Params.BBox: anonymize (and score the masks of) the boxes instead of the shapes")
 		aspect     = flag.Bool("wider-aspect", false, "run WIDER images at the aspect of their original size (the labels' \"orig W H\"), detections mapped back")
+		trueSize   = flag.Bool("wider-true-size", false, "run WIDER images at their original size (the labels' \"orig W H\") and score them there: faces >= 16 px at that size")
 	)
 	flag.Parse()
 	if *data == "" || flag.NArg() > 0 {
@@ -144,7 +153,7 @@ func main() {
 	var rows []row
 	var notes []string
 	for _, ds := range sets {
-		r, err := evaluate(context.Background(), e, ds, p, *aspect)
+		r, err := evaluate(context.Background(), e, ds, p, *aspect, *trueSize)
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", ds.name, err))
 		}
@@ -168,10 +177,11 @@ func main() {
 		}
 		return t
 	}
-	notes = append([]string{fmt.Sprintf("settings: face model %s; thresholds face %.2f, plate %.2f, person %.2f, vehicle %.2f; threads %d; format %s; bbox %t; wider-aspect %t",
+	notes = append([]string{fmt.Sprintf("settings: face model %s; thresholds face %.2f, plate %.2f, person %.2f, vehicle %.2f; threads %d; format %s; bbox %t; wider-aspect %t; wider-true-size %t",
 		face, th(p.FaceThreshold, veil.DefaultFaceThreshold), th(p.LicensePlateThreshold, veil.DefaultLicensePlateThreshold),
-		th(p.PersonThreshold, veil.DefaultPersonThreshold), th(p.VehicleThreshold, veil.DefaultVehicleThreshold), *threads, *format, *bbox, *aspect),
-		"matching: IoU >= 0.5, greedy by decreasing score, each ground truth matched at most once; unmatched detections are false positives"},
+		th(p.PersonThreshold, veil.DefaultPersonThreshold), th(p.VehicleThreshold, veil.DefaultVehicleThreshold), *threads, *format, *bbox, *aspect, *trueSize),
+		"matching: IoU >= 0.5, greedy by decreasing score, each ground truth matched at most once; unmatched detections are false positives",
+		"cov80, cov90: share of the labelled objects (not ignored) whose box is at least 80% (90%) covered by the anonymization mask (Result.BinaryMask: face ellipses, plate quadrilaterals, person and vehicle segmentation masks), matched or not"},
 		notes...)
 	printTable(os.Stdout, rows, notes)
 }
@@ -263,39 +273,46 @@ type row struct {
 	LeakMissed    *float64 `json:"leak_missed"`
 	LeakMatched   *float64 `json:"leak_matched"`
 	LeakInMatched *float64 `json:"leak_in_matched"`
+	// Coverage80 (Coverage90) is the share of the labelled objects whose
+	// box the anonymization mask covers at least 80% (90%) of.
+	Coverage80 *float64 `json:"coverage80"`
+	Coverage90 *float64 `json:"coverage90"`
 }
 
-// evaluate runs Detect (Masks for a dataset with masks) on every image of
-// ds and scores each subset.
-func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, aspect bool) ([]row, error) {
+// evaluate runs Masks (detection and the anonymization masks) on every
+// image of ds and scores each subset.
+func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, aspect, trueSize bool) ([]row, error) {
 	p.Classes = ds.classes
 	acc := make([]counts, len(ds.subsets))
 	macc := make([]maskStats, len(ds.subsets))
+	cov := make([]coverCounts, len(ds.subsets))
 	var spent time.Duration
 	for i, s := range ds.samples {
 		img, err := decode(s.path)
 		if err != nil {
 			return nil, err
 		}
-		src := img
-		if aspect && s.ow > 0 && !ds.masks {
+		// src is the image run; frame the pixels detections and labels
+		// are scored in.
+		src, frame := img, img.Bounds()
+		switch {
+		case trueSize && s.ow > 0 && !ds.masks:
+			src = resize(img, s.ow, s.oh)
+			frame = src.Bounds()
+		case aspect && s.ow > 0 && !ds.masks:
 			src = unsquash(img, s.ow, s.oh)
 		}
 		run := func() ([]veil.Detection, *veil.Result, error) {
-			if !ds.masks {
-				dets, err := e.Detect(ctx, src, p)
-				if src != img {
-					mapBack(dets, src.Bounds(), img.Bounds())
-				}
-				return dets, nil, err
-			}
-			res, err := e.Masks(ctx, img, p)
+			res, err := e.Masks(ctx, src, p)
 			if err != nil {
 				return nil, nil, err
 			}
 			dets := make([]veil.Detection, len(res.Objects))
 			for k, o := range res.Objects {
 				dets[k] = o.Detection
+			}
+			if src.Bounds() != frame {
+				mapBack(dets, src.Bounds(), frame)
 			}
 			return dets, res, nil
 		}
@@ -310,12 +327,14 @@ func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, as
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.path, err)
 		}
-		objs := s.scaled(img.Bounds())
+		anon, err := res.BinaryMask(100) // in src's pixels
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.path, err)
+		}
+		objs := s.scaled(frame)
 		var ms *imageMasks
-		if res != nil {
-			if ms, err = newImageMasks(res, objs); err != nil {
-				return nil, fmt.Errorf("%s: %w", s.path, err)
-			}
+		if ds.masks {
+			ms = newImageMasks(res, objs, anon)
 		}
 		for k, sub := range ds.subsets {
 			db, gb := sub.dets(dets), sub.truth(objs)
@@ -324,6 +343,7 @@ func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, as
 			if ms != nil {
 				macc[k].add(scoreMasks(gb, by, db, ms.dets, ms.gts, ms.anon))
 			}
+			cov[k].add(toFrame(gb, frame, src.Bounds()), anon)
 		}
 	}
 	n := float64(len(ds.samples))
@@ -332,7 +352,8 @@ func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, as
 		c := acc[k]
 		r := row{Dataset: ds.name, Class: sub.class.String(), Subset: sub.name, NGT: c.ngt,
 			Recall: ratio(c.tp, c.ngt), Precision: ratio(c.tp, c.tp+c.fp),
-			FPPerImage: round(float64(c.fp) / n), MsPerImage: round(spent.Seconds() * 1000 / n)}
+			FPPerImage: round(float64(c.fp) / n), MsPerImage: round(spent.Seconds() * 1000 / n),
+			Coverage80: ratio(cov[k].c80, cov[k].n), Coverage90: ratio(cov[k].c90, cov[k].n)}
 		if ds.masks {
 			m := macc[k]
 			r.MaskN = &m.n
@@ -358,11 +379,7 @@ type imageMasks struct {
 	anon *image.Gray  // Result.BinaryMask(100)
 }
 
-func newImageMasks(res *veil.Result, objs []object) (*imageMasks, error) {
-	anon, err := res.BinaryMask(100)
-	if err != nil {
-		return nil, err
-	}
+func newImageMasks(res *veil.Result, objs []object, anon *image.Gray) *imageMasks {
 	b := res.Bounds
 	ms := &imageMasks{dets: make([]*mask.Mask, len(res.Objects)), gts: make([]*mask.Mask, len(objs)), anon: anon}
 	for k, o := range res.Objects {
@@ -378,7 +395,29 @@ func newImageMasks(res *veil.Result, objs []object) (*imageMasks, error) {
 			ms.gts[k] = rasterize(o.polys, frame)
 		}
 	}
-	return ms, nil
+	return ms
+}
+
+// toFrame returns gts with their boxes scaled from the pixels of an image
+// with bounds from to those of one with bounds to.
+func toFrame(gts []gtBox, from, to image.Rectangle) []gtBox {
+	if from == to {
+		return gts
+	}
+	sx, sy := float32(to.Dx())/float32(from.Dx()), float32(to.Dy())/float32(from.Dy())
+	out := make([]gtBox, len(gts))
+	for i, g := range gts {
+		g.box = detect.Box{X1: g.box.X1 * sx, Y1: g.box.Y1 * sy, X2: g.box.X2 * sx, Y2: g.box.Y2 * sy}
+		out[i] = g
+	}
+	return out
+}
+
+// resize returns img scaled to w×h.
+func resize(img image.Image, w, h int) *image.RGBA {
+	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	xdraw.BiLinear.Scale(out, out.Rect, img, img.Bounds(), xdraw.Src, nil)
+	return out
 }
 
 func decode(path string) (image.Image, error) {
@@ -461,11 +500,11 @@ func printTable(w io.Writer, rows []row, notes []string) {
 		}
 		return fmt.Sprintf("%.3f", *v)
 	}
-	fmt.Fprintln(w, "| dataset | class | subset | n_gt | recall | precision | fp/img | ms/img |")
-	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| dataset | class | subset | n_gt | recall | precision | fp/img | cov80 | cov90 | ms/img |")
+	fmt.Fprintln(w, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %s | %.3f | %.1f |\n", r.Dataset, r.Class, r.Subset, r.NGT,
-			opt(r.Recall), opt(r.Precision), r.FPPerImage, r.MsPerImage)
+		fmt.Fprintf(w, "| %s | %s | %s | %d | %s | %s | %.3f | %s | %s | %.1f |\n", r.Dataset, r.Class, r.Subset, r.NGT,
+			opt(r.Recall), opt(r.Precision), r.FPPerImage, opt(r.Coverage80), opt(r.Coverage90), r.MsPerImage)
 	}
 	fmt.Fprintln(w)
 	if slices.ContainsFunc(rows, func(r row) bool { return r.MaskN != nil }) {

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"image"
+	"math"
+
+	"github.com/veilkit/veil/detect"
+)
+
+// coverage returns the share of the pixels of box (those whose centres
+// lie in it, within the mask) that anon marks as anonymized (non-zero): how
+// much of a labelled object the anonymization hides. A box with no pixel
+// in the mask is not covered at all.
+func coverage(box detect.Box, anon *image.Gray) float64 {
+	r := image.Rect(int(math.Round(float64(box.X1))), int(math.Round(float64(box.Y1))),
+		int(math.Round(float64(box.X2))), int(math.Round(float64(box.Y2)))).Intersect(anon.Rect)
+	if r.Empty() {
+		return 0
+	}
+	var in int
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		row := anon.Pix[anon.PixOffset(r.Min.X, y):][:r.Dx()]
+		for _, v := range row {
+			if v != 0 {
+				in++
+			}
+		}
+	}
+	return float64(in) / float64(r.Dx()*r.Dy())
+}
+
+// coverCounts counts the labelled objects of a subset (neither ignored nor
+// crowd regions) and those at least 80% and 90% covered.
+type coverCounts struct{ n, c80, c90 int }
+
+func (c *coverCounts) add(gts []gtBox, anon *image.Gray) {
+	for _, g := range gts {
+		if g.ignore || g.crowd {
+			continue
+		}
+		v := coverage(g.box, anon)
+		c.n++
+		if v >= 0.8 {
+			c.c80++
+		}
+		if v >= 0.9 {
+			c.c90++
+		}
+	}
+}
