@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/veilkit/veil/detect"
+	"github.com/veilkit/veil/mask"
 )
 
 // coverage returns the share of the pixels of box (those whose centres
@@ -29,16 +30,46 @@ func coverage(box detect.Box, anon *image.Gray) float64 {
 	return float64(in) / float64(r.Dx()*r.Dy())
 }
 
+// coverageOf returns the share of the pixels of m (non-zero) that anon
+// marks as anonymized: coverage for an object with a polygon outline (a
+// COCO person or vehicle), which fills only part of its box.
+func coverageOf(m *mask.Mask, anon *image.Gray) float64 {
+	var n, in int
+	for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+		row := m.Pix[(y-m.Rect.Min.Y)*m.Rect.Dx():][:m.Rect.Dx()]
+		for k, v := range row {
+			if v == 0 {
+				continue
+			}
+			n++
+			if p := image.Pt(m.Rect.Min.X+k, y); p.In(anon.Rect) && anon.Pix[anon.PixOffset(p.X, p.Y)] != 0 {
+				in++
+			}
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(in) / float64(n)
+}
+
 // coverCounts counts the labelled objects of a subset (neither ignored nor
 // crowd regions) and those at least 80% and 90% covered.
 type coverCounts struct{ n, c80, c90 int }
 
-func (c *coverCounts) add(gts []gtBox, anon *image.Gray) {
+// add counts gts, each covered by anon as far as its outline in outlines
+// (indexed by gtBox.src; nil or absent: its box) is.
+func (c *coverCounts) add(gts []gtBox, outlines []*mask.Mask, anon *image.Gray) {
 	for _, g := range gts {
 		if g.ignore || g.crowd {
 			continue
 		}
-		v := coverage(g.box, anon)
+		var v float64
+		if g.src < len(outlines) && outlines[g.src] != nil {
+			v = coverageOf(outlines[g.src], anon)
+		} else {
+			v = coverage(g.box, anon)
+		}
 		c.n++
 		if v >= 0.8 {
 			c.c80++

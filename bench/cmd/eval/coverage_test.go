@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/veilkit/veil/detect"
+	"github.com/veilkit/veil/mask"
 )
 
 func TestCoverage(t *testing.T) {
@@ -35,8 +36,24 @@ func TestCoverage(t *testing.T) {
 		{box: tests[2].box},
 		{box: tests[1].box, ignore: true},
 		{box: tests[1].box, crowd: true},
-	}, anon)
+	}, nil, anon)
 	if c != (coverCounts{n: 2, c80: 1, c90: 1}) {
 		t.Errorf("coverCounts = %+v, want 2 objects, 1 covered", c)
+	}
+	// An outline: a 10×10 mask whose top 5 rows (y 45..49) are anonymized
+	// and whose left half only is the object: half of it covered.
+	m := mask.New(image.Rect(0, 45, 10, 55))
+	for y := range 10 {
+		for x := range 5 {
+			m.Pix[y*10+x] = 255
+		}
+	}
+	if got := coverageOf(m, anon); got != 0.5 {
+		t.Errorf("coverageOf = %v, want 0.5", got)
+	}
+	var o coverCounts
+	o.add([]gtBox{{box: detect.Box{X1: 0, Y1: 0, X2: 10, Y2: 10}, src: 0}}, []*mask.Mask{m}, anon)
+	if o != (coverCounts{n: 1}) {
+		t.Errorf("with its outline, a half-covered object counted %+v", o)
 	}
 }

@@ -28,8 +28,9 @@
 // untimed warm-up call per dataset.
 //
 // Coverage (every dataset): cov80 (cov90, JSON coverage80 and coverage90)
-// is the share of the labelled objects counted in a row whose box the
-// anonymization mask (Result.BinaryMask(100): face ellipses, plate
+// is the share of the labelled objects counted in a row whose box (for an
+// object with a polygon outline, a COCO person or vehicle: whose outline)
+// the anonymization mask (Result.BinaryMask(100): face ellipses, plate
 // quadrilaterals, person and vehicle segmentation masks) covers at least
 // 80% (90%) of, whether a detection matched them or not: how much of each
 // face, plate or person a user would find hidden. -wider-true-size runs
@@ -181,7 +182,7 @@ func main() {
 		face, th(p.FaceThreshold, veil.DefaultFaceThreshold), th(p.LicensePlateThreshold, veil.DefaultLicensePlateThreshold),
 		th(p.PersonThreshold, veil.DefaultPersonThreshold), th(p.VehicleThreshold, veil.DefaultVehicleThreshold), *threads, *format, *bbox, *aspect, *trueSize),
 		"matching: IoU >= 0.5, greedy by decreasing score, each ground truth matched at most once; unmatched detections are false positives",
-		"cov80, cov90: share of the labelled objects (not ignored) whose box is at least 80% (90%) covered by the anonymization mask (Result.BinaryMask: face ellipses, plate quadrilaterals, person and vehicle segmentation masks), matched or not"},
+		"cov80, cov90: share of the labelled objects (not ignored) whose box (COCO: polygon outline) is at least 80% (90%) covered by the anonymization mask (Result.BinaryMask: face ellipses, plate quadrilaterals, person and vehicle segmentation masks), matched or not"},
 		notes...)
 	printTable(os.Stdout, rows, notes)
 }
@@ -343,7 +344,11 @@ func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, as
 			if ms != nil {
 				macc[k].add(scoreMasks(gb, by, db, ms.dets, ms.gts, ms.anon))
 			}
-			cov[k].add(toFrame(gb, frame, src.Bounds()), anon)
+			var outlines []*mask.Mask
+			if ms != nil {
+				outlines = ms.gts
+			}
+			cov[k].add(toFrame(gb, frame, src.Bounds()), outlines, anon)
 		}
 	}
 	n := float64(len(ds.samples))
