@@ -25,6 +25,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -33,6 +34,7 @@ import (
 	"image/color"
 	"image/draw"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -166,19 +168,9 @@ func measure(f func() error, runs int) (par.Recording, error) {
 		recs = append(recs, rec)
 	}
 	slices.SortFunc(recs, func(a, b par.Recording) int {
-		return cmpFloat(a.SerialFraction(), b.SerialFraction())
+		return cmp.Compare(a.SerialFraction(), b.SerialFraction())
 	})
 	return recs[len(recs)/2], nil
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func summarize(name string, r par.Recording, threads int) row {
@@ -211,11 +203,8 @@ func summarize(name string, r par.Recording, threads int) row {
 }
 
 func round(x float64, digits int) float64 {
-	p := 1.0
-	for range digits {
-		p *= 10
-	}
-	return float64(int64(x*p+0.5)) / p
+	p := math.Pow10(digits)
+	return math.Round(x*p) / p
 }
 
 // modelRun loads the model at path for the given thread count and
