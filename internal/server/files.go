@@ -44,7 +44,7 @@ func (s *Server) fileTask(w http.ResponseWriter, r *http.Request, kind, notFound
 
 func (s *Server) imageTask(w http.ResponseWriter, r *http.Request) (Task, bool) {
 	return s.fileTask(w, r, "image",
-		fmt.Sprintf("No file with id %s: upload an image at v1/file first", r.PathValue("id")),
+		fmt.Sprintf("No file with id %s: upload an image at v1/file first", echo(r.PathValue("id"))),
 		"Metadata, binary and instance segmentation masks are not supported for videos: use /video/anonymised and /video/metadata")
 }
 
@@ -77,7 +77,7 @@ func (s *Server) handleAnonymised(w http.ResponseWriter, r *http.Request) {
 	case "PNG":
 		format = "png"
 	default:
-		writeDetail(w, http.StatusUnprocessableEntity, "download: want JPEG or PNG, got %q", q.Get("download"))
+		writeDetail(w, http.StatusUnprocessableEntity, "download: want JPEG or PNG, got %q", echo(q.Get("download")))
 		return
 	}
 	quality, err := intParam(q, "quality", veil.DefaultQuality, 1, 100)

@@ -53,7 +53,7 @@ func parseBool(name, s string) (bool, error) {
 	case "false", "0", "no", "off":
 		return false, nil
 	}
-	return false, badParam("%s: want true or false, got %q", name, s)
+	return false, badParam("%s: want true or false, got %q", name, echo(s))
 }
 
 // boolParam returns the boolean parameter name and whether it was given.
@@ -72,13 +72,13 @@ func floatParam(q url.Values, name string, lo, hi float64, loOpen bool) (float64
 	s := q.Get(name)
 	x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil || math.IsNaN(x) {
-		return 0, false, badParam("%s: want a number, got %q", name, s)
+		return 0, false, badParam("%s: want a number, got %q", name, echo(s))
 	}
 	if x < lo || loOpen && x == lo || x > hi {
 		if loOpen {
-			return 0, false, badParam("%s: want a number in (%g, %g], got %s", name, lo, hi, s)
+			return 0, false, badParam("%s: want a number in (%g, %g], got %s", name, lo, hi, echo(s))
 		}
-		return 0, false, badParam("%s: want a number in [%g, %g], got %s", name, lo, hi, s)
+		return 0, false, badParam("%s: want a number in [%g, %g], got %s", name, lo, hi, echo(s))
 	}
 	return x, true, nil
 }
@@ -90,7 +90,7 @@ func intParam(q url.Values, name string, def, lo, hi int) (int, error) {
 	s := q.Get(name)
 	x, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
-		return 0, badParam("%s: want an integer, got %q", name, s)
+		return 0, badParam("%s: want an integer, got %q", name, echo(s))
 	}
 	if x < lo || x > hi {
 		return 0, badParam("%s: want %d..%d, got %d", name, lo, hi, x)
@@ -122,7 +122,7 @@ func parseOptions(q url.Values, cfg *Config) (*options, error) {
 		if err := p.Set(name, v); err != nil {
 			var pe *veil.ParamError
 			if errors.As(err, &pe) {
-				return nil, badParam("%s: want %s, got %q", pe.Name, pe.Want, pe.Value)
+				return nil, badParam("%s", paramErrorText(pe))
 			}
 			return nil, badParam("%s: %v", name, err)
 		}
@@ -195,13 +195,13 @@ func parseOptions(q url.Values, cfg *Config) (*options, error) {
 	if s := q.Get("webhook"); s != "" {
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, badParam("webhook: want an http or https URL, got %q", s)
+			return nil, badParam("webhook: want an http or https URL, got %q", echo(s))
 		}
 		h := &webhook{url: u.String()}
 		h.name = firstOf(q, "webhook-auth-header-name", "web-auth-header-name")
 		h.value = firstOf(q, "webhook-auth-header-value", "web-auth-header-value")
 		if h.name != "" && !validHeaderName(h.name) {
-			return nil, badParam("webhook-auth-header-name: %q is not a header name", h.name)
+			return nil, badParam("webhook-auth-header-name: %q is not a header name", echo(h.name))
 		}
 		if strings.ContainsAny(h.value, "\r\n") {
 			return nil, badParam("webhook-auth-header-value: must not hold line breaks")
@@ -209,6 +209,18 @@ func parseOptions(q url.Values, cfg *Config) (*options, error) {
 		o.hook = h
 	}
 	return o, nil
+}
+
+// paramErrorText is the detail of a parameter value the engine refuses:
+// what the parameter takes and the value, which is left out when the
+// engine's text already reports it (it may say what is wrong with the
+// value, "got …" included).
+func paramErrorText(pe *veil.ParamError) string {
+	msg := fmt.Sprintf("%s: want %s", pe.Name, clip(pe.Want, maxDetail/2))
+	if strings.Contains(pe.Want, "got ") || strings.Contains(pe.Want, strconv.Quote(pe.Value)) {
+		return msg
+	}
+	return fmt.Sprintf("%s, got %q", msg, echo(pe.Value))
 }
 
 func containsClass(cs []veil.Class, c veil.Class) bool {

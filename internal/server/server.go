@@ -31,6 +31,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/veilkit/veil"
 )
@@ -317,16 +318,27 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	if s.cfg.Token == "" {
 		return next
 	}
-	want := []byte("Bearer " + s.cfg.Token)
+	want := []byte(s.cfg.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/status" &&
-			subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			subtle.ConstantTimeCompare([]byte(bearerToken(r.Header.Get("Authorization"))), want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="veil"`)
 			writeJSON(w, http.StatusUnauthorized, detail{"Not authenticated"})
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerToken returns the token of an Authorization header value of the
+// Bearer scheme, whose name is case-insensitive (RFC 9110, section 11.1),
+// or "" for another scheme.
+func bearerToken(h string) string {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
 }
 
 // detail is the body of the API's errors.
@@ -344,7 +356,32 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 func writeDetail(w http.ResponseWriter, code int, format string, args ...any) {
-	writeJSON(w, code, detail{fmt.Sprintf(format, args...)})
+	writeJSON(w, code, detail{clip(fmt.Sprintf(format, args...), maxDetail)})
+}
+
+// maxDetail bounds the length of an error's detail, in bytes: a detail
+// echoes what the client sent, which may be long.
+const maxDetail = 4096
+
+// maxEcho bounds a value of the client's (an id, a parameter) echoed in a
+// detail, in bytes.
+const maxEcho = 64
+
+// echo returns a value of the client's to put in a detail: clipped to
+// maxEcho bytes.
+func echo(s string) string { return clip(s, maxEcho) }
+
+// clip returns s cut to at most n bytes (and whole UTF-8 characters),
+// ending in "…" and its full length when cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }
 
 // newID returns a random (version 4) UUID.

@@ -762,8 +762,17 @@ func TestAuth(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Errorf("upload without token: %d", resp.StatusCode)
 	}
-	if resp, b := s.do(t, "GET", "/v1/task/list", http.Header{"Authorization": {"Bearer t0ken"}}); resp.StatusCode != 200 {
-		t.Errorf("with token: %d %s", resp.StatusCode, b)
+	// The scheme name is case-insensitive; spaces around the token are not
+	// part of it.
+	for _, a := range []string{"Bearer t0ken", "bearer t0ken", "BEARER t0ken", "Bearer  t0ken "} {
+		if resp, b := s.do(t, "GET", "/v1/task/list", http.Header{"Authorization": {a}}); resp.StatusCode != 200 {
+			t.Errorf("Authorization %q: %d %s", a, resp.StatusCode, b)
+		}
+	}
+	for _, a := range []string{"Basic t0ken", "Bearer", "Bearer t0ke", "Bearer t0ken2", "Bearert0ken"} {
+		if resp, b := s.do(t, "GET", "/v1/task/list", http.Header{"Authorization": {a}}); resp.StatusCode != 401 {
+			t.Errorf("Authorization %q: %d %s, want 401", a, resp.StatusCode, b)
+		}
 	}
 	resp = s.upload(t, "", "plate.jpg", "image/jpeg", readFile(t, "plate.jpg"), http.Header{"Authorization": {"Bearer t0ken"}})
 	if resp.StatusCode != 200 {

@@ -29,7 +29,7 @@ func (s *Server) handleTask(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	t, ok := s.store.get(id)
 	if !ok {
-		writeDetail(w, http.StatusUnprocessableEntity, "No task with id %s", id)
+		writeDetail(w, http.StatusUnprocessableEntity, "No task with id %s", echo(id))
 		return
 	}
 	msg := "Task " + id + " is " + t.Status
@@ -48,7 +48,7 @@ func deleteScope(w http.ResponseWriter, r *http.Request) (record, ok bool) {
 	case "only-files":
 		return false, true
 	default:
-		writeDetail(w, http.StatusUnprocessableEntity, "delete-scope: want task-and-files or only-files, got %q", v)
+		writeDetail(w, http.StatusUnprocessableEntity, "delete-scope: want task-and-files or only-files, got %q", echo(v))
 		return false, false
 	}
 }
@@ -62,7 +62,7 @@ func (s *Server) handleDeleteTask(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	switch err := s.deleteTask(id, record, false); {
 	case errors.Is(err, errNoTask):
-		writeDetail(w, http.StatusUnprocessableEntity, "No task with id %s", id)
+		writeDetail(w, http.StatusUnprocessableEntity, "No task with id %s", echo(id))
 	case errors.Is(err, errActive):
 		writeDetail(w, http.StatusUnprocessableEntity, "Task %s is queued or processing: delete it when it is done or failed", id)
 	case err != nil:
