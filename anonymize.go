@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -353,9 +355,7 @@ func (p *Params) shape(d Detection, seg *mask.Mask, bounds image.Rectangle) *mas
 		return nil
 	}
 	m = m.Binary()
-	for _, r := range p.Ignores {
-		m.Clear(r)
-	}
+	p.clearIgnores(m)
 	return m
 }
 
@@ -368,9 +368,7 @@ func (p *Params) anonymize(img *image.RGBA, o Object) bool {
 		a = o.Mask // ignores already cleared
 	} else {
 		a = p.alpha(o.Detection, p.gradient(o.Class), img.Rect)
-		for _, r := range p.Ignores {
-			a.Clear(r)
-		}
+		p.clearIgnores(a)
 	}
 	if a == nil || !covers(a) {
 		return false
@@ -463,7 +461,7 @@ func (p *Params) validateAnonymize() error {
 			return fmt.Errorf("%w: %s gradient start %v stop %v (want start in [0, 2], stop in [0, 0.5])", ErrOption, name, g.Start, g.Stop)
 		}
 	}
-	return nil
+	return p.validIgnores()
 }
 
 // Region is an ignore region as the Celantur API writes it.
@@ -474,30 +472,101 @@ type Region struct {
 	Height   int `json:"height"`
 }
 
-// Rect returns the region as a rectangle.
+// Rect returns the region as a rectangle: the pixels x, y with
+// TopLeftX <= x < TopLeftX+Width and TopLeftY <= y < TopLeftY+Height. A
+// region of no width or height is the empty rectangle, and a far edge
+// beyond the largest int is cut there, so that the rectangle never holds
+// a pixel the region does not.
 func (r Region) Rect() image.Rectangle {
-	return image.Rect(r.TopLeftX, r.TopLeftY, r.TopLeftX+r.Width, r.TopLeftY+r.Height)
+	if r.Width <= 0 || r.Height <= 0 {
+		return image.Rectangle{}
+	}
+	return image.Rectangle{
+		Min: image.Pt(r.TopLeftX, r.TopLeftY),
+		Max: image.Pt(addClamped(r.TopLeftX, r.Width), addClamped(r.TopLeftY, r.Height)),
+	}
+}
+
+// addClamped returns a + n for n > 0, or math.MaxInt where that
+// overflows.
+func addClamped(a, n int) int {
+	if a > math.MaxInt-n {
+		return math.MaxInt
+	}
+	return a + n
+}
+
+// region is a Region as decoded, with its missing and null fields nil.
+type region struct {
+	TopLeftX *int `json:"topLeftX"`
+	TopLeftY *int `json:"topLeftY"`
+	Width    *int `json:"width"`
+	Height   *int `json:"height"`
 }
 
 // ParseIgnores parses the ignores option, a JSON array of regions such as
 // [{"topLeftX": 182, "topLeftY": 154, "width": 2000, "height": 2000}]; an
-// empty string is no regions.
+// empty string is no regions. Every region needs its four fields: the
+// corner at least 0, the width and height at least 1. A region is the
+// pixels it names and no other (see Region.Rect): one that lies outside
+// an image ignores nothing of it.
 func ParseIgnores(s string) ([]image.Rectangle, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
 	}
-	var regs []Region
+	var regs []region
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&regs); err != nil {
-		return nil, fmt.Errorf("%w: ignores: %v", ErrOption, err)
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return nil, fmt.Errorf("%w: ignores: %s: want an integer in [0, %d], got %s", ErrOption, te.Field, math.MaxInt, te.Value)
+		}
+		return nil, fmt.Errorf(`%w: ignores: want a JSON array of regions {"topLeftX":X,"topLeftY":Y,"width":W,"height":H}: %v`, ErrOption, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("%w: ignores: trailing data after the JSON array", ErrOption)
 	}
 	rs := make([]image.Rectangle, len(regs))
 	for k, r := range regs {
-		if r.Width <= 0 || r.Height <= 0 {
-			return nil, fmt.Errorf("%w: ignores[%d]: width and height must be positive, got %dx%d", ErrOption, k, r.Width, r.Height)
+		for _, f := range []struct {
+			name string
+			v    *int
+		}{{"topLeftX", r.TopLeftX}, {"topLeftY", r.TopLeftY}, {"width", r.Width}, {"height", r.Height}} {
+			if f.v == nil {
+				return nil, fmt.Errorf("%w: ignores: region %d: missing %q", ErrOption, k+1, f.name)
+			}
 		}
-		rs[k] = r.Rect()
+		reg := Region{TopLeftX: *r.TopLeftX, TopLeftY: *r.TopLeftY, Width: *r.Width, Height: *r.Height}
+		if reg.TopLeftX < 0 || reg.TopLeftY < 0 {
+			return nil, fmt.Errorf("%w: ignores: region %d: topLeftX and topLeftY must be at least 0, got %d, %d", ErrOption, k+1, reg.TopLeftX, reg.TopLeftY)
+		}
+		if reg.Width <= 0 || reg.Height <= 0 {
+			return nil, fmt.Errorf("%w: ignores: region %d: width and height must be positive, got %dx%d", ErrOption, k+1, reg.Width, reg.Height)
+		}
+		rs[k] = reg.Rect()
 	}
 	return rs, nil
+}
+
+// validIgnores checks the ignore regions of p: a rectangle whose Min is
+// not above and left of its Max (which image.Rect would turn into one
+// holding pixels the caller did not name) is an error.
+func (p *Params) validIgnores() error {
+	for k, r := range p.Ignores {
+		if r.Min.X > r.Max.X || r.Min.Y > r.Max.Y {
+			return fmt.Errorf("%w: ignores[%d] %v: Min is not above and left of Max", ErrOption, k, r)
+		}
+	}
+	return nil
+}
+
+// clearIgnores clears the ignore regions of p in m.
+func (p *Params) clearIgnores(m *mask.Mask) {
+	for _, r := range p.Ignores {
+		if r.Min.X > r.Max.X || r.Min.Y > r.Max.Y {
+			continue // refused by validIgnores; never a region that covers more
+		}
+		m.Clear(r)
+	}
 }

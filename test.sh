@@ -32,6 +32,8 @@ go test -run '^$' -fuzz '^FuzzLoad$' -fuzztime 600000x -fuzzminimizetime 50x ./o
 # The option parser the CLI, the server and the browser share: what it
 # accepts the engine must accept.
 go test -run '^$' -fuzz '^FuzzParamsSet$' -fuzztime 300000x -fuzzminimizetime 50x .
+# Ignore regions never ignore a pixel outside the regions as written (overflow).
+go test -run '^$' -fuzz '^FuzzIgnores$' -fuzztime 200000x -fuzzminimizetime 50x .
 # The EXIF sanitizer decides what of a photo's metadata may leave with it.
 go test -run '^$' -fuzz '^FuzzSanitizeEXIF$' -fuzztime 600000x -fuzzminimizetime 50x ./internal/imageio/
 # The browser build (cmd/veil-wasm, web/): its JS API under node with Go's
