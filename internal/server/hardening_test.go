@@ -2,8 +2,14 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/veilkit/veil"
@@ -102,6 +108,53 @@ func TestParamErrorsSayGotOnce(t *testing.T) {
 	} {
 		if got := paramErrorText(&c.pe); got != c.want {
 			t.Errorf("paramErrorText(%+v) = %q, want %q", c.pe, got, c.want)
+		}
+	}
+}
+
+// TestDiskFull checks that an upload the server cannot store for want of
+// disk space is 507 with what failed, not a 503 inviting a retry, and
+// leaves nothing behind.
+func TestDiskFull(t *testing.T) {
+	for _, failing := range []string{StatusNew, StatusQueued} {
+		s := newTestServer(t, nil, nil)
+		s.store.failWrite = func(tk Task) error {
+			if tk.Status == failing {
+				return &os.PathError{Op: "write", Path: s.store.path(tk.ID), Err: syscall.ENOSPC}
+			}
+			return nil
+		}
+		for _, h := range []http.Header{nil, {"X-Is-Async": {"true"}}} {
+			resp := s.upload(t, "", "plate.jpg", "image/jpeg", readFile(t, "plate.jpg"), h)
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			what := fmt.Sprintf("record write failing when %s, %v", failing, h)
+			wantDetail(t, what, resp.StatusCode, b, http.StatusInsufficientStorage, "no space left on device")
+			if ra := resp.Header.Get("Retry-After"); ra != "" {
+				t.Errorf("%s: Retry-After %q", what, ra)
+			}
+		}
+		if n := dirLen(t, s.in); n != 0 {
+			t.Errorf("record write failing when %s: %d files left in the input folder", failing, n)
+		}
+		if list := s.store.list(); len(list) != 0 {
+			t.Errorf("record write failing when %s: tasks %v left", failing, list)
+		}
+	}
+}
+
+func TestStorageStatus(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{&os.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}, http.StatusInsufficientStorage},
+		{fmt.Errorf("store: %w", syscall.EDQUOT), http.StatusInsufficientStorage},
+		{&os.PathError{Op: "open", Path: "x", Err: syscall.EACCES}, http.StatusInternalServerError},
+		{errors.New("other"), http.StatusInternalServerError},
+	} {
+		if got := storageStatus(c.err); got != c.want {
+			t.Errorf("storageStatus(%v) = %d, want %d", c.err, got, c.want)
 		}
 	}
 }

@@ -64,6 +64,9 @@ type store struct {
 	dir   string
 	mu    sync.Mutex
 	tasks map[string]*entry
+	// failWrite, when set (by tests), is called before a record is
+	// written; its error fails the write.
+	failWrite func(Task) error
 }
 
 var errNoTask = errors.New("no such task")
@@ -116,6 +119,11 @@ func openStore(dir string) (s *store, recovered []string, err error) {
 func (s *store) path(id string) string { return filepath.Join(s.dir, id+".json") }
 
 func (s *store) write(t Task) error {
+	if s.failWrite != nil {
+		if err := s.failWrite(t); err != nil {
+			return err
+		}
+	}
 	return atomicfile.WriteFile(s.path(t.ID), 0o644, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/veilkit/veil"
@@ -189,13 +189,17 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	e, err := s.store.add(t, opts.hook)
 	if err != nil {
 		os.Remove(in)
-		writeDetail(w, http.StatusInternalServerError, "cannot store the task: %v", err)
+		writeDetail(w, storageStatus(err), "cannot store the task record: %v", err)
 		return
 	}
-	if !s.enqueue(t.ID) {
+	if err := s.enqueue(t.ID); err != nil {
 		s.deleteTask(t.ID, true, true)
-		w.Header().Set("Retry-After", s.retryAfter())
-		writeDetail(w, http.StatusServiceUnavailable, "The queue is full (%d tasks waiting); retry later", s.cfg.Queue)
+		if errors.Is(err, errQueueFull) {
+			w.Header().Set("Retry-After", s.retryAfter())
+			writeDetail(w, http.StatusServiceUnavailable, "The queue is full (%d tasks waiting); retry later", s.cfg.Queue)
+			return
+		}
+		writeDetail(w, storageStatus(err), "cannot store the task record: %v", err)
 		return
 	}
 	if async {
@@ -214,7 +218,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		// nothing of the task is kept.
 		perr := e.err
 		s.deleteTask(t.ID, true, true)
-		code := http.StatusInternalServerError
+		code := storageStatus(perr)
 		if errors.Is(perr, veil.ErrImage) || errors.Is(perr, veil.ErrOption) || errors.Is(perr, veil.ErrVideo) || errors.Is(perr, imageio.ErrTooLarge) {
 			code = http.StatusUnprocessableEntity
 		}
@@ -239,18 +243,31 @@ func (s *Server) uploadError(w http.ResponseWriter, err error) {
 		writeDetail(w, http.StatusUnprocessableEntity, "bad multipart body: %v", err)
 		return
 	}
-	writeDetail(w, http.StatusInternalServerError, "cannot store the upload: %v", fmt.Sprint(err))
+	writeDetail(w, storageStatus(err), "cannot store the upload: %v", err)
 }
 
-// enqueue queues the task id; false when the queue is full.
-func (s *Server) enqueue(id string) bool {
+// storageStatus is the status of a failure to store a file: 507
+// Insufficient Storage when the disk (or the quota) is full, which a retry
+// does not cure, else 500.
+func storageStatus(err error) int {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return http.StatusInsufficientStorage
+	}
+	return http.StatusInternalServerError
+}
+
+var errQueueFull = errors.New("the queue is full")
+
+// enqueue marks the task id queued and queues it: errQueueFull when the
+// queue is full, or the error storing its record.
+func (s *Server) enqueue(id string) error {
 	if _, err := s.store.update(id, func(t *Task) { t.Status = StatusQueued }); err != nil {
-		return false
+		return err
 	}
 	select {
 	case s.jobs <- id:
-		return true
+		return nil
 	default:
-		return false
+		return errQueueFull
 	}
 }
