@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,9 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/veilkit/veil"
 )
@@ -156,5 +159,176 @@ func TestStorageStatus(t *testing.T) {
 		if got := storageStatus(c.err); got != c.want {
 			t.Errorf("storageStatus(%v) = %d, want %d", c.err, got, c.want)
 		}
+	}
+}
+
+// TestRestartRequeues checks that a restart re-queues the tasks it
+// interrupted whose input is intact, at most maxAttempts starts in all,
+// says so in their records, and fails the others saying why.
+func TestRestartRequeues(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{
+		Engine: testEngine(t), InputDir: filepath.Join(dir, "in"), OutputDir: filepath.Join(dir, "out"),
+		Logf: t.Logf,
+	}
+	for _, d := range []string{cfg.InputDir, filepath.Join(cfg.OutputDir, "tasks")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jpg := readFile(t, "plate.jpg")
+	type crashed struct {
+		status   string
+		attempts int
+		input    []byte // nil: none
+		size     int64  // recorded input size
+		want     string // status after the restart
+		says     string // in its note or error
+	}
+	cases := map[string]crashed{
+		"processing, input intact":      {StatusProcessing, 1, jpg, int64(len(jpg)), StatusDone, "re-queued after a restart interrupted it (attempt 2 of 3 next)"},
+		"queued, never started":          {StatusQueued, 0, jpg, int64(len(jpg)), StatusDone, "before it had started"},
+		"processing, old record no size": {StatusProcessing, 1, jpg, 0, StatusDone, "re-queued"},
+		"processing, started 3 times":    {StatusProcessing, 3, jpg, int64(len(jpg)), StatusFailed, "started 3 times"},
+		"processing, input missing":      {StatusProcessing, 1, nil, int64(len(jpg)), StatusFailed, "input is missing"},
+		"queued, input cut short":        {StatusQueued, 0, jpg[:1000], int64(len(jpg)), StatusFailed, "input is missing or incomplete"},
+	}
+	ids := map[string]string{}
+	for name, c := range cases {
+		id := newID()
+		ids[name] = id
+		tk := Task{ID: id, Status: c.status, Kind: "image", ContentType: "image/jpeg", Input: id + ".jpg",
+			InputSize: c.size, Attempts: c.attempts, Query: "license-plate=true", Created: time.Now().UTC()}
+		b, _ := json.Marshal(tk)
+		if err := os.WriteFile(filepath.Join(cfg.OutputDir, "tasks", id+".json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if c.input != nil {
+			os.WriteFile(filepath.Join(cfg.InputDir, tk.Input), c.input, 0o644)
+		}
+		os.MkdirAll(filepath.Join(cfg.OutputDir, id), 0o755)
+		os.WriteFile(filepath.Join(cfg.OutputDir, id, fileBinary), []byte("partial"), 0o644)
+	}
+	s := startTestServer(t, cfg, nil)
+	for name, c := range cases {
+		id := ids[name]
+		var tk Task
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var ok bool
+			if tk, ok = s.store.get(id); !ok {
+				t.Fatalf("%s: no record", name)
+			}
+			if !tk.active() || time.Now().After(deadline) {
+				break
+			}
+		}
+		if tk.Status != c.want || !strings.Contains(tk.Note+tk.Error, c.says) {
+			t.Errorf("%s: %s, note %q, error %q; want %s saying %q", name, tk.Status, tk.Note, tk.Error, c.want, c.says)
+		}
+		if c.want == StatusDone {
+			if tk.Attempts != c.attempts+1 {
+				t.Errorf("%s: attempts %d, want %d", name, tk.Attempts, c.attempts+1)
+			}
+			if resp, b := s.do(t, "GET", "/v1/file/"+id+"/anonymised", nil); resp.StatusCode != 200 {
+				t.Errorf("%s: anonymised: %d %s", name, resp.StatusCode, b)
+			}
+			_, b := s.do(t, "GET", "/v1/task/"+id, nil)
+			if !bytes.Contains(b, []byte(c.says)) {
+				t.Errorf("%s: GET /v1/task does not say %q: %s", name, c.says, b)
+			}
+		} else if _, err := os.Stat(filepath.Join(cfg.OutputDir, id)); !os.IsNotExist(err) {
+			t.Errorf("%s: partial outputs kept", name)
+		}
+		rec, _ := os.ReadFile(filepath.Join(cfg.OutputDir, "tasks", id+".json"))
+		if !bytes.Contains(rec, []byte(`"`+c.want+`"`)) || !bytes.Contains(rec, []byte(c.says)) {
+			t.Errorf("%s: record on disk: %s", name, rec)
+		}
+	}
+}
+
+// TestRestartRequeueBounded checks that the tasks re-queued after a
+// restart are no more than the queue holds; the others fail, saying why.
+func TestRestartRequeueBounded(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{
+		Engine: testEngine(t), InputDir: filepath.Join(dir, "in"), OutputDir: filepath.Join(dir, "out"),
+		Queue: 2, Workers: 1, Logf: t.Logf,
+	}
+	os.MkdirAll(cfg.InputDir, 0o755)
+	os.MkdirAll(filepath.Join(cfg.OutputDir, "tasks"), 0o755)
+	jpg := readFile(t, "plate.jpg")
+	var ids []string
+	for k := range 3 {
+		id := newID()
+		ids = append(ids, id)
+		tk := Task{ID: id, Status: StatusQueued, Kind: "image", ContentType: "image/jpeg", Input: id + ".jpg",
+			InputSize: int64(len(jpg)), Created: time.Now().UTC().Add(time.Duration(k) * time.Second)}
+		b, _ := json.Marshal(tk)
+		os.WriteFile(filepath.Join(cfg.OutputDir, "tasks", id+".json"), b, 0o644)
+		os.WriteFile(filepath.Join(cfg.InputDir, tk.Input), jpg, 0o644)
+	}
+	release := make(chan struct{})
+	s := startTestServer(t, cfg, func(string) { <-release })
+	tk, _ := s.store.get(ids[2])
+	if tk.Status != StatusFailed || !strings.Contains(tk.Error, "queue had no room") {
+		t.Errorf("the newest task: %s %q, want failed for want of room", tk.Status, tk.Error)
+	}
+	close(release)
+	for _, id := range ids[:2] {
+		waitDone(t, s, id)
+	}
+}
+
+// TestRestartRemovesLeftovers checks that a start removes what a crash
+// left with no record (a partial upload, an input or outputs whose record
+// is gone) and keeps the rest.
+func TestRestartRemovesLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{
+		Engine: testEngine(t), InputDir: filepath.Join(dir, "in"), OutputDir: filepath.Join(dir, "out"),
+		Logf: t.Logf,
+	}
+	s1 := startTestServer(t, cfg, nil)
+	r := decodeJSON[map[string]string](t, s1.upload(t, "?license-plate=true", "plate.jpg", "image/jpeg", readFile(t, "plate.jpg"), nil))
+	kept := r["id"]
+	s1.ts.Close()
+	s1.Close(t.Context())
+
+	orphan := newID()
+	gone := []string{
+		filepath.Join(cfg.InputDir, "."+newID()+".jpg.tmp123456"),
+		filepath.Join(cfg.InputDir, "."+newID()+".mp4.tmp42"),
+		filepath.Join(cfg.InputDir, orphan+".png"),
+		filepath.Join(cfg.OutputDir, orphan, fileAnonymised),
+	}
+	stay := []string{
+		filepath.Join(cfg.InputDir, kept+".jpg"),
+		filepath.Join(cfg.OutputDir, kept, fileAnonymised),
+		filepath.Join(cfg.InputDir, "notes.txt"),
+		filepath.Join(cfg.InputDir, ".hidden.tmp1"),
+		filepath.Join(cfg.InputDir, orphan+".txt"),
+	}
+	for _, p := range append(gone, stay...) {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if _, err := os.Stat(p); os.IsNotExist(err) {
+			os.WriteFile(p, []byte("partial"), 0o644)
+		}
+	}
+	s2 := startTestServer(t, cfg, nil)
+	for _, p := range gone {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s kept after a restart", p)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cfg.OutputDir, orphan)); !os.IsNotExist(err) {
+		t.Errorf("the output folder of %s kept", orphan)
+	}
+	for _, p := range stay {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if resp, b := s2.do(t, "GET", "/v1/file/"+kept+"/anonymised", nil); resp.StatusCode != 200 {
+		t.Errorf("anonymised after restart: %d %s", resp.StatusCode, b)
 	}
 }

@@ -51,7 +51,7 @@ func (s *Server) run(id string) {
 	if s.beforeRun != nil {
 		s.beforeRun(id)
 	}
-	t, err := s.store.update(id, func(t *Task) { t.Status = StatusProcessing })
+	t, err := s.store.update(id, func(t *Task) { t.Status = StatusProcessing; t.Attempts++ })
 	if err != nil {
 		return // deleted meanwhile
 	}

@@ -6,8 +6,11 @@
 // queue, synchronous ones too (their request waits for the task), so the
 // memory in use is bounded whatever the load; a full queue answers 503
 // with Retry-After. Each task has a record, one JSON file per task in
-// OUTPUT/tasks written atomically, that survives a restart; a task a
-// crash interrupted is marked failed on the next start.
+// OUTPUT/tasks written atomically, that survives a restart. A task a crash
+// interrupted is re-queued on the next start when its input is intact
+// (at most maxAttempts starts in all; its record says so), else marked
+// failed; what a crash left without a record (a partial upload, outputs)
+// is removed.
 //
 // Files: the upload is INPUT/ID.EXT; the outputs are in OUTPUT/ID/:
 // anonymised.png (lossless; encoded as asked on download),
@@ -105,8 +108,8 @@ type Server struct {
 	beforeRun func(id string)
 }
 
-// New opens the task store (marking the tasks a crash interrupted as
-// failed), starts the workers and returns the server.
+// New opens the task store (re-queueing or failing the tasks a crash
+// interrupted), starts the workers and returns the server.
 func New(cfg Config) (*Server, error) {
 	s, err := build(cfg)
 	if err != nil {
@@ -174,7 +177,7 @@ func build(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	st, recovered, err := openStore(filepath.Join(cfg.OutputDir, "tasks"))
+	st, interrupted, err := openStore(filepath.Join(cfg.OutputDir, "tasks"))
 	if err != nil {
 		return nil, err
 	}
@@ -191,10 +194,11 @@ func build(cfg Config) (*Server, error) {
 	}
 	s.procCtx, s.procCancel = context.WithCancel(context.Background())
 	s.hookCtx, s.hookCancel = context.WithCancel(context.Background())
-	for _, id := range recovered {
-		// Outputs of an interrupted task may be incomplete.
-		os.RemoveAll(s.outDir(id))
-		s.logf("task %s: marked failed (interrupted by a restart)", id)
+	if err := s.recoverTasks(interrupted); err != nil {
+		return nil, fmt.Errorf("server: recovering the interrupted tasks: %w", err)
+	}
+	if err := s.removeLeftovers(); err != nil {
+		return nil, fmt.Errorf("server: removing what a crash left: %w", err)
 	}
 	s.routes()
 	return s, nil

@@ -32,6 +32,7 @@ type Task struct {
 	ContentType string    `json:"content_type"` // of the upload
 	Filename    string    `json:"filename"`     // the uploaded file's name
 	Input       string    `json:"input"`        // its file in the input folder
+	InputSize   int64     `json:"input_size"`   // its size, checked after a restart
 	Query       string    `json:"query"`        // the upload's parameters (webhook ones left out)
 	Async       bool      `json:"async"`
 	Created     time.Time `json:"created"`
@@ -40,6 +41,12 @@ type Task struct {
 	Frames      int       `json:"frames,omitempty"` // of a video
 	Duration    float64   `json:"duration"`         // seconds of processing
 	Error       string    `json:"error,omitempty"`  // why it failed
+	// Attempts counts the times a worker started the task: more than one
+	// when a restart interrupted it and it was re-queued (see Note).
+	Attempts int `json:"attempts,omitempty"`
+	// Note says what befell the task, such as a re-queueing after a
+	// restart.
+	Note string `json:"note,omitempty"`
 	// FilesDeleted is set by a delete with scope only-files.
 	FilesDeleted bool `json:"files_deleted,omitempty"`
 }
@@ -71,9 +78,10 @@ type store struct {
 
 var errNoTask = errors.New("no such task")
 
-// openStore reads the records in dir. Tasks that a crash left new, queued
-// or processing are marked failed; recovered returns their ids.
-func openStore(dir string) (s *store, recovered []string, err error) {
+// openStore reads the records in dir. interrupted returns the ids of the
+// tasks that a crash left new, queued or processing, oldest first: their
+// records are as the crash left them, for the caller to re-queue or fail.
+func openStore(dir string) (s *store, interrupted []string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
@@ -101,19 +109,25 @@ func openStore(dir string) (s *store, recovered []string, err error) {
 			return nil, nil, fmt.Errorf("task record %s: unreadable (%v)", name, err)
 		}
 		e := &entry{t: t, done: make(chan struct{})}
-		close(e.done)
 		if t.active() {
-			e.t.Status = StatusFailed
-			e.t.Error = "interrupted: the server stopped before the task was done"
-			e.t.Updated = time.Now().UTC()
-			if err := s.write(e.t); err != nil {
-				return nil, nil, err
-			}
-			recovered = append(recovered, id)
+			interrupted = append(interrupted, id)
+		} else {
+			close(e.done)
 		}
 		s.tasks[id] = e
 	}
-	return s, recovered, nil
+	slices.SortFunc(interrupted, func(a, b string) int {
+		return compareTasks(s.tasks[a].t, s.tasks[b].t)
+	})
+	return s, interrupted, nil
+}
+
+// compareTasks orders tasks oldest first.
+func compareTasks(a, b Task) int {
+	if c := a.Created.Compare(b.Created); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
 }
 
 func (s *store) path(id string) string { return filepath.Join(s.dir, id+".json") }
@@ -190,12 +204,7 @@ func (s *store) list() []Task {
 		ts = append(ts, e.t)
 	}
 	s.mu.Unlock()
-	slices.SortFunc(ts, func(a, b Task) int {
-		if c := a.Created.Compare(b.Created); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	slices.SortFunc(ts, compareTasks)
 	return ts
 }
 

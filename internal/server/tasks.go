@@ -36,6 +36,9 @@ func (s *Server) handleTask(w http.ResponseWriter, r *http.Request) {
 	if t.Error != "" {
 		msg += ": " + t.Error
 	}
+	if t.Note != "" {
+		msg += " (" + t.Note + ")"
+	}
 	writeJSON(w, http.StatusOK, taskReply{"success", msg, t})
 }
 

@@ -173,13 +173,14 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 			writeDetail(w, http.StatusUnprocessableEntity, "image too large: %d×%d pixels, the limit is %d pixels", c.Width, c.Height, s.cfg.MaxPixels)
 			return
 		}
+		t.InputSize = int64(len(data))
 		err = atomicfile.WriteFile(in, 0o644, func(w io.Writer) error { _, err := w.Write(data); return err })
 		if err != nil {
 			s.uploadError(w, err)
 			return
 		}
 	} else {
-		err := atomicfile.WriteFile(in, 0o644, func(w io.Writer) error { _, err := io.Copy(w, br); return err })
+		err := atomicfile.WriteFile(in, 0o644, func(w io.Writer) error { t.InputSize, err = io.Copy(w, br); return err })
 		if err != nil {
 			s.uploadError(w, err)
 			return
