@@ -186,7 +186,7 @@ func TestRestartRequeues(t *testing.T) {
 		says     string // in its note or error
 	}
 	cases := map[string]crashed{
-		"processing, input intact":      {StatusProcessing, 1, jpg, int64(len(jpg)), StatusDone, "re-queued after a restart interrupted it (attempt 2 of 3 next)"},
+		"processing, input intact":       {StatusProcessing, 1, jpg, int64(len(jpg)), StatusDone, "re-queued after a restart interrupted it (attempt 2 of 3 next)"},
 		"queued, never started":          {StatusQueued, 0, jpg, int64(len(jpg)), StatusDone, "before it had started"},
 		"processing, old record no size": {StatusProcessing, 1, jpg, 0, StatusDone, "re-queued"},
 		"processing, started 3 times":    {StatusProcessing, 3, jpg, int64(len(jpg)), StatusFailed, "started 3 times"},
