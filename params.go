@@ -26,16 +26,50 @@ var ParamNames = []string{
 // ErrOption.
 type ParamError struct {
 	Name, Value string
-	// Want says what the parameter takes ("a number in (0, 1]"), or what
-	// is wrong with Value.
+	// Want says what the parameter takes ("a number in (0, 1]").
 	Want string
+	// Reason says what is wrong with Value, where more can be said than
+	// Want ("region 1: width and height must be positive, got 0x1");
+	// empty otherwise.
+	Reason string
+}
+
+// Detail returns the message of e without its "veil: bad option: NAME: "
+// prefix: Reason when there is one (it shows the faulty part of Value),
+// otherwise "want WANT, got VALUE" with a long Value cut short.
+func (e *ParamError) Detail() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
+	return fmt.Sprintf("want %s, got %s", e.Want, quoteClipped(e.Value))
 }
 
 func (e *ParamError) Error() string {
-	return fmt.Sprintf("%v: %s: want %s, got %q", ErrOption, e.Name, e.Want, e.Value)
+	return fmt.Sprintf("%v: %s: %s", ErrOption, e.Name, e.Detail())
 }
 
 func (e *ParamError) Unwrap() error { return ErrOption }
+
+// quoteClipped quotes s for a message, cut to its first 64 characters.
+func quoteClipped(s string) string {
+	const n = 64
+	if r := []rune(s); len(r) > n {
+		return strconv.Quote(string(r[:n])) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// ParseMaskScale parses the mask-scale option, the size of the binary and
+// instance masks in percent of the image's: an integer in 1..100. The
+// command line and the REST server share this rule. A bad value is a
+// *ParamError.
+func ParseMaskScale(s string) (int, error) {
+	x, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || x < 1 || x > 100 {
+		return 0, &ParamError{Name: "mask-scale", Value: s, Want: "an integer percent in 1..100"}
+	}
+	return x, nil
+}
 
 // Set sets the parameter name (one of ParamNames) from its text s, as a
 // query string, a command-line flag or a form gives it:
@@ -63,6 +97,13 @@ func (p *Params) Set(name, s string) error {
 		canon = "method"
 	}
 	bad := func(want string) error { return &ParamError{Name: name, Value: s, Want: want} }
+	// badBecause is bad with the reason err gives, less its sentinel's
+	// prefix and "ignores: ".
+	badBecause := func(want string, err, sentinel error) error {
+		reason := strings.TrimPrefix(err.Error(), sentinel.Error()+": ")
+		reason = strings.TrimPrefix(reason, "ignores: ")
+		return &ParamError{Name: name, Value: s, Want: want, Reason: reason}
+	}
 	num := func(lo, hi float64, loOpen bool) (float64, error) {
 		want := fmt.Sprintf("a number in [%g, %g]", lo, hi)
 		if loOpen {
@@ -135,15 +176,13 @@ func (p *Params) Set(name, s string) error {
 		return boolean(&p.Score)
 	case "format":
 		if _, err := tiling.Parse(v); err != nil {
-			return bad(`whole, pano:N or {"number":[nx,ny],"overlap":[ox,oy]}; ` +
-				strings.TrimPrefix(err.Error(), tiling.ErrFormat.Error()+": "))
+			return badBecause(`whole, pano:N or {"number":[nx,ny],"overlap":[ox,oy]}`, err, tiling.ErrFormat)
 		}
 		p.Format = v
 	case "ignores":
 		rs, err := ParseIgnores(v)
 		if err != nil {
-			msg := strings.TrimPrefix(err.Error(), ErrOption.Error()+": ")
-			return bad(strings.TrimPrefix(msg, "ignores: "))
+			return badBecause(`a JSON array of regions [{"topLeftX":X,"topLeftY":Y,"width":W,"height":H}]`, err, ErrOption)
 		}
 		p.Ignores = rs
 	case "face-threshold":
