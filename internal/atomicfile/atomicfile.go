@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // WriteFile writes the file name through write, atomically: readers of name
@@ -51,4 +52,28 @@ func WriteFile(name string, perm os.FileMode, write func(w io.Writer) error) err
 	}
 	done = true
 	return nil
+}
+
+// tempInfix is what WriteFile puts between a file's name and the random
+// digits of its temporary file's.
+const tempInfix = ".tmp"
+
+// TempFor reports whether base, a file name without its directory, is
+// the name WriteFile gives the temporary file of a file name: "." +
+// name + ".tmp" + decimal digits. A process killed while WriteFile runs
+// leaves such a file behind.
+func TempFor(base string) (name string, ok bool) {
+	rest, ok := strings.CutPrefix(base, ".")
+	if !ok {
+		return "", false
+	}
+	i := strings.LastIndex(rest, tempInfix)
+	if i <= 0 {
+		return "", false
+	}
+	digits := rest[i+len(tempInfix):]
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return "", false
+	}
+	return rest[:i], true
 }

@@ -172,3 +172,42 @@ func TestWriteFileRenameError(t *testing.T) {
 		t.Fatalf("directory holds %q", got)
 	}
 }
+
+// TestTempFor checks that TempFor knows the temporary files WriteFile
+// makes, and nothing else.
+func TestTempFor(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"photo.jpg", "a.tmp5", ".hidden", "x", "clip-0-499.json"} {
+		err := WriteFile(filepath.Join(dir, name), 0o644, func(w io.Writer) error {
+			base := filepath.Base(w.(*os.File).Name())
+			if got, ok := TempFor(base); !ok || got != name {
+				t.Errorf("TempFor(%q) = %q, %v; want %q, true", base, got, ok, name)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		base, name string
+		ok         bool
+	}{
+		{".photo.jpg.tmp123", "photo.jpg", true},
+		{".photo.jpg.tmp0", "photo.jpg", true},
+		{"..a.tmp.tmp42", ".a.tmp", true},
+		{".photo.jpg.tmp", "", false},
+		{".photo.jpg.tmp12x", "", false},
+		{".photo.jpg.tmp-12", "", false},
+		{"photo.jpg.tmp123", "", false},
+		{"..tmp123", "", false},
+		{".tmp123", "", false},
+		{".photo.jpg", "", false},
+		{".clip.mp4.tmp123.mp4", "", false},
+		{"", "", false},
+	} {
+		if name, ok := TempFor(tt.base); name != tt.name || ok != tt.ok {
+			t.Errorf("TempFor(%q) = %q, %v; want %q, %v", tt.base, name, ok, tt.name, tt.ok)
+		}
+	}
+}
