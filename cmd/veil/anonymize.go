@@ -163,7 +163,7 @@ func newAnonymizeFlags(cfg *anonymizeConfig) (*flag.FlagSet, func(*flag.FlagSet)
 	fs.Var(choiceValue{&cfg.saveMask, []string{"all", "binary", "instance"}}, "save-mask",
 		"also write the `masks` all, binary or instance beside each output image:\nNAME_bin_mask.png (white = anonymized) and NAME_ins_mask.png (G = instance id,\nB = type flags: person 128, license-plate 64, face 32, vehicle 16);\nimages only: videos get no masks")
 	cfg.maskScale = veil.DefaultMaskScale
-	fs.Var(&intValue{v: &cfg.maskScale, lo: 1, hi: 100}, "mask-scale", "write the masks at `percent` of the image's size, 1..100")
+	fs.Var(maskScaleValue{&cfg.maskScale}, "mask-scale", "write the masks at `percent` of the image's size, 1..100")
 	fs.BoolVar(&cfg.keepEXIF, "keep-exif", false,
 		"keep the JPEG's EXIF metadata without its GPS data and thumbnail\n(default: write no metadata of the original)")
 
@@ -709,6 +709,74 @@ func writeFile(name string, data []byte) error {
 	})
 }
 
+// leftoverAge is how old a temporary file must be for removeLeftovers to
+// take it for a leftover when it is not one of this run's: younger, it may
+// be another veil's at work in the same folder.
+const leftoverAge = 10 * time.Minute
+
+// removeLeftovers removes, from the folders the tasks write to, the
+// temporary files that a veil killed while writing leaves behind (they may
+// hold a half-written output): those of the outputs of this run, and the
+// others' that are at least leftoverAge old at now. Only names of the
+// form writeFile (atomicfile.WriteFile) gives temporary files, ".NAME.tmp"
+// and digits, and AnonymizeVideo's (the same, then NAME's extension) are
+// removed. Each removal is logged on w.
+func removeLeftovers(tasks []*task, now time.Time, w io.Writer) {
+	ours := make(map[string]bool) // the outputs
+	var dirs []string
+	for _, t := range tasks {
+		if t.err != nil {
+			continue
+		}
+		for _, f := range []string{t.img, t.meta, t.bin, t.ins} {
+			if f == "" {
+				continue
+			}
+			ours[f] = true
+			if d := filepath.Dir(f); !slices.Contains(dirs, d) {
+				dirs = append(dirs, d)
+			}
+		}
+	}
+	for _, dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue // not made yet
+		}
+		for _, e := range entries {
+			name, ok := leftoverOf(e.Name())
+			if !ok || !e.Type().IsRegular() {
+				continue
+			}
+			if !ours[filepath.Join(dir, name)] {
+				info, err := e.Info()
+				if err != nil || now.Sub(info.ModTime()) < leftoverAge {
+					continue
+				}
+			}
+			f := filepath.Join(dir, e.Name())
+			if err := os.Remove(f); err == nil {
+				fmt.Fprintf(w, "veil: removed %s, a temporary file left by an interrupted run\n", f)
+			}
+		}
+	}
+}
+
+// leftoverOf reports whether base is the name of a temporary file of
+// writeFile or AnonymizeVideo, and returns the name of the file it was
+// to become.
+func leftoverOf(base string) (name string, ok bool) {
+	if name, ok := atomicfile.TempFor(base); ok {
+		return name, true
+	}
+	// A video's: ".NAME.tmpDIGITS.EXT", EXT NAME's extension.
+	ext := filepath.Ext(base)
+	if name, ok := atomicfile.TempFor(strings.TrimSuffix(base, ext)); ok && ext != "" && filepath.Ext(name) == ext {
+		return name, true
+	}
+	return "", false
+}
+
 // result is what became of a task.
 type result struct {
 	t       *task
@@ -749,6 +817,7 @@ func runAnonymize(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
 		return exitStatus(err, stderr)
 	}
+	removeLeftovers(tasks, time.Now(), stderr)
 	backend, err := cfg.backend.option(stderr)
 	if err != nil {
 		return exitStatus(err, stderr)
@@ -1068,6 +1137,29 @@ func (f *intValue) Set(s string) error {
 	return nil
 }
 
+// maskScaleValue is the --mask-scale flag, by the rule of
+// veil.ParseMaskScale (the REST server's too).
+type maskScaleValue struct{ v *int }
+
+func (f maskScaleValue) String() string {
+	if f.v == nil {
+		return ""
+	}
+	return strconv.Itoa(*f.v)
+}
+
+func (f maskScaleValue) Set(s string) error {
+	x, err := veil.ParseMaskScale(s)
+	if pe, ok := err.(*veil.ParamError); ok {
+		return errors.New("want " + pe.Want)
+	}
+	if err != nil {
+		return err
+	}
+	*f.v = x
+	return nil
+}
+
 // classesValue is the repeatable -a flag; the first use replaces the
 // default classes.
 type classesValue struct {
@@ -1115,9 +1207,35 @@ func (v paramValue) String() string { return v.def }
 func (v paramValue) Set(s string) error {
 	err := v.p.Set(v.name, s)
 	if pe, ok := err.(*veil.ParamError); ok {
+		// The flag package quotes the value itself.
+		if pe.Reason != "" {
+			return errors.New(pe.Reason)
+		}
 		return errors.New("want " + pe.Want)
 	}
 	return err
+}
+
+// maxIgnoresFile bounds the --ignores @FILE read: ignore regions are a
+// short JSON array, and @/dev/zero must not fill the memory.
+const maxIgnoresFile = 1 << 20
+
+// readIgnoresFile returns the text of the --ignores file name, at most
+// maxIgnoresFile bytes.
+func readIgnoresFile(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxIgnoresFile+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxIgnoresFile {
+		return "", fmt.Errorf("%s is over %d bytes (1 MiB): want a JSON array of regions", name, maxIgnoresFile)
+	}
+	return string(b), nil
 }
 
 // ignoresValue is the --ignores flag: JSON regions, or @FILE.
@@ -1136,11 +1254,10 @@ func (v *ignoresValue) String() string {
 func (v *ignoresValue) Set(s string) error {
 	text := s
 	if name, ok := strings.CutPrefix(s, "@"); ok {
-		b, err := os.ReadFile(name)
-		if err != nil {
+		var err error
+		if text, err = readIgnoresFile(name); err != nil {
 			return err
 		}
-		text = string(b)
 	}
 	if err := (paramValue{p: v.p, name: "ignores"}).Set(text); err != nil {
 		return err

@@ -912,3 +912,131 @@ func TestVideoProgress(t *testing.T) {
 		t.Error("-q draws a video's progress")
 	}
 }
+
+// TestIgnoresFileLimit checks that --ignores @FILE reads at most 1 MiB
+// (issue 18: @/dev/zero grew to 24 GB).
+func TestIgnoresFileLimit(t *testing.T) {
+	dir := t.TempDir()
+	regions := `[{"topLeftX": 10, "topLeftY": 20, "width": 30, "height": 40}]`
+	pad := func(n int) []byte { return []byte(regions + strings.Repeat(" ", n-len(regions))) }
+	full, over := filepath.Join(dir, "full.json"), filepath.Join(dir, "over.json")
+	writeTestFile(t, full, pad(maxIgnoresFile))
+	writeTestFile(t, over, pad(maxIgnoresFile+1))
+	cfg, err := parseAnonymize([]string{"x.jpg", "-o", "o", "--ignores", "@" + full}, new(bytes.Buffer))
+	if err != nil || !slices.Equal(cfg.params.Ignores, []image.Rectangle{image.Rect(10, 20, 40, 60)}) {
+		t.Fatalf("a file of 1 MiB: %v", err)
+	}
+	names := []string{over}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		names = append(names, "/dev/zero")
+	}
+	for _, name := range names {
+		var stderr bytes.Buffer
+		if code := run([]string{"anonymize", groupJPG, "-o", filepath.Join(dir, "out"), "--ignores", "@" + name}, new(bytes.Buffer), &stderr); code != 2 {
+			t.Errorf("--ignores @%s: exit status %d, want 2", name, code)
+		}
+		if msg := stderr.String(); !strings.Contains(msg, "-ignores") || !strings.Contains(msg, "is over 1048576 bytes") {
+			t.Errorf("--ignores @%s: message %q", name, msg)
+		}
+	}
+}
+
+// TestFlagMessages checks what the CLI says of bad values: the reason,
+// once ("want …, got …, got …" before), and one mask-scale rule (the
+// server's: veil.ParseMaskScale).
+func TestFlagMessages(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--format", `{"number":[0,1]}`}, `-format: "number" must be two positive integers, got [0,1]` + "\n"},
+		{[]string{"--ignores", `[{"topLeftX":1,"topLeftY":1,"width":0,"height":1}]`}, "-ignores: region 1: width and height must be positive, got 0x1\n"},
+		{[]string{"--method", "smear"}, "-method: want blur, pixelate, blacken or detect\n"},
+		{[]string{"--mask-scale", "0"}, "-mask-scale: want an integer percent in 1..100\n"},
+		{[]string{"--mask-scale", "101"}, "-mask-scale: want an integer percent in 1..100\n"},
+	} {
+		var stderr bytes.Buffer
+		args := append([]string{"anonymize", groupJPG, "-o", filepath.Join(t.TempDir(), "out")}, tc.args...)
+		if code := run(args, new(bytes.Buffer), &stderr); code != 2 {
+			t.Errorf("%q: exit status %d, want 2", tc.args, code)
+		}
+		if msg := stderr.String(); !strings.Contains(msg, tc.want) || strings.Count(msg, "got") > 1 {
+			t.Errorf("%q: message %q, want one saying %q", tc.args, msg, tc.want)
+		}
+	}
+	cfg, err := parseAnonymize([]string{"x.jpg", "-o", "o", "--mask-scale", " 25 "}, new(bytes.Buffer))
+	if err != nil || cfg.maskScale != 25 {
+		t.Errorf("--mask-scale 25: %v", err)
+	}
+}
+
+// TestRemoveLeftovers checks that the temporary files of an interrupted
+// run are removed from the output folders: this run's outputs' always,
+// the others' when they are old; and nothing else.
+func TestRemoveLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	sub := filepath.Join(dir, "sub")
+	tasks := []*task{
+		{img: filepath.Join(dir, "group.jpg"), meta: filepath.Join(dir, "group.json")},
+		{img: filepath.Join(sub, "clip.mp4"), video: true},
+		{src: "missing.jpg", err: os.ErrNotExist},
+	}
+	now := time.Now()
+	old := now.Add(-time.Hour)
+	for _, f := range []struct {
+		name string
+		old  bool
+	}{
+		{".group.jpg.tmp123", false}, {".group.json.tmp9", false}, {"sub/.clip.mp4.tmp55.mp4", false},
+		{".old.jpg.tmp1", true}, {"sub/.clip-0-499.json.tmp77", true},
+		{".recent.jpg.tmp2", false}, {".group.jpg.tmp", true}, {"group.jpg.tmp3", true},
+		{".group.jpg.tmp4x", true}, {".notes", true}, {"sub/.clip.mp4.tmp5.mkv", true}, {"group.jpg", false},
+	} {
+		name := filepath.Join(dir, filepath.FromSlash(f.name))
+		writeTestFile(t, name, []byte("half-written"))
+		if f.old {
+			if err := os.Chtimes(name, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, ".old2.jpg.tmp8"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(filepath.Join(dir, ".old2.jpg.tmp8"), old, old)
+	var log bytes.Buffer
+	removeLeftovers(tasks, now, &log)
+	want := []string{".group.jpg.tmp", ".group.jpg.tmp4x", ".notes", ".recent.jpg.tmp2", "group.jpg", "group.jpg.tmp3", "sub/.clip.mp4.tmp5.mkv"}
+	if got := files(t, dir); !slices.Equal(got, want) {
+		t.Errorf("left %q, want %q", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".old2.jpg.tmp8")); err != nil {
+		t.Errorf("a folder was removed: %v", err)
+	}
+	for _, f := range []string{".group.jpg.tmp123", ".group.json.tmp9", "sub/.clip.mp4.tmp55.mp4", ".old.jpg.tmp1", "sub/.clip-0-499.json.tmp77"} {
+		if line := "veil: removed " + filepath.Join(dir, filepath.FromSlash(f)) + ", a temporary file left by an interrupted run\n"; !strings.Contains(log.String(), line) {
+			t.Errorf("log %q does not say %q", log.String(), line)
+		}
+	}
+	if n := strings.Count(log.String(), "\n"); n != 5 {
+		t.Errorf("log of %d lines, want 5: %q", n, log.String())
+	}
+}
+
+// TestAnonymizeRemovesLeftovers checks that a run removes the temporary
+// file a veil killed while writing its output left (issue 18).
+func TestAnonymizeRemovesLeftovers(t *testing.T) {
+	out := t.TempDir()
+	leftover := filepath.Join(out, ".plate.json.tmp4242")
+	writeTestFile(t, leftover, []byte("half-written"))
+	code, stderr := anonymizeInProcess(t, "--method", "detect", plateJPG, "-o", out)
+	if code != 0 {
+		t.Fatalf("exit status %d: %s", code, stderr)
+	}
+	if got := files(t, out); !slices.Equal(got, []string{"plate.json"}) {
+		t.Errorf("output files %q, want plate.json alone", got)
+	}
+	if !strings.Contains(stderr, "removed "+leftover) {
+		t.Errorf("stderr %q does not say the leftover was removed", stderr)
+	}
+}
