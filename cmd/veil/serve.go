@@ -24,7 +24,8 @@ switch by changing a URL.
 
 Uploads are processed by -workers workers; up to -queue tasks wait for one
 (more: 503 with Retry-After). Uploads with the header x-is-async: true return
-at once; the others wait for their task. Uploads are kept in -input, results
+at once; the others wait for their task. A task not done after -task-timeout
+of processing fails, with no output. Uploads are kept in -input, results
 and the task records (tasks/ID.json, which survive a restart) in -output;
 delete them with DELETE /v1/task/{id} or /v1/task/list?confirm=true.
 
@@ -48,6 +49,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxMB := fs.Int64("max-upload-mb", 512, "largest upload in `MiB`")
 	maxPixels := fs.Int("max-pixels", 100_000_000, "largest image in pixels")
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
+	taskTimeout := fs.Duration("task-timeout", 10*time.Minute, "fail a task that is not done after `duration` of processing")
 	classes := []veil.Class{veil.Face, veil.LicensePlate}
 	fs.Var(&classesValue{list: &classes}, "a",
 		"anonymize objects of `class` face, license-plate, person or vehicle in uploads that\n"+
@@ -65,8 +67,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return &usageError{"serve", fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	if *workers < 1 || *queue < 1 || *maxMB < 1 || *maxPixels < 1 || *threads < 0 {
-		return &usageError{"serve", errors.New("-workers, -queue, -max-upload-mb and -max-pixels must be positive")}
+	if *workers < 1 || *queue < 1 || *maxMB < 1 || *maxPixels < 1 || *threads < 0 || *taskTimeout <= 0 {
+		return &usageError{"serve", errors.New("-workers, -queue, -max-upload-mb, -max-pixels and -task-timeout must be positive")}
 	}
 	var opts []veil.Option
 	if *threads > 0 {
@@ -94,6 +96,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Queue:          *queue,
 		MaxUploadBytes: *maxMB << 20,
 		MaxPixels:      *maxPixels,
+		TaskTimeout:    *taskTimeout,
 		Logf:           logger.Printf,
 		Classes:        classes,
 		Format:         defaults.Format,

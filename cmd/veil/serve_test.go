@@ -13,6 +13,9 @@ func TestServeCommandErrors(t *testing.T) {
 		{"serve", "-a", "cat"},
 		{"serve", "-format", "pano:1"},
 		{"serve", "-save-mask", "some"},
+		{"serve", "-task-timeout", "0s"},
+		{"serve", "-task-timeout", "-1m"},
+		{"serve", "-task-timeout", "ten"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb); code != exitUsage {
@@ -21,7 +24,7 @@ func TestServeCommandErrors(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	if code := run([]string{"serve", "-h"}, &out, &errb); code != exitOK || !bytes.Contains(out.Bytes(), []byte("Celantur Container REST API")) ||
-		!bytes.Contains(out.Bytes(), []byte("-save-mask")) {
+		!bytes.Contains(out.Bytes(), []byte("-save-mask")) || !bytes.Contains(out.Bytes(), []byte("-task-timeout")) {
 		t.Errorf("serve -h: %d %s", code, out.String())
 	}
 }

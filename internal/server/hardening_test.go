@@ -332,3 +332,43 @@ func TestRestartRemovesLeftovers(t *testing.T) {
 		t.Errorf("anonymised after restart: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestTaskTimeout checks that a task that runs past Config.TaskTimeout
+// ends failed, saying so, with no output; a synchronous upload is told
+// with 422.
+func TestTaskTimeout(t *testing.T) {
+	jpg := readFile(t, "plate.jpg")
+	for _, c := range []struct {
+		name  string
+		query string
+		hold  time.Duration // the worker waits this long before processing
+	}{
+		{"held worker", "?license-plate=true", 300 * time.Millisecond},
+		{"heavy tiling", `?license-plate=true&format={"number":[8,8],"overlap":[0.5,0.5]}`, 0},
+	} {
+		s := newTestServer(t, func(cfg *Config) { cfg.TaskTimeout = 100 * time.Millisecond },
+			func(string) { time.Sleep(c.hold) })
+		resp := s.upload(t, c.query, "plate.jpg", "image/jpeg", jpg, nil)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		wantDetail(t, c.name+": sync", resp.StatusCode, b, 422, "--task-timeout")
+
+		r := decodeJSON[map[string]string](t, s.upload(t, c.query, "plate.jpg", "image/jpeg", jpg, http.Header{"X-Is-Async": {"true"}}))
+		id := r["id"]
+		var tk Task
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			tk, _ = s.store.get(id)
+			if !tk.active() || time.Now().After(deadline) {
+				break
+			}
+		}
+		if tk.Status != StatusFailed || !strings.Contains(tk.Error, "time limit of 100ms") {
+			t.Errorf("%s: async task %s %q, want failed past the time limit", c.name, tk.Status, tk.Error)
+		}
+		if _, err := os.Stat(s.outDir(id)); !os.IsNotExist(err) {
+			t.Errorf("%s: outputs of the failed task kept: %v", c.name, err)
+		}
+		resp2, b := s.do(t, "GET", "/v1/file/"+id+"/anonymised", nil)
+		wantDetail(t, c.name+": anonymised", resp2.StatusCode, b, 422, "failed")
+	}
+}

@@ -46,8 +46,17 @@ func (s *Server) worker() {
 	}
 }
 
-// run processes the task id.
+// errTaskTimeout is the error of a task that ran past Config.TaskTimeout.
+var errTaskTimeout = errors.New("the task ran past the server's time limit")
+
+// errShutdown is the error of a task that Close cancelled.
+var errShutdown = errors.New("the server shut down before the task was done")
+
+// run processes the task id, within Config.TaskTimeout.
 func (s *Server) run(id string) {
+	ctx, cancel := context.WithTimeoutCause(s.procCtx, s.cfg.TaskTimeout,
+		fmt.Errorf("%w of %v (veil serve --task-timeout): ask for less work, such as a coarser format", errTaskTimeout, s.cfg.TaskTimeout))
+	defer cancel()
 	if s.beforeRun != nil {
 		s.beforeRun(id)
 	}
@@ -62,10 +71,19 @@ func (s *Server) run(id string) {
 				err = fmt.Errorf("internal error: %v", p)
 			}
 		}()
-		return s.process(s.procCtx, t)
+		if err := ctx.Err(); err != nil {
+			return 0, 0, err
+		}
+		return s.process(ctx, t)
 	}()
 	if err != nil {
 		os.RemoveAll(s.outDir(id)) // privacy fails closed: no partial outputs
+		switch {
+		case s.procCtx.Err() != nil:
+			err = errShutdown
+		case ctx.Err() != nil:
+			err = context.Cause(ctx)
+		}
 	}
 	s.finish(id, objects, frames, time.Since(t0), err)
 }

@@ -59,6 +59,9 @@ type Config struct {
 	// MaxPixels the pixels of an image (default 100 million).
 	MaxUploadBytes int64
 	MaxPixels      int
+	// TaskTimeout bounds the processing of one task (default 10 min): a
+	// task that runs longer ends failed, with no output.
+	TaskTimeout time.Duration
 	// RetryAfter is the Retry-After of a 503 for a full queue (default 1 s).
 	RetryAfter time.Duration
 	// Webhooks: attempts per notification (default 5), the wait before
@@ -145,6 +148,7 @@ func build(cfg Config) (*Server, error) {
 			*v = d
 		}
 	}
+	defDur(&cfg.TaskTimeout, 10*time.Minute)
 	defDur(&cfg.RetryAfter, time.Second)
 	defDur(&cfg.WebhookBackoff, time.Second)
 	defDur(&cfg.WebhookTimeout, 10*time.Second)

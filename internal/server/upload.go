@@ -220,7 +220,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		perr := e.err
 		s.deleteTask(t.ID, true, true)
 		code := storageStatus(perr)
-		if errors.Is(perr, veil.ErrImage) || errors.Is(perr, veil.ErrOption) || errors.Is(perr, veil.ErrVideo) || errors.Is(perr, imageio.ErrTooLarge) {
+		if errors.Is(perr, errTaskTimeout) || errors.Is(perr, veil.ErrImage) || errors.Is(perr, veil.ErrOption) || errors.Is(perr, veil.ErrVideo) || errors.Is(perr, imageio.ErrTooLarge) {
 			code = http.StatusUnprocessableEntity
 		}
 		writeDetail(w, code, "%s", t.Error)
