@@ -84,6 +84,16 @@ type DeepLab struct {
 	// crop's longer side (so no member loses more than that factor of
 	// resolution). GroupArea 0 gives every detection its own run.
 	GroupArea, GroupScale float32
+	// Spill is how far a mask may reach beyond its detection's box, as a
+	// fraction of the box's width (left and right) and height (top and
+	// bottom), within the crop: a detector's box often cuts off a hand, a
+	// foot or a car's bumper that the segmentation still sees. 0 keeps
+	// masks inside their boxes. NewDeepLab sets 0.15 (as far as Margin
+	// lets the network see): on the COCO evaluation set, with YOLOX-nano's
+	// boxes, person pixels left visible went from 16.0% to 12.1% and
+	// the persons at least 80% covered from 79.4% to 83.7%, at a mask IoU
+	// of 0.595 instead of 0.614.
+	Spill float32
 	// Threshold is the score, in logits, above which a pixel is in a
 	// mask: the score is the best logit of the object's classes minus the
 	// best logit of the others, so 0 is the network's argmax and a
@@ -139,7 +149,7 @@ func NewDeepLab(model []byte, o onnx.Options) (*DeepLab, error) {
 	d := &DeepLab{
 		model: m, input: ins[0], output: outs[0], size: shape[1],
 		Margin: 0.15, MinAspect: 0.5, MinCover: 0.15,
-		GroupArea: 1.25, GroupScale: 1.25, Threshold: -2, Flip: true,
+		GroupArea: 1.25, GroupScale: 1.25, Threshold: -2, Flip: true, Spill: 0.15,
 		Workers: min(4, runtime.GOMAXPROCS(0)),
 	}
 	d.workers.New = func() any { return d.newWorker() }
@@ -272,8 +282,8 @@ func area(r image.Rectangle) int { return r.Dx() * r.Dy() }
 // Person and Vehicle detections; nil for other classes and for boxes
 // outside img. Each mask is the network's class mask (person; or any of
 // bicycle, bus, car, motorbike, train for a vehicle) within the
-// detection's box: its Rect is the box's integer rectangle ∩ img.Rect and
-// its values are 0 or 255. A mask covering less than MinCover of its box
+// detection's box grown by Spill: its Rect is that grown box's integer
+// rectangle ∩ img.Rect and its values are 0 or 255. A mask covering less than MinCover of its box
 // is replaced by the whole box. Detections whose crops overlap are
 // segmented in one run (see GroupArea), the runs spread over Workers
 // goroutines. ctx cancels between network runs; a cancelled Segment
@@ -437,7 +447,7 @@ func (d *DeepLab) segmentGroup(ctx context.Context, img *image.RGBA, dets []dete
 		if targets(dets[i].Class) == vehicleSet {
 			k = 1
 		}
-		masks[i] = d.boxMask(w.score[k], g.rect, dets[i].Box.Rect().Intersect(img.Rect))
+		masks[i] = d.boxMask(w.score[k], g.rect, dets[i].Box.Rect().Intersect(img.Rect), d.spill(dets[i].Box).Intersect(img.Rect))
 	}
 	return nil
 }
@@ -463,35 +473,53 @@ func scoreMap(dst, logits []float32, set classSet) {
 	}
 }
 
+// spill returns the rectangle a mask of a detection with box b may cover:
+// b grown by Spill.
+func (d *DeepLab) spill(b detect.Box) image.Rectangle {
+	dx, dy := d.Spill*b.W(), d.Spill*b.H()
+	return detect.Box{X1: b.X1 - dx, Y1: b.Y1 - dy, X2: b.X2 + dx, Y2: b.Y2 + dy}.Rect()
+}
+
 // boxMask samples the score map of the crop c bilinearly at each pixel of
-// the box rectangle br (inside c) and thresholds it at 0; a mask covering
-// less than MinCover of br becomes the whole of br.
-func (d *DeepLab) boxMask(score []float32, c, br image.Rectangle) *mask.Mask {
-	m := mask.New(br)
+// the mask rectangle mr (holding the box rectangle br) that lies in c,
+// and thresholds it; where the mask covers less than MinCover of br, the
+// whole of br is added to it.
+func (d *DeepLab) boxMask(score []float32, c, br, mr image.Rectangle) *mask.Mask {
+	mr = mr.Union(br)
+	m := mask.New(mr)
 	bw, bh := br.Dx(), br.Dy()
-	if bw <= 0 || bh <= 0 {
+	sr := mr.Intersect(c)
+	if bw <= 0 || bh <= 0 || sr.Empty() {
 		return m
 	}
+	mw := mr.Dx()
 	s := d.size
-	xs := sampleTaps(br.Min.X-c.Min.X, bw, c.Dx(), s)
-	ys := sampleTaps(br.Min.Y-c.Min.Y, bh, c.Dy(), s)
+	xs := sampleTaps(sr.Min.X-c.Min.X, sr.Dx(), c.Dx(), s)
+	ys := sampleTaps(sr.Min.Y-c.Min.Y, sr.Dy(), c.Dy(), s)
 	n := 0
-	for y, ty := range ys {
+	for k, ty := range ys {
+		y := sr.Min.Y + k
 		r0 := score[ty.i*s : ty.i*s+s]
 		r1 := score[ty.j*s : ty.j*s+s]
-		row := m.Pix[y*bw : y*bw+bw]
-		for x, tx := range xs {
+		row := m.Pix[(y-mr.Min.Y)*mw+sr.Min.X-mr.Min.X:][:sr.Dx()]
+		inBox := y >= br.Min.Y && y < br.Max.Y
+		for i, tx := range xs {
 			top := r0[tx.i] + tx.f*(r0[tx.j]-r0[tx.i])
 			bot := r1[tx.i] + tx.f*(r1[tx.j]-r1[tx.i])
 			if top+ty.f*(bot-top) > d.Threshold {
-				row[x] = 255
-				n++
+				row[i] = 255
+				if x := sr.Min.X + i; inBox && x >= br.Min.X && x < br.Max.X {
+					n++
+				}
 			}
 		}
 	}
 	if float32(n) < d.MinCover*float32(bw*bh) {
-		for i := range m.Pix {
-			m.Pix[i] = 255
+		for y := br.Min.Y; y < br.Max.Y; y++ {
+			row := m.Pix[(y-mr.Min.Y)*mw+br.Min.X-mr.Min.X:][:bw]
+			for x := range row {
+				row[x] = 255
+			}
 		}
 	}
 	return m

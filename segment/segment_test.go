@@ -44,6 +44,11 @@ func person(x1, y1, x2, y2 float32) detect.Detection {
 	return detect.Detection{Class: detect.Person, Label: "person", Score: 0.8, Box: detect.Box{X1: x1, Y1: y1, X2: x2, Y2: y2}}
 }
 
+// boxRect returns det's box as an integer rectangle within img.
+func boxRect(img *image.RGBA, det detect.Detection) image.Rectangle {
+	return det.Box.Rect().Intersect(img.Rect)
+}
+
 // cover returns the fraction of r's pixels that m marks.
 func cover(m *mask.Mask, r image.Rectangle) float64 {
 	if r.Empty() {
@@ -60,14 +65,16 @@ func cover(m *mask.Mask, r image.Rectangle) float64 {
 	return float64(n) / float64(r.Dx()*r.Dy())
 }
 
-// checkMask checks that m is the mask of det in img: over the box's
-// integer rectangle ∩ img.Rect, with values 0 or 255.
-func checkMask(t *testing.T, img *image.RGBA, det detect.Detection, m *mask.Mask) {
+// checkMask checks that m is the mask of det in img: over the integer
+// rectangle of the box grown by d.Spill ∩ img.Rect, with values 0 or 255.
+func checkMask(t *testing.T, d *DeepLab, img *image.RGBA, det detect.Detection, m *mask.Mask) {
 	t.Helper()
 	if m == nil {
 		t.Fatalf("%v %v: no mask", det.Class, det.Box)
 	}
-	want := det.Box.Rect().Intersect(img.Rect)
+	b := det.Box
+	dx, dy := d.Spill*b.W(), d.Spill*b.H()
+	want := detect.Box{X1: b.X1 - dx, Y1: b.Y1 - dy, X2: b.X2 + dx, Y2: b.Y2 + dy}.Rect().Intersect(img.Rect)
 	if m.Rect != want || len(m.Pix) != want.Dx()*want.Dy() {
 		t.Fatalf("%v %v: mask over %v (%d pixels), want %v", det.Class, det.Box, m.Rect, len(m.Pix), want)
 	}
@@ -84,8 +91,8 @@ func checkMask(t *testing.T, img *image.RGBA, det detect.Detection, m *mask.Mask
 // torso, as a walking person's legs spread).
 func checkPerson(t *testing.T, d *DeepLab, img *image.RGBA, det detect.Detection, m *mask.Mask) {
 	t.Helper()
-	checkMask(t, img, det, m)
-	r := m.Rect
+	checkMask(t, d, img, det, m)
+	r := boxRect(img, det)
 	c := cover(m, r)
 	centre := image.Rect(r.Min.X+r.Dx()/3, r.Min.Y+r.Dy()/10, r.Max.X-r.Dx()/3, r.Min.Y+r.Dy()*3/4)
 	cc := cover(m, centre)
@@ -118,13 +125,13 @@ func TestStreet(t *testing.T) {
 		t.Fatalf("%d masks for %d detections", len(ms), len(dets))
 	}
 	checkPerson(t, d, img, streetWalker, ms[0])
-	checkMask(t, img, streetBus, ms[1])
-	if c := cover(ms[1], ms[1].Rect); c < 0.5 {
+	checkMask(t, d, img, streetBus, ms[1])
+	if c := cover(ms[1], boxRect(img, streetBus)); c < 0.5 {
 		t.Errorf("bus mask covers %.2f of its box, want ≥ 0.5", c)
 	} else {
 		t.Logf("bus cover %.2f", c)
 	}
-	checkMask(t, img, streetDriver, ms[2])
+	checkMask(t, d, img, streetDriver, ms[2])
 	if ms[3] != nil {
 		t.Errorf("face detection got a mask")
 	}
@@ -181,8 +188,8 @@ func TestGroupNanoDet(t *testing.T) {
 		if det.Class != detect.Person {
 			continue
 		}
-		checkMask(t, img, det, ms[i])
-		r := ms[i].Rect
+		checkMask(t, d, img, det, ms[i])
+		r := boxRect(img, det)
 		c := cover(ms[i], r)
 		switch {
 		case c < 0.15:
@@ -238,11 +245,11 @@ func TestFallback(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, det := range tc.dets {
-			checkMask(t, tc.img, det, ms[i])
-			if c := cover(raw[i], raw[i].Rect); c >= 0.15 {
+			checkMask(t, d, tc.img, det, ms[i])
+			if c := cover(raw[i], boxRect(tc.img, det)); c >= 0.15 {
 				t.Errorf("%v %v: the network's mask covers %.2f of a flat box", det.Class, det.Box, c)
 			}
-			if c := cover(ms[i], ms[i].Rect); c != 1 {
+			if c := cover(ms[i], boxRect(tc.img, det)); c != 1 {
 				t.Errorf("%v %v: mask covers %.2f of a flat box, want the whole box", det.Class, det.Box, c)
 			}
 		}
@@ -287,8 +294,8 @@ func TestGrouping(t *testing.T) {
 		t.Errorf("ungrouped: %d runs, want 10", n)
 	}
 	for i, det := range tenOverlapping {
-		checkMask(t, img, det, grouped[i])
-		if c := cover(grouped[i], grouped[i].Rect); c < float64(d.MinCover) {
+		checkMask(t, d, img, det, grouped[i])
+		if c := cover(grouped[i], boxRect(img, det)); c < float64(d.MinCover) {
 			t.Errorf("person %d: grouped mask covers %.2f", i, c)
 		}
 		in, un := 0, 0
@@ -363,7 +370,7 @@ func TestSubImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, det := range dets {
-		checkMask(t, sub, det, ms[i])
+		checkMask(t, d, sub, det, ms[i])
 		if got := ms[i].Rect.Sub(r.Min); got != want[i].Rect {
 			t.Errorf("%v: mask over %v, moved %v, want %v", det.Box, ms[i].Rect, got, want[i].Rect)
 			continue
@@ -372,7 +379,7 @@ func TestSubImage(t *testing.T) {
 			t.Errorf("%v: mask differs from the one at the origin", det.Box)
 		}
 	}
-	if c := cover(ms[0], ms[0].Rect); c < 0.15 || c > 0.95 {
+	if c := cover(ms[0], boxRect(sub, dets[0])); c < 0.15 || c > 0.95 {
 		t.Errorf("walker in the sub-image: cover %.2f", c)
 	}
 }
@@ -483,6 +490,36 @@ func BenchmarkSegment10Persons(b *testing.B) {
 				b.ReportMetric(float64(d.Runs()-r0)/float64(b.N), "runs/op")
 				b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/op")
 			})
+		}
+	}
+}
+
+// TestSpill cuts the walker's box above the knees: with Spill the mask
+// still reaches the legs below the box, without it it stops at the box.
+func TestSpill(t *testing.T) {
+	img := loadRGBA(t, "../testdata/street.jpg")
+	d := newDeepLab(t, onnx.Options{})
+	cut := streetWalker
+	cut.Box.Y2 = cut.Box.Y1 + 0.75*cut.Box.H()
+	below := image.Rect(int(cut.Box.X1), cut.Box.Rect().Max.Y, int(cut.Box.X2), int(cut.Box.Y2+0.1*cut.Box.H()))
+	for _, tc := range []struct {
+		spill float32
+		least float64 // share of the band below the box the mask covers
+		most  float64
+	}{
+		{0, 0, 0},
+		{0.15, 0.15, 1},
+	} {
+		d.Spill = tc.spill
+		ms, err := d.Segment(context.Background(), img, []detect.Detection{cut})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkMask(t, d, img, cut, ms[0])
+		if c := cover(ms[0], below); c < tc.least || c > tc.most {
+			t.Errorf("spill %v: mask covers %.2f of the band below the box, want %.2f..%.2f", tc.spill, c, tc.least, tc.most)
+		} else {
+			t.Logf("spill %v: mask covers %.2f of the band below the box", tc.spill, c)
 		}
 	}
 }
