@@ -53,6 +53,15 @@ func coverageOf(m *mask.Mask, anon *image.Gray) float64 {
 	return float64(in) / float64(n)
 }
 
+// objectCoverage returns the share of g covered by anon: of its outline
+// in outlines (indexed by gtBox.src) when it has one, else of its box.
+func objectCoverage(g gtBox, outlines []*mask.Mask, anon *image.Gray) float64 {
+	if g.src < len(outlines) && outlines[g.src] != nil {
+		return coverageOf(outlines[g.src], anon)
+	}
+	return coverage(g.box, anon)
+}
+
 // coverCounts counts the labelled objects of a subset (neither ignored nor
 // crowd regions) and those at least 80% and 90% covered.
 type coverCounts struct{ n, c80, c90 int }
@@ -64,12 +73,7 @@ func (c *coverCounts) add(gts []gtBox, outlines []*mask.Mask, anon *image.Gray) 
 		if g.ignore || g.crowd {
 			continue
 		}
-		var v float64
-		if g.src < len(outlines) && outlines[g.src] != nil {
-			v = coverageOf(outlines[g.src], anon)
-		} else {
-			v = coverage(g.box, anon)
-		}
+		v := objectCoverage(g, outlines, anon)
 		c.n++
 		if v >= 0.8 {
 			c.c80++

@@ -48,6 +48,17 @@
 // matched ones; leak_in_matched is the matched objects' uncovered pixels
 // over their own. -bbox sets Params.BBox: the masks are then the boxes,
 // for comparing the box-only leak. Other datasets have these fields null.
+//
+// Inspection (inspect.go): -worst-dir DIR writes, for each dataset and
+// class, crops of the anonymized output (Anonymize, same params) around
+// the -worst N labelled objects the mask covers least (ties: the larger
+// first; WIDER: faces >= 16 px), their outline drawn (green: a detection
+// matched it, red: none did), and their index worst.tsv. -reid searches
+// the anonymized output, through JPEG, again with Detect and, for faces,
+// one plain pass of the face model at the image's own size, and counts
+// per row what they find (JSON reid_*): on a labelled object, on what was
+// anonymized, elsewhere; -reid-dir DIR writes a crop of each and their
+// index reid.tsv.
 package main
 
 import (
@@ -151,10 +162,14 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	ins, err := newInspector(e, *faceModel, *threads)
+	if err != nil {
+		fail(err)
+	}
 	var rows []row
 	var notes []string
 	for _, ds := range sets {
-		r, err := evaluate(context.Background(), e, ds, p, *aspect, *trueSize)
+		r, err := evaluate(context.Background(), e, ds, p, *aspect, *trueSize, ins)
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", ds.name, err))
 		}
@@ -278,12 +293,15 @@ type row struct {
 	// box the anonymization mask covers at least 80% (90%) of.
 	Coverage80 *float64 `json:"coverage80"`
 	Coverage90 *float64 `json:"coverage90"`
+	reidFields
 }
 
 // evaluate runs Masks (detection and the anonymization masks) on every
-// image of ds and scores each subset.
-func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, aspect, trueSize bool) ([]row, error) {
+// image of ds and scores each subset; ins, when not nil, looks at the
+// anonymized output.
+func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, aspect, trueSize bool, ins *inspector) ([]row, error) {
 	p.Classes = ds.classes
+	look := ins.dataset(ds, p)
 	acc := make([]counts, len(ds.subsets))
 	macc := make([]maskStats, len(ds.subsets))
 	cov := make([]coverCounts, len(ds.subsets))
@@ -350,6 +368,16 @@ func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, as
 			}
 			cov[k].add(toFrame(gb, frame, src.Bounds()), outlines, anon)
 		}
+		sh := shot{path: s.path, src: src, frame: frame, objs: objs, dets: dets, anon: anon}
+		if ms != nil {
+			sh.outlines = ms.gts
+		}
+		if err := look.image(ctx, sh); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.path, err)
+		}
+	}
+	if err := look.done(); err != nil {
+		return nil, err
 	}
 	n := float64(len(ds.samples))
 	var rows []row
@@ -358,7 +386,7 @@ func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, as
 		r := row{Dataset: ds.name, Class: sub.class.String(), Subset: sub.name, NGT: c.ngt,
 			Recall: ratio(c.tp, c.ngt), Precision: ratio(c.tp, c.tp+c.fp),
 			FPPerImage: round(float64(c.fp) / n), MsPerImage: round(spent.Seconds() * 1000 / n),
-			Coverage80: ratio(cov[k].c80, cov[k].n), Coverage90: ratio(cov[k].c90, cov[k].n)}
+			Coverage80: ratio(cov[k].c80, cov[k].n), Coverage90: ratio(cov[k].c90, cov[k].n), reidFields: look.row(k)}
 		if ds.masks {
 			m := macc[k]
 			r.MaskN = &m.n
@@ -523,6 +551,9 @@ func printTable(w io.Writer, rows []row, notes []string) {
 				opt(r.MaskIoU), opt(r.LeakFraction), opt(r.LeakMissed), opt(r.LeakMatched), opt(r.LeakInMatched))
 		}
 		fmt.Fprintln(w)
+	}
+	if printReid(w, rows) {
+		notes = append(notes, reidNote)
 	}
 	for _, n := range notes {
 		fmt.Fprintln(w, "- "+n)
