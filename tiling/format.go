@@ -26,6 +26,20 @@ var ErrFormat = errors.New("tiling: bad format")
 // MaxTiles is the most columns or rows a custom format may ask for.
 const MaxTiles = 64
 
+// Bounds on the work a custom grid asks of the detectors, which run once
+// per tile: a 64×64 grid with 0.9 overlap had them look at 77 times the
+// image's pixels, in thousands of runs. The pano presets are within them.
+const (
+	// MaxGridTiles is the most tiles a custom grid may have in all,
+	// nx×ny. Each tile costs at least one run of every detector, however
+	// small it is: they scale a small region up to their input.
+	MaxGridTiles = 100
+	// MaxArea is the most a custom grid's tiles may add up to, as a
+	// multiple of the image's area ([Format.Area]). Every grid whose
+	// overlaps are at most 0.66 is within it.
+	MaxArea = 9
+)
+
 // MinTile is the fewest pixels a tile of a grid spans along an axis, unless
 // the image itself is shorter; see [Format.Tiles].
 const MinTile = 32
@@ -101,10 +115,12 @@ func (f Format) Whole() bool { return f.Cols < 1 || f.Rows < 1 }
 // Parse parses a `format` option: "whole" or "" (no tiling), "pano:N"
 // with N one of the presets' widths (4096, 5400, 5640, 7060, 7680, 8000,
 // 8192, 11000), or a JSON object {"number":[nx,ny],"overlap":[ox,oy]}
-// with nx columns and ny rows (integers in 1..64) and the overlaps as
-// fractions of a tile's width and height (numbers in [0, 0.9]; "overlap"
-// may be left out for none). Surrounding white space is ignored. Every
-// error wraps ErrFormat and says what is wrong.
+// with nx columns and ny rows (integers in 1..64, at most 100 tiles in
+// all) and the overlaps as fractions of a tile's width and height (numbers
+// in [0, 0.9]; "overlap" may be left out for none), whose tiles add up to
+// at most 9 times the image (MaxArea: any overlaps up to 0.66 are).
+// Surrounding white space is ignored. Every error wraps ErrFormat and says
+// what is wrong.
 func Parse(s string) (Format, error) {
 	s = strings.TrimSpace(s)
 	switch {
@@ -188,6 +204,9 @@ func parseGrid(s string) (Format, error) {
 	if nx > MaxTiles || ny > MaxTiles {
 		return Format{}, fmt.Errorf(`%w: "number" must be at most %d per axis, got %s`, ErrFormat, MaxTiles, compact(number))
 	}
+	if nx*ny > MaxGridTiles {
+		return Format{}, fmt.Errorf(`%w: "number" %s makes %d tiles, at most %d in all`, ErrFormat, compact(number), int(nx*ny), MaxGridTiles)
+	}
 	f := Format{Cols: int(nx), Rows: int(ny)}
 	if overlap != nil {
 		ox, oy, ok := pair(overlap)
@@ -196,7 +215,31 @@ func parseGrid(s string) (Format, error) {
 		}
 		f.OverlapX, f.OverlapY = ox, oy
 	}
+	if a := f.Area(); a > MaxArea {
+		return Format{}, fmt.Errorf(`%w: "number" %s with "overlap" %s makes tiles that add up to %.3g times the image, at most %d: use fewer tiles or less overlap`,
+			ErrFormat, compact(number), compact(overlap), a, MaxArea)
+	}
 	return f, nil
+}
+
+// Area returns how many times the image's area the tiles of f add up to
+// on an image large enough for the whole grid (see [Format.Tiles]), before
+// the tiles are widened to whole pixels: 1 for whole, more with overlap
+// and with a panorama's wrap-around tiles. Along an axis of n tiles with
+// overlap o the tiles add up to n / (n − (n−1)·o) times its length.
+func (f Format) Area() float64 {
+	if f.Whole() {
+		return 1
+	}
+	axis := func(n int, o float64) float64 {
+		o = clampOverlap(o)
+		return float64(n) / (float64(n) - float64(n-1)*o)
+	}
+	ax := axis(f.Cols, f.OverlapX)
+	if f.Wrap {
+		ax *= float64(f.Cols+1) / float64(f.Cols)
+	}
+	return ax * axis(f.Rows, f.OverlapY)
 }
 
 // pair decodes a JSON array of exactly two numbers.

@@ -71,7 +71,8 @@ func TestParseGood(t *testing.T) {
 		{`{"number":[2,2]}`, Format{Cols: 2, Rows: 2}, ""},
 		{`{"number": [2, 2], "overlap": [0, 0]}`, Format{Cols: 2, Rows: 2}, `{"number":[2,2]}`},
 		{`{"number":[3,1],"overlap":[0.1,0.25]}`, Format{Cols: 3, Rows: 1, OverlapX: 0.1, OverlapY: 0.25}, ""},
-		{`{"overlap":[0.9,0],"number":[64,64]}`, Format{Cols: 64, Rows: 64, OverlapX: 0.9}, `{"number":[64,64],"overlap":[0.9,0]}`},
+		{`{"overlap":[0.9,0],"number":[64,1]}`, Format{Cols: 64, Rows: 1, OverlapX: 0.9}, `{"number":[64,1],"overlap":[0.9,0]}`},
+		{`{"number":[10,10],"overlap":[0.66,0.66]}`, Format{Cols: 10, Rows: 10, OverlapX: 0.66, OverlapY: 0.66}, ""},
 		{`{"number":[1,1]}`, Format{Cols: 1, Rows: 1}, ""},
 		{`{"number":[2.0,3e0]}`, Format{Cols: 2, Rows: 3}, `{"number":[2,3]}`},
 		{"{\"number\":[2,2]}\n", Format{Cols: 2, Rows: 2}, `{"number":[2,2]}`},
@@ -196,6 +197,9 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		if !fm.Wrap && (fm.Cols*fm.Rows > MaxGridTiles || fm.Area() > MaxArea) {
+			t.Fatalf("Parse(%q) = %+v: %d tiles adding up to %.3g times the image", s, fm, fm.Cols*fm.Rows, fm.Area())
+		}
 		if g, err := Parse(fm.String()); err != nil || g != fm {
 			t.Fatalf("Parse(%q) = %+v; Parse(%q) = %+v, %v", s, fm, fm.String(), g, err)
 		}
@@ -204,4 +208,79 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q) = %+v: %v", s, fm, err)
 		}
 	})
+}
+
+// TestParseWork checks the bounds on the work a grid asks for: at most
+// MaxGridTiles tiles, adding up to at most MaxArea times the image (issue
+// 18: a 64×64 grid with 0.9 overlap kept a server busy 139 s on a 1.2 MP
+// image).
+func TestParseWork(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want string // the error; "" when accepted
+	}{
+		{`{"number":[64,64],"overlap":[0.9,0.9]}`, `"number" [64,64] makes 4096 tiles, at most 100 in all`},
+		{`{"number":[64,64]}`, `"number" [64,64] makes 4096 tiles, at most 100 in all`},
+		{`{"number":[11,10]}`, `"number" [11,10] makes 110 tiles, at most 100 in all`},
+		{`{"number":[4,4],"overlap":[0.9,0.9]}`, `"number" [4,4] with "overlap" [0.9,0.9] makes tiles that add up to 9.47 times the image, at most 9: use fewer tiles or less overlap`},
+		{`{"number":[50,2],"overlap":[0.9,0.5]}`, `"number" [50,2] with "overlap" [0.9,0.5] makes tiles that add up to 11.3 times`},
+		{`{"number":[64,1],"overlap":[0.9,0.5]}`, ""}, // one row: no overlap down
+		{`{"number":[10,10]}`, ""},
+		{`{"number":[100,1]}`, `"number" must be at most 64 per axis`},
+		{`{"number":[64,1]}`, ""},
+		{`{"number":[10,10],"overlap":[0.66,0.66]}`, ""},
+		{`{"number":[2,2],"overlap":[0.9,0.9]}`, ""},
+		{`{"number":[3,3],"overlap":[0.9,0.9]}`, ""},
+		{`{"number":[8,8],"overlap":[0.5,0.5]}`, ""},
+		{`{"number":[64,1],"overlap":[0.9,0]}`, ""},
+	} {
+		f, err := Parse(tt.in)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("Parse(%s): %v", tt.in, err)
+		case tt.want != "" && (!errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("Parse(%s) = %+v, %v; want an error saying %q", tt.in, f, err, tt.want)
+		}
+	}
+	// The presets are within the bounds too.
+	for _, p := range presets {
+		f, _ := Pano(p.width)
+		if a := f.Area(); a > MaxArea || f.Cols*f.Rows > MaxGridTiles {
+			t.Errorf("pano:%d: %d×%d tiles, area %.3g", p.width, f.Cols, f.Rows, a)
+		}
+	}
+}
+
+// TestArea checks Area against the tiles themselves, on an image large
+// enough for every grid: along an axis of length L with n tiles the
+// tiles' lengths add up to Area's factor × L, give or take the widening
+// to whole pixels (less than 2 pixels a tile, and the last tile ends at
+// the edge).
+func TestArea(t *testing.T) {
+	b := image.Rect(0, 0, 20000, 15000)
+	for _, f := range []Format{
+		{},
+		{Cols: 2, Rows: 2},
+		{Cols: 3, Rows: 2, OverlapX: 0.1, OverlapY: 0.25},
+		{Cols: 10, Rows: 10, OverlapX: 0.66, OverlapY: 0.66},
+		{Cols: 64, Rows: 1, OverlapX: 0.9},
+		{Cols: 4, Rows: 4, OverlapX: 0.9, OverlapY: 0.9},
+	} {
+		var sum float64
+		for _, tl := range f.Tiles(b) {
+			sum += float64(tl.Bounds().Dx()) * float64(tl.Bounds().Dy())
+		}
+		a := f.Area()
+		nx, ny := float64(max(f.Cols, 1)), float64(max(f.Rows, 1))
+		ax := float64(nx) / (nx - (nx-1)*f.OverlapX)
+		ay := a / ax
+		lo := (ax*float64(b.Dx()) - nx) * (ay*float64(b.Dy()) - ny)
+		hi := (ax*float64(b.Dx()) + 2*nx) * (ay*float64(b.Dy()) + 2*ny)
+		if sum < lo || sum > hi {
+			t.Errorf("%v: tiles add up to %.0f px, Area %.4g says %.0f..%.0f", f, sum, a, lo, hi)
+		}
+	}
+	if a := (Format{Cols: 4, Rows: 1, Wrap: true}).Area(); a != 1.25 {
+		t.Errorf("4×1 with a wrap-around tile: Area %v, want 1.25", a)
+	}
 }
