@@ -509,7 +509,8 @@ type region struct {
 // empty string is no regions. Every region needs its four fields: the
 // corner at least 0, the width and height at least 1. A region is the
 // pixels it names and no other (see Region.Rect): one that lies outside
-// an image ignores nothing of it.
+// an image ignores nothing of it. Errors name a region by its place in
+// the array, counting from 1.
 func ParseIgnores(s string) ([]image.Rectangle, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
