@@ -210,10 +210,11 @@ func TestRestartRequeues(t *testing.T) {
 		os.WriteFile(filepath.Join(cfg.OutputDir, id, fileBinary), []byte("partial"), 0o644)
 	}
 	s := startTestServer(t, cfg, nil)
+	deadline := time.Now().Add(2 * time.Minute) // for all: a hang fails, not a slow run
 	for name, c := range cases {
 		id := ids[name]
 		var tk Task
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		for ; ; time.Sleep(20 * time.Millisecond) {
 			var ok bool
 			if tk, ok = s.store.get(id); !ok {
 				t.Fatalf("%s: no record", name)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -163,19 +164,26 @@ func (s *Server) savesMask(name string) bool {
 }
 
 func (s *Server) processImage(ctx context.Context, t Task, in string, opts *options) (int, error) {
-	src, err := veil.DecodeSourceFile(in)
+	// Decoded from the file as it is read: the bytes after the image are
+	// never in memory.
+	f, err := os.Open(in)
 	if err != nil {
 		return 0, err
 	}
-	if b := src.Image.Bounds(); b.Dx()*b.Dy() > s.cfg.MaxPixels {
+	img, err := veil.Decode(bufio.NewReaderSize(f, 64<<10))
+	f.Close()
+	if err != nil {
+		return 0, err
+	}
+	if b := img.Bounds(); b.Dx()*b.Dy() > s.cfg.MaxPixels {
 		return 0, fmt.Errorf("%w: %d×%d pixels, the limit is %d", veil.ErrImage, b.Dx(), b.Dy(), s.cfg.MaxPixels)
 	}
 	t0 := time.Now()
 	var res *veil.Result
 	if opts.params.Method == veil.DetectOnly {
-		res, err = s.cfg.Engine.Masks(ctx, src.Image, opts.params)
+		res, err = s.cfg.Engine.Masks(ctx, img, opts.params)
 	} else {
-		res, err = s.cfg.Engine.Anonymize(ctx, src.Image, opts.params)
+		res, err = s.cfg.Engine.Anonymize(ctx, img, opts.params)
 	}
 	if err != nil {
 		return 0, err

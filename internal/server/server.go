@@ -2,10 +2,12 @@
 // (veil serve): the same endpoints, parameters, status codes and JSON
 // bodies, over the veil engine, with the standard library's net/http.
 //
-// Uploads are processed by a bounded pool of workers fed by a bounded
-// queue, synchronous ones too (their request waits for the task), so the
-// memory in use is bounded whatever the load; a full queue answers 503
-// with Retry-After. Each task has a record, one JSON file per task in
+// Uploads are received by at most MaxUploads requests at once, each body
+// streamed to disk under a size limit and deadlines, and processed by a
+// bounded pool of workers fed by a bounded queue, synchronous ones too
+// (their request waits for the task), so the memory in use is bounded
+// whatever the load; too many uploads, or a full queue, answer 503 with
+// Retry-After. Each task has a record, one JSON file per task in
 // OUTPUT/tasks written atomically, that survives a restart. A task a crash
 // interrupted is re-queued on the next start when its input is intact
 // (at most maxAttempts starts in all; its record says so), else marked
@@ -26,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -37,6 +40,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/veilkit/veil"
+	"github.com/veilkit/veil/internal/atomicfile"
 )
 
 // Config configures a Server. Engine, InputDir and OutputDir are
@@ -55,10 +59,22 @@ type Config struct {
 	// Workers is the number of tasks processed at once (default 2);
 	// Queue the number of tasks that may wait for a worker (default 64).
 	Workers, Queue int
-	// MaxUploadBytes bounds the request body of an upload (default 512 MiB);
-	// MaxPixels the pixels of an image (default 100 million).
+	// MaxUploadBytes bounds the request body of an upload (default 512 MiB):
+	// a larger declared Content-Length is refused (413) before the body
+	// is read, and a body that proves larger is cut there. MaxPixels bounds
+	// the pixels of an image (default 100 million).
 	MaxUploadBytes int64
 	MaxPixels      int
+	// MaxUploads bounds the uploads whose body is being received at once
+	// (default 16); more are answered 503 with Retry-After at once. A body
+	// goes to disk as it arrives, so each takes little memory.
+	MaxUploads int
+	// UploadIdleTimeout fails an upload (408) whose body pauses this long
+	// (default 30 s); MinUploadRate, in bytes per second (default 64 KiB/s),
+	// one whose body takes longer than UploadIdleTimeout plus its declared
+	// length (or MaxUploadBytes) at that rate.
+	UploadIdleTimeout time.Duration
+	MinUploadRate     int64
 	// TaskTimeout bounds the processing of one task (default 10 min): a
 	// task that runs longer ends failed, with no output.
 	TaskTimeout time.Duration
@@ -94,6 +110,7 @@ type Server struct {
 	store      *store
 	mux        *http.ServeMux
 	jobs       chan string
+	uploads    chan struct{} // a token per upload being received
 	quit       chan struct{}
 	workerWG   sync.WaitGroup
 	procCtx    context.Context // cancelled when Close gives up waiting
@@ -109,6 +126,9 @@ type Server struct {
 	// beforeRun, when set (by tests), is called by a worker before it
 	// processes a task.
 	beforeRun func(id string)
+	// writeInput writes an upload's file name atomically (tests replace
+	// it).
+	writeInput func(name string, write func(io.Writer) error) error
 }
 
 // New opens the task store (re-queueing or failing the tasks a crash
@@ -138,10 +158,14 @@ func build(cfg Config) (*Server, error) {
 	def(&cfg.Workers, 2)
 	def(&cfg.Queue, 64)
 	def(&cfg.MaxPixels, 100_000_000)
+	def(&cfg.MaxUploads, 16)
 	def(&cfg.WebhookAttempts, 5)
 	def(&cfg.WebhookConcurrency, 16)
 	if cfg.MaxUploadBytes <= 0 {
 		cfg.MaxUploadBytes = 512 << 20
+	}
+	if cfg.MinUploadRate <= 0 {
+		cfg.MinUploadRate = 64 << 10
 	}
 	defDur := func(v *time.Duration, d time.Duration) {
 		if *v <= 0 {
@@ -149,6 +173,7 @@ func build(cfg Config) (*Server, error) {
 		}
 	}
 	defDur(&cfg.TaskTimeout, 10*time.Minute)
+	defDur(&cfg.UploadIdleTimeout, 30*time.Second)
 	defDur(&cfg.RetryAfter, time.Second)
 	defDur(&cfg.WebhookBackoff, time.Second)
 	defDur(&cfg.WebhookTimeout, 10*time.Second)
@@ -186,9 +211,13 @@ func build(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:        cfg,
-		store:      st,
-		jobs:       make(chan string, cfg.Queue),
+		cfg:     cfg,
+		store:   st,
+		jobs:    make(chan string, cfg.Queue),
+		uploads: make(chan struct{}, cfg.MaxUploads),
+		writeInput: func(name string, write func(io.Writer) error) error {
+			return atomicfile.WriteFile(name, 0o644, write)
+		},
 		quit:       make(chan struct{}),
 		hookSem:    make(chan struct{}, cfg.WebhookConcurrency),
 		hookClient: cfg.HTTPClient,

@@ -2,11 +2,12 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,7 +16,6 @@ import (
 	"time"
 
 	"github.com/veilkit/veil"
-	"github.com/veilkit/veil/internal/atomicfile"
 	"github.com/veilkit/veil/internal/imageio"
 )
 
@@ -92,97 +92,31 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		writeDetail(w, http.StatusUnprocessableEntity, "%s", err)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUploadBytes)
-	mr, err := r.MultipartReader()
-	if err != nil {
-		writeDetail(w, http.StatusUnprocessableEntity, "fileobject: field required (send multipart/form-data)")
+	if r.ContentLength > s.cfg.MaxUploadBytes {
+		// Refused before a byte of the body is read (a client that sent
+		// Expect: 100-continue sends none); the connection is closed.
+		w.Header().Set("Connection", "close")
+		writeDetail(w, http.StatusRequestEntityTooLarge, "upload too large: %d bytes declared, the limit is %d bytes",
+			r.ContentLength, s.cfg.MaxUploadBytes)
 		return
 	}
-	var part *multipart.Part
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			s.uploadError(w, err)
-			return
-		}
-		if p.FormName() == "fileobject" {
-			part = p
-			break
-		}
-		p.Close()
-	}
-	if part == nil {
-		writeDetail(w, http.StatusUnprocessableEntity, "fileobject: field required")
-		return
-	}
-	br := bufio.NewReaderSize(part, 4096)
-	head, err := br.Peek(512)
-	if err != nil && err != io.EOF {
-		s.uploadError(w, err)
-		return
-	}
-	if len(head) == 0 {
-		writeDetail(w, http.StatusUnprocessableEntity, "CONTENT_TYPE_ERROR: the fileobject is empty")
-		return
-	}
-	sniffed := http.DetectContentType(head)
-	declared := part.Header.Get("Content-Type")
-	ext := strings.ToLower(filepath.Ext(part.FileName()))
-	t := Task{
-		ID:       newID(),
-		Status:   StatusNew,
-		Filename: filepath.Base(part.FileName()),
-		Query:    storedQuery(q),
-		Async:    async,
-		Created:  time.Now().UTC(),
-	}
-	t.Updated = t.Created
-	switch {
-	case sniffed == "image/jpeg" || sniffed == "image/png":
-		t.Kind, t.ContentType = "image", sniffed
-		t.Input = t.ID + map[string]string{"image/jpeg": ".jpg", "image/png": ".png"}[sniffed]
-	case strings.HasPrefix(sniffed, "video/") ||
-		strings.HasPrefix(declared, "video/") && videoExts[ext]:
-		t.Kind, t.ContentType = "video", "video/mp4"
-		if !videoExts[ext] {
-			ext = ".mp4"
-		}
-		t.Input = t.ID + ext
+	select {
+	case s.uploads <- struct{}{}:
 	default:
-		writeDetail(w, http.StatusUnprocessableEntity,
-			"CONTENT_TYPE_ERROR: unsupported file type %s; upload a JPEG or PNG image or an MP4 video", strings.Split(sniffed, ";")[0])
+		w.Header().Set("Retry-After", s.retryAfter())
+		writeDetail(w, http.StatusServiceUnavailable, "Too many uploads in progress (the limit is %d); retry later", s.cfg.MaxUploads)
 		return
 	}
-
+	t, ok := s.receive(w, r, q, async)
+	<-s.uploads
+	if !ok {
+		return
+	}
 	in := filepath.Join(s.cfg.InputDir, t.Input)
 	if t.Kind == "image" {
-		data, err := io.ReadAll(br)
-		if err != nil {
-			s.uploadError(w, err)
-			return
-		}
-		c, _, err := imageio.DecodeConfig(bytes.NewReader(data))
-		if err != nil && !errors.Is(err, imageio.ErrTooLarge) {
-			writeDetail(w, http.StatusUnprocessableEntity, "CONTENT_TYPE_ERROR: cannot read the image: %v", err)
-			return
-		}
-		if err != nil || c.Width*c.Height > s.cfg.MaxPixels {
-			writeDetail(w, http.StatusUnprocessableEntity, "image too large: %d×%d pixels, the limit is %d pixels", c.Width, c.Height, s.cfg.MaxPixels)
-			return
-		}
-		t.InputSize = int64(len(data))
-		err = atomicfile.WriteFile(in, 0o644, func(w io.Writer) error { _, err := w.Write(data); return err })
-		if err != nil {
-			s.uploadError(w, err)
-			return
-		}
-	} else {
-		err := atomicfile.WriteFile(in, 0o644, func(w io.Writer) error { t.InputSize, err = io.Copy(w, br); return err })
-		if err != nil {
-			s.uploadError(w, err)
+		if code, err := s.checkImage(in); err != nil {
+			os.Remove(in)
+			writeDetail(w, code, "%s", err)
 			return
 		}
 	}
@@ -229,22 +163,197 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.reply(t))
 }
 
+// receive streams the fileobject of the upload r to its file in the input
+// folder, written atomically, and returns its task (not yet stored); or
+// answers r and returns false, leaving no file. The body is read within
+// the limits of Config (MaxUploadBytes, UploadIdleTimeout, MinUploadRate).
+func (s *Server) receive(w http.ResponseWriter, r *http.Request, q url.Values, async bool) (Task, bool) {
+	body := s.limitBody(w, r)
+	defer body.stop()
+	r.Body = http.MaxBytesReader(w, body, s.cfg.MaxUploadBytes)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		writeDetail(w, http.StatusUnprocessableEntity, "fileobject: field required (send multipart/form-data)")
+		return Task{}, false
+	}
+	var part *multipart.Part
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			s.uploadError(w, &readError{err})
+			return Task{}, false
+		}
+		if p.FormName() == "fileobject" {
+			part = p
+			break
+		}
+		p.Close()
+	}
+	if part == nil {
+		writeDetail(w, http.StatusUnprocessableEntity, "fileobject: field required")
+		return Task{}, false
+	}
+	br := bufio.NewReaderSize(part, 32<<10)
+	head, err := br.Peek(512)
+	if err != nil && err != io.EOF {
+		s.uploadError(w, &readError{err})
+		return Task{}, false
+	}
+	if len(head) == 0 {
+		writeDetail(w, http.StatusUnprocessableEntity, "CONTENT_TYPE_ERROR: the fileobject is empty")
+		return Task{}, false
+	}
+	sniffed := http.DetectContentType(head)
+	declared := part.Header.Get("Content-Type")
+	ext := strings.ToLower(filepath.Ext(part.FileName()))
+	t := Task{
+		ID:       newID(),
+		Status:   StatusNew,
+		Filename: filepath.Base(part.FileName()),
+		Query:    storedQuery(q),
+		Async:    async,
+		Created:  time.Now().UTC(),
+	}
+	t.Updated = t.Created
+	switch {
+	case sniffed == "image/jpeg" || sniffed == "image/png":
+		t.Kind, t.ContentType = "image", sniffed
+		t.Input = t.ID + map[string]string{"image/jpeg": ".jpg", "image/png": ".png"}[sniffed]
+	case strings.HasPrefix(sniffed, "video/") ||
+		strings.HasPrefix(declared, "video/") && videoExts[ext]:
+		t.Kind, t.ContentType = "video", "video/mp4"
+		if !videoExts[ext] {
+			ext = ".mp4"
+		}
+		t.Input = t.ID + ext
+	default:
+		writeDetail(w, http.StatusUnprocessableEntity,
+			"CONTENT_TYPE_ERROR: unsupported file type %s; upload a JPEG or PNG image or an MP4 video", strings.Split(sniffed, ";")[0])
+		return Task{}, false
+	}
+	in := filepath.Join(s.cfg.InputDir, t.Input)
+	err = s.writeInput(in, func(f io.Writer) error {
+		t.InputSize, err = io.Copy(f, readTagger{br})
+		return err
+	})
+	if err != nil {
+		s.uploadError(w, err)
+		return Task{}, false
+	}
+	return t, true
+}
+
+// checkImage checks that the image file in can be decoded and has no more
+// than MaxPixels pixels, reading only its header; else it returns the
+// status and error to answer.
+func (s *Server) checkImage(in string) (int, error) {
+	f, err := os.Open(in)
+	if err != nil {
+		return storageStatus(err), fmt.Errorf("cannot read the upload back: %w", err)
+	}
+	defer f.Close()
+	c, _, err := imageio.DecodeConfig(bufio.NewReader(f))
+	if err != nil && !errors.Is(err, imageio.ErrTooLarge) {
+		return http.StatusUnprocessableEntity, fmt.Errorf("CONTENT_TYPE_ERROR: cannot read the image: %w", err)
+	}
+	if err != nil || int64(c.Width)*int64(c.Height) > int64(s.cfg.MaxPixels) {
+		return http.StatusUnprocessableEntity, fmt.Errorf("image too large: %d×%d pixels, the limit is %d pixels", c.Width, c.Height, s.cfg.MaxPixels)
+	}
+	return 0, nil
+}
+
+// readError is an error reading the request body, as opposed to one
+// storing it.
+type readError struct{ err error }
+
+func (e *readError) Error() string { return e.err.Error() }
+func (e *readError) Unwrap() error { return e.err }
+
+// readTagger marks the errors of r but io.EOF as readErrors.
+type readTagger struct{ r io.Reader }
+
+func (t readTagger) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &readError{err}
+	}
+	return n, err
+}
+
+// limitedBody is a request body read within deadlines: a read fails when
+// no byte arrives for Config.UploadIdleTimeout, or once the deadline for
+// the whole body has passed (UploadIdleTimeout plus the time its declared
+// length, or MaxUploadBytes, takes at Config.MinUploadRate).
+type limitedBody struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+	end  time.Time
+}
+
+// limitBody returns the body of r under the upload deadlines. Its stop
+// method clears the deadline: a reply may take longer than the body.
+func (s *Server) limitBody(w http.ResponseWriter, r *http.Request) *limitedBody {
+	return &limitedBody{
+		ReadCloser: r.Body,
+		rc:         http.NewResponseController(w),
+		idle:       s.cfg.UploadIdleTimeout,
+		end:        time.Now().Add(s.uploadTime(r.ContentLength)),
+	}
+}
+
+// uploadTime is the time a body of the declared length (-1: unknown) may
+// take to arrive.
+func (s *Server) uploadTime(declared int64) time.Duration {
+	size := s.cfg.MaxUploadBytes
+	if declared >= 0 && declared < size {
+		size = declared
+	}
+	d := float64(size) / float64(s.cfg.MinUploadRate) * float64(time.Second)
+	return s.cfg.UploadIdleTimeout + time.Duration(min(d, float64(100*365*24*time.Hour)))
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	d := time.Now().Add(b.idle)
+	if d.After(b.end) {
+		d = b.end
+	}
+	// Where the connection takes no deadline (ErrNotSupported: an
+	// http.Handler served by other means), the body is read without.
+	b.rc.SetReadDeadline(d)
+	return b.ReadCloser.Read(p)
+}
+
+func (b *limitedBody) stop() { b.rc.SetReadDeadline(time.Time{}) }
+
 func (s *Server) retryAfter() string {
 	return strconv.Itoa(max(1, int((s.cfg.RetryAfter+time.Second-1)/time.Second)))
 }
 
-// uploadError answers an error reading or storing the upload.
+// uploadError answers an error reading (a *readError) or storing the
+// upload.
 func (s *Server) uploadError(w http.ResponseWriter, err error) {
+	var re *readError
+	if !errors.As(err, &re) {
+		writeDetail(w, storageStatus(err), "cannot store the upload: %v", err)
+		return
+	}
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	switch {
+	case errors.As(err, &mbe):
 		writeDetail(w, http.StatusRequestEntityTooLarge, "upload too large: the limit is %d bytes", mbe.Limit)
-		return
-	}
-	if errors.Is(err, multipart.ErrMessageTooLarge) || strings.Contains(err.Error(), "multipart") {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		w.Header().Set("Connection", "close")
+		writeDetail(w, http.StatusRequestTimeout, "upload too slow: the body must not pause for %v, and must arrive at %d bytes/s or more",
+			s.cfg.UploadIdleTimeout, s.cfg.MinUploadRate)
+	case errors.Is(err, multipart.ErrMessageTooLarge) || strings.Contains(err.Error(), "multipart"):
 		writeDetail(w, http.StatusUnprocessableEntity, "bad multipart body: %v", err)
-		return
+	default:
+		writeDetail(w, http.StatusBadRequest, "cannot read the upload: %v", err)
 	}
-	writeDetail(w, storageStatus(err), "cannot store the upload: %v", err)
 }
 
 // storageStatus is the status of a failure to store a file: 507
