@@ -25,7 +25,14 @@ switch by changing a URL.
 Uploads are processed by -workers workers; up to -queue tasks wait for one
 (more: 503 with Retry-After). Uploads with the header x-is-async: true return
 at once; the others wait for their task. A task not done after -task-timeout
-of processing fails, with no output. Uploads are kept in -input, results
+of processing fails, with no output.
+
+An upload's body goes to disk as it arrives. A declared length over
+-max-upload-mb is refused (413) before the body is read; at most -max-uploads
+bodies are received at once (more: 503 with Retry-After); a body that pauses
+for -upload-idle-timeout, or arrives slower than -min-upload-rate on average,
+is cut (408). A full disk is 507. After a crash, tasks whose input is intact
+are queued again (3 starts at most). Uploads are kept in -input, results
 and the task records (tasks/ID.json, which survive a restart) in -output;
 delete them with DELETE /v1/task/{id} or /v1/task/list?confirm=true.
 
@@ -49,6 +56,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxMB := fs.Int64("max-upload-mb", 512, "largest upload in `MiB`")
 	maxPixels := fs.Int("max-pixels", 100_000_000, "largest image in pixels")
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
+	maxUploads := fs.Int("max-uploads", 16, "uploads received at once (more: 503 with Retry-After)")
+	uploadIdle := fs.Duration("upload-idle-timeout", 30*time.Second, "fail an upload whose body pauses for `duration` (408)")
+	minRate := fs.Int64("min-upload-rate", 64, "fail an upload whose body arrives slower than `KiB/s` on average (408)")
 	taskTimeout := fs.Duration("task-timeout", 10*time.Minute, "fail a task that is not done after `duration` of processing")
 	classes := []veil.Class{veil.Face, veil.LicensePlate}
 	fs.Var(&classesValue{list: &classes}, "a",
@@ -67,8 +77,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return &usageError{"serve", fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	if *workers < 1 || *queue < 1 || *maxMB < 1 || *maxPixels < 1 || *threads < 0 || *taskTimeout <= 0 {
-		return &usageError{"serve", errors.New("-workers, -queue, -max-upload-mb, -max-pixels and -task-timeout must be positive")}
+	if *workers < 1 || *queue < 1 || *maxMB < 1 || *maxPixels < 1 || *threads < 0 || *taskTimeout <= 0 ||
+		*maxUploads < 1 || *uploadIdle <= 0 || *minRate < 1 {
+		return &usageError{"serve", errors.New("-workers, -queue, -max-upload-mb, -max-pixels, -max-uploads, -upload-idle-timeout, " +
+			"-min-upload-rate and -task-timeout must be positive")}
 	}
 	var opts []veil.Option
 	if *threads > 0 {
@@ -87,20 +99,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger := log.New(stderr, "veil serve: ", log.LstdFlags)
 	srv, err := server.New(server.Config{
-		Engine:         engine,
-		APIEndpoint:    *endpoint,
-		InputDir:       *input,
-		OutputDir:      *output,
-		Token:          *token,
-		Workers:        *workers,
-		Queue:          *queue,
-		MaxUploadBytes: *maxMB << 20,
-		MaxPixels:      *maxPixels,
-		TaskTimeout:    *taskTimeout,
-		Logf:           logger.Printf,
-		Classes:        classes,
-		Format:         defaults.Format,
-		SaveMask:       saveMask,
+		Engine:            engine,
+		APIEndpoint:       *endpoint,
+		InputDir:          *input,
+		OutputDir:         *output,
+		Token:             *token,
+		Workers:           *workers,
+		Queue:             *queue,
+		MaxUploadBytes:    *maxMB << 20,
+		MaxPixels:         *maxPixels,
+		TaskTimeout:       *taskTimeout,
+		MaxUploads:        *maxUploads,
+		UploadIdleTimeout: *uploadIdle,
+		MinUploadRate:     *minRate << 10,
+		Logf:              logger.Printf,
+		Classes:           classes,
+		Format:            defaults.Format,
+		SaveMask:          saveMask,
 	})
 	if err != nil {
 		ln.Close()
@@ -109,7 +124,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); *token == "" && !net.ParseIP(host).IsLoopback() {
 		logger.Printf("warning: listening on %s without -token: anyone who can reach it can use it", ln.Addr())
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: logger}
+	// The bodies of uploads are read within deadlines of their own (see
+	// -upload-idle-timeout); an idle keep-alive connection is closed.
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: logger}
 	fmt.Fprintf(stdout, "veil serve: listening on http://%s/ (API endpoint %s; Ctrl-C to stop)\n", ln.Addr(), *endpoint)
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
