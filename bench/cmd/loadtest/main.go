@@ -8,9 +8,21 @@
 // By default it starts the server in-process on loopback (temporary
 // folders); -url targets a running veil serve instead.
 //
+// With -big N it checks instead that the upload phase is bounded: N
+// uploads of -big-mb MiB at once (the first image, then zeros), each body
+// generated as it is sent, all ending done; it reports the peak RSS
+// (VmHWM) of the process, in-process server and load test together, or of
+// the server process -pid with -url. The bound, -max-rss-mb, is 1024 MiB
+// for 8 uploads of 400 MiB (-big 8): uploads go to disk as they arrive,
+// so the peak is that of processing (2 workers), whatever the upload size.
+// Measured on a 2-core AMD EPYC: 660 MiB (692 MiB for 8 uploads of 1 MiB);
+// before uploads were streamed, 8815 MiB. It needs N × -big-mb of free
+// disk in the temporary folder.
+//
 // Usage:
 //
 //	go run ./bench/cmd/loadtest [-clients 4] [-requests 40] [-async 0.5] [-url http://127.0.0.1:7000] [-token T]
+//	go run ./bench/cmd/loadtest -big 8 [-big-mb 400] [-max-rss-mb 1024] [-url URL -pid PID]
 package main
 
 import (
@@ -47,6 +59,10 @@ func main() {
 	queue := flag.Int("queue", 64, "queue of the in-process server")
 	images := flag.String("images", "testdata/plate.jpg,testdata/street.jpg", "comma-separated images to post")
 	timeout := flag.Duration("timeout", 5*time.Minute, "give up after this long")
+	big := flag.Int("big", 0, "instead: post this many uploads of -big-mb MiB at once and report the peak RSS")
+	bigMB := flag.Int64("big-mb", 400, "size of each -big upload in `MiB`")
+	maxRSS := flag.Int64("max-rss-mb", 1024, "with -big: fail when the peak RSS exceeds this many `MiB`")
+	pid := flag.String("pid", "self", "with -big and -url: the process id of the server, whose peak RSS is read")
 	flag.Parse()
 
 	var files [][]byte
@@ -60,8 +76,10 @@ func main() {
 	}
 
 	base := *target
+	var dir string // of the in-process server
 	if base == "" {
-		dir, err := os.MkdirTemp("", "veil-loadtest")
+		var err error
+		dir, err = os.MkdirTemp("", "veil-loadtest")
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -77,7 +95,8 @@ func main() {
 		base = "http://" + ln.Addr().String()
 		srv, err := server.New(server.Config{
 			Engine: e, APIEndpoint: base + "/", Workers: *workers, Queue: *queue,
-			InputDir: filepath.Join(dir, "input"), OutputDir: filepath.Join(dir, "output"),
+			MaxUploadBytes: max(512, *bigMB+16) << 20,
+			InputDir:       filepath.Join(dir, "input"), OutputDir: filepath.Join(dir, "output"),
 		})
 		if err != nil {
 			log.Fatal(err)
@@ -93,6 +112,26 @@ func main() {
 	c := &client{base: base, token: *token, http: &http.Client{Timeout: *timeout}}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
+
+	if *big > 0 {
+		failed := runBig(ctx, c, files[0], *big, *bigMB<<20)
+		rss, err := peakRSS(*pid)
+		if err != nil {
+			log.Fatal(err)
+		}
+		what := "server and load test together, in-process"
+		if *target != "" {
+			what = "server process " + *pid
+		}
+		fmt.Printf("peak RSS (VmHWM, %s): %d MiB; the bound: %d MiB\n", what, rss>>20, *maxRSS)
+		if failed > 0 || rss > *maxRSS<<20 {
+			if dir != "" {
+				os.RemoveAll(dir)
+			}
+			os.Exit(1)
+		}
+		return
+	}
 
 	type outcome struct {
 		async       bool
