@@ -37,7 +37,7 @@ import (
 )
 
 // spec is one model's input, as in /work/shared/models/MANIFEST.md. A zero
-// h (the dynamic YuNet) means the image's own size.
+// h (the dynamic YuNet and YOLOX) means the image's own size.
 type spec struct {
 	path       string // under -dir
 	input      string
@@ -70,6 +70,7 @@ var specs = []spec{
 	{"face/yunet_s_640_640.onnx", "input", 640, 640, true, false, zero, unit, ""},
 	{"plate/lpd_yunet_2023mar.onnx", "input", 240, 320, true, false, zero, unit, ""},
 	{"object/nanodet_m_416.onnx", "input.1", 416, 416, true, false, []float32{103.53, 116.28, 123.675}, []float32{57.375, 57.12, 58.395}, ""},
+	{"object/yolox_nano_dynamic.onnx", "images", 0, 0, true, false, zero, unit, ""},
 	{"object/fastestdet_352.onnx", "input.1", 352, 352, true, false, zero, []float32{255, 255, 255}, ""},
 	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", 257, 257, false, true, []float32{127.5, 127.5, 127.5}, []float32{127.5, 127.5, 127.5}, ""},
 	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", 256, 256, false, true, zero, []float32{255, 255, 255}, "GPL-hosted copy"},
