@@ -154,6 +154,11 @@ func main() {
 		}
 		opts = append(opts, veil.WithDetector(veil.Face, d))
 	}
+	objOpts, object, err := objectOptions(*threads)
+	if err != nil {
+		fail(err)
+	}
+	opts = append(opts, objOpts...)
 	e, err := veil.New(opts...)
 	if err != nil {
 		fail(err)
@@ -193,8 +198,8 @@ func main() {
 		}
 		return t
 	}
-	notes = append([]string{fmt.Sprintf("settings: face model %s; thresholds face %.2f, plate %.2f, person %.2f, vehicle %.2f; threads %d; format %s; bbox %t; wider-aspect %t; wider-true-size %t",
-		face, th(p.FaceThreshold, veil.DefaultFaceThreshold), th(p.LicensePlateThreshold, veil.DefaultLicensePlateThreshold),
+	notes = append([]string{fmt.Sprintf("settings: face model %s; object model %s; thresholds face %.2f, plate %.2f, person %.2f, vehicle %.2f; threads %d; format %s; bbox %t; wider-aspect %t; wider-true-size %t",
+		face, object, th(p.FaceThreshold, veil.DefaultFaceThreshold), th(p.LicensePlateThreshold, veil.DefaultLicensePlateThreshold),
 		th(p.PersonThreshold, veil.DefaultPersonThreshold), th(p.VehicleThreshold, veil.DefaultVehicleThreshold), *threads, *format, *bbox, *aspect, *trueSize),
 		"matching: IoU >= 0.5, greedy by decreasing score, each ground truth matched at most once; unmatched detections are false positives",
 		"cov80, cov90: share of the labelled objects (not ignored) whose box (COCO: polygon outline) is at least 80% (90%) covered by the anonymization mask (Result.BinaryMask: face ellipses, plate quadrilaterals, person and vehicle segmentation masks), matched or not"},
