@@ -401,9 +401,29 @@ func (p *Params) alpha(d Detection, g Gradient, bounds image.Rectangle) *mask.Ma
 		for k, q := range d.Points {
 			pts[k] = blur.Point{X: float64(q.X), Y: float64(q.Y)}
 		}
-		return blur.PolygonAlpha(pts, g, bounds)
+		if polygonArea(pts) >= minPlateFill*(x1-x0)*(y1-y0) {
+			return blur.PolygonAlpha(pts, g, bounds)
+		}
 	}
 	return blur.BoxAlpha(x0, y0, x1, y1, g, bounds)
+}
+
+// minPlateFill is the least share of its box a plate's quadrilateral must
+// fill to be anonymized as the plate's shape; a thinner one (corners
+// found along a diagonal, or crossed) would leave most of the plate
+// readable, so the box is anonymized instead. A 2:1 plate turned by 15°
+// still fills 0.62 of its box.
+const minPlateFill = 0.6
+
+// polygonArea returns the area of the polygon pts (the shoelace formula;
+// a crossed polygon's lobes cancel, so it counts as small).
+func polygonArea(pts []blur.Point) float64 {
+	var a float64
+	for i, p := range pts {
+		q := pts[(i+1)%len(pts)]
+		a += p.X*q.Y - q.X*p.Y
+	}
+	return math.Abs(a) / 2
 }
 
 // covers reports whether a has any non-zero coverage.
