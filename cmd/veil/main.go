@@ -191,13 +191,19 @@ type modelInput struct {
 	notShipped string
 }
 
-// modelList are the models runModels runs: the shipped ones and the
-// selfie segmenter.
+// modelList are the models runModels runs: every model in models/ and
+// the selfie segmenter. A zero h and w (a dynamic input) means the
+// image's size rounded up to a multiple of 32.
 var modelList = []modelInput{
+	{"face/yunet_n_dynamic.onnx", "input", 0, 0, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
+	{"face/yunet_n_320_320.onnx", "input", 320, 320, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
 	{"face/yunet_n_640_640.onnx", "input", 640, 640, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
 	{"face/yunet_s_640_640.onnx", "input", 640, 640, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
 	{"face/ultraface_rfb_320.onnx", "input", 240, 320, false, false, [3]float32{127, 127, 127}, [3]float32{128, 128, 128}, ""},
+	{"face/ultraface_rfb_640.onnx", "input", 480, 640, false, false, [3]float32{127, 127, 127}, [3]float32{128, 128, 128}, ""},
+	{"face/ultraface_slim_320.onnx", "input", 240, 320, false, false, [3]float32{127, 127, 127}, [3]float32{128, 128, 128}, ""},
 	{"plate/lpd_yunet_2023mar.onnx", "input", 240, 320, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
+	{"object/yolox_nano_dynamic.onnx", "images", 0, 0, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
 	{"object/nanodet_m_416.onnx", "input.1", 416, 416, true, false, [3]float32{103.53, 116.28, 123.675}, [3]float32{57.375, 57.12, 58.395}, ""},
 	{"object/fastestdet_352.onnx", "input.1", 352, 352, true, false, [3]float32{}, [3]float32{255, 255, 255}, ""},
 	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", 257, 257, false, true, [3]float32{127.5, 127.5, 127.5}, [3]float32{127.5, 127.5, 127.5}, ""},
@@ -294,6 +300,9 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // neighbour) and normalises it: value = (raw - mean[c]) / std[c].
 func tensorFromImage(img image.Image, mi modelInput) *onnx.Tensor {
 	b := img.Bounds()
+	if mi.h == 0 || mi.w == 0 {
+		mi.h, mi.w = (b.Dy()+31)/32*32, (b.Dx()+31)/32*32
+	}
 	data := make([]float32, 3*mi.h*mi.w)
 	for y := 0; y < mi.h; y++ {
 		sy := b.Min.Y + y*b.Dy()/mi.h

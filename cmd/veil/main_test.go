@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -54,6 +55,42 @@ func TestCommandErrors(t *testing.T) {
 		}
 		if errb.Len() == 0 {
 			t.Errorf("%s: no error message", strings.Join(tc.args, " "))
+		}
+	}
+}
+
+// TestModelListComplete checks that veil models runs every model in
+// models/.
+func TestModelListComplete(t *testing.T) {
+	files, err := filepath.Glob("../../models/*/*.onnx")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no models found: %v", err)
+	}
+	listed := make(map[string]bool)
+	for _, mi := range modelList {
+		listed[mi.file] = true
+	}
+	for _, f := range files {
+		rel, _ := filepath.Rel("../../models", f)
+		if !listed[filepath.ToSlash(rel)] {
+			t.Errorf("%s is in models/ but not in modelList", rel)
+		}
+	}
+}
+
+// TestModelsRun runs veil models on street.jpg and checks that it prints
+// a row for every shipped model.
+func TestModelsRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every model")
+	}
+	var out, errs bytes.Buffer
+	if err := runModels([]string{"-image", "../../testdata/street.jpg", "-dir", "../../models"}, &out, &errs); err != nil {
+		t.Fatalf("%v\n%s", err, errs.String())
+	}
+	for _, mi := range modelList {
+		if mi.notShipped == "" && !strings.Contains(out.String(), mi.file) {
+			t.Errorf("no row for %s in:\n%s", mi.file, out.String())
 		}
 	}
 }
