@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/veilkit/veil"
@@ -20,6 +21,10 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 	person := fs.Bool("person", false, "detect persons")
 	vehicle := fs.Bool("vehicle", false, "detect vehicles (car, bus, truck, motorcycle, bicycle)")
 	var p veil.Params
+	fs.Var(&classesValue{list: &p.Classes}, "a",
+		"detect objects of `class` face, license-plate, person or vehicle, as anonymize\n"+
+			"takes them; repeat the flag or separate classes with commas (with -face,\n"+
+			"-license-plate, -person and -vehicle: all of those named)")
 	for _, t := range []struct{ name, what, def string }{
 		{"face-threshold", "face", fmt.Sprint(veil.DefaultFaceThreshold)},
 		{"license-plate-threshold", "licence plate", fmt.Sprint(veil.DefaultLicensePlateThreshold)},
@@ -45,7 +50,7 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 		return &usageError{"detect", err}
 	}
 	for c, on := range map[veil.Class]bool{veil.Face: *face, veil.LicensePlate: *plate, veil.Person: *person, veil.Vehicle: *vehicle} {
-		if on {
+		if on && !slices.Contains(p.Classes, c) {
 			p.Classes = append(p.Classes, c)
 		}
 	}

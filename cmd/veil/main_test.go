@@ -94,3 +94,47 @@ func TestModelsRun(t *testing.T) {
 		}
 	}
 }
+
+// TestDetectClasses checks that detect takes the classes as anonymize
+// does (-a), as its own flags, or both.
+func TestDetectClasses(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want map[string]bool // type labels that may appear
+	}{
+		{[]string{"-a", "person"}, map[string]bool{"person": true}},
+		{[]string{"-a", "person,vehicle"}, map[string]bool{"person": true, "vehicle": true}},
+		{[]string{"-person", "-a", "vehicle"}, map[string]bool{"person": true, "vehicle": true}},
+		{[]string{"-person"}, map[string]bool{"person": true}},
+	} {
+		var out, errb bytes.Buffer
+		args := append(append([]string{"detect"}, tc.args...), "../../testdata/street.jpg")
+		if code := run(args, &out, &errb); code != 0 {
+			t.Fatalf("%v: exit status %d: %s", tc.args, code, errb.String())
+		}
+		var m struct {
+			Detections []struct {
+				TypeLabel string `json:"type_label"`
+			} `json:"detections"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+			t.Fatalf("%v: %v in %s", tc.args, err, out.String())
+		}
+		seen := make(map[string]bool)
+		for _, d := range m.Detections {
+			if !tc.want[d.TypeLabel] {
+				t.Errorf("%v: a %s detection", tc.args, d.TypeLabel)
+			}
+			seen[d.TypeLabel] = true
+		}
+		for l := range tc.want {
+			if !seen[l] {
+				t.Errorf("%v: no %s found in street.jpg", tc.args, l)
+			}
+		}
+	}
+	var out, errb bytes.Buffer
+	if code := run([]string{"detect", "-a", "dog", "../../testdata/street.jpg"}, &out, &errb); code != 2 {
+		t.Errorf("-a dog: exit status %d, want 2", code)
+	}
+}
