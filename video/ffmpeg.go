@@ -25,6 +25,18 @@ var ErrNoFFmpeg = errors.New("video: ffmpeg or ffprobe not found (install the ff
 // wrote to its standard error.
 var ErrVideo = errors.New("video: ffmpeg error")
 
+// ErrTooLarge is returned, wrapped, by [OpenReader] and [Info.CheckPixels]
+// for frames of more pixels than a limit, before any frame is decoded.
+var ErrTooLarge = errors.New("video: frames too large")
+
+// MaxPixels is the largest frame, in pixels (width × height), that
+// [OpenReader] decodes: that of the images the engine accepts. A frame of
+// MaxPixels takes 1 GiB as RGBA, and a few frames are held at once.
+const MaxPixels = 1 << 28
+
+// readerMaxPixels is the limit of OpenReader, MaxPixels but in tests.
+var readerMaxPixels = MaxPixels
+
 // FFmpeg and FFprobe are the executables run: names looked up in the
 // directories of PATH, or paths. Set them before any other call of this
 // package.
@@ -64,6 +76,15 @@ type Info struct {
 // when unknown.
 type colorTags struct {
 	space, primaries, transfer string
+}
+
+// CheckPixels returns an error wrapping [ErrTooLarge] when the frames of in
+// have more than limit pixels (width × height), else nil.
+func (in *Info) CheckPixels(limit int) error {
+	if int64(in.Width)*int64(in.Height) > int64(limit) {
+		return fmt.Errorf("%w: %d×%d pixels, the limit is %d", ErrTooLarge, in.Width, in.Height, limit)
+	}
+	return nil
 }
 
 // stored returns the size of the frames as stored, before rotation.
@@ -318,11 +339,15 @@ var errReaderClosed = errors.New("video: Next on a closed Reader")
 //
 // The decoding stops, and the ffmpeg subprocess is killed, when ctx is done;
 // Next then returns ctx's error. An error wraps [ErrNoFFmpeg] when ffmpeg or
-// ffprobe is missing, and [ErrVideo] when they fail.
+// ffprobe is missing, [ErrVideo] when they fail, and [ErrTooLarge] when the
+// frames have more than [MaxPixels] pixels: no frame is decoded then.
 func OpenReader(ctx context.Context, path string) (*Reader, error) {
 	info, err := Probe(ctx, path)
 	if err != nil {
 		return nil, err
+	}
+	if err := info.CheckPixels(readerMaxPixels); err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, path)
 	}
 	bin, err := lookPath(FFmpeg)
 	if err != nil {

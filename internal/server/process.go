@@ -258,6 +258,15 @@ func (s *Server) processVideo(ctx context.Context, t Task, in string, opts *opti
 	if opts.params.Method == veil.DetectOnly {
 		dst = ""
 	}
+	// The frame size is checked before any frame is decoded: a small file
+	// can hold huge frames.
+	info, err := video.Probe(ctx, in)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: %w", veil.ErrVideo, err)
+	}
+	if err := info.CheckPixels(s.cfg.MaxPixels); err != nil {
+		return 0, 0, fmt.Errorf("%w: %w", veil.ErrImage, err)
+	}
 	res, err := s.cfg.Engine.AnonymizeVideo(ctx, in, dst, opts.params, o)
 	if err != nil {
 		return 0, 0, err
