@@ -3,8 +3,8 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"github.com/veilkit/veil/mask"
 	"image"
 	"image/png"
 	"net/http"
@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/veilkit/veil"
+	"github.com/veilkit/veil/mask"
 	"github.com/veilkit/veil/metadata"
 )
 
@@ -132,16 +133,28 @@ func (s *Server) readPNG(w http.ResponseWriter, t Task, name string) (image.Imag
 	return img, true
 }
 
+// maskScaleParam returns the mask-scale parameter of q, by the rule of
+// veil.ParseMaskScale the command line follows too (an integer in
+// 1..100), or veil.DefaultMaskScale when it is not given.
+func maskScaleParam(q url.Values) (int, error) {
+	if !q.Has("mask-scale") {
+		return veil.DefaultMaskScale, nil
+	}
+	scale, err := veil.ParseMaskScale(q.Get("mask-scale"))
+	var pe *veil.ParamError
+	if errors.As(err, &pe) {
+		return 0, badParam("%s", paramErrorText(pe))
+	}
+	return scale, err
+}
+
 // handleMask is GET /v1/file/{id}/binary-mask and /instance-mask?mask-scale.
 func (s *Server) handleMask(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		scale, err := intParam(r.URL.Query(), "mask-scale", veil.DefaultMaskScale, 0, 100)
+		scale, err := maskScaleParam(r.URL.Query())
 		if err != nil {
 			writeDetail(w, http.StatusUnprocessableEntity, "%s", err)
 			return
-		}
-		if scale == 0 {
-			scale = veil.DefaultMaskScale
 		}
 		t, ok := s.imageTask(w, r)
 		if !ok {
