@@ -121,7 +121,7 @@ func parseOptions(data []byte) (*options, error) {
 			}
 			var pe *veil.ParamError
 			if err = p.Set(k, text(raw)); errors.As(err, &pe) {
-				return nil, &optionError{k, fmt.Sprintf("want %s, got %s", pe.Want, raw)}
+				return nil, &optionError{k, paramErrorText(pe, raw)}
 			}
 		}
 		if err != nil {
@@ -138,6 +138,22 @@ type optionError struct{ key, msg string }
 func (e *optionError) Error() string { return fmt.Sprintf("option %q: %s", e.key, e.msg) }
 
 func (e *optionError) Unwrap() error { return veil.ErrOption }
+
+// paramErrorText is the message of a value veil.Params.Set refuses: the
+// reason when Set knows it (it shows the faulty part of the value),
+// otherwise what the option takes and the value as the caller wrote it in
+// JSON (0, not "0"), cut short when long.
+func paramErrorText(pe *veil.ParamError, raw json.RawMessage) string {
+	if pe.Reason != "" {
+		return pe.Detail()
+	}
+	const n = 64
+	got := string(raw)
+	if r := []rune(got); len(r) > n {
+		got = string(r[:n]) + "…"
+	}
+	return fmt.Sprintf("want %s, got %s", pe.Want, got)
+}
 
 // text returns a JSON value as veil.Params.Set takes it: a string's
 // contents, anything else (a number, true or false, the ignores' array, a

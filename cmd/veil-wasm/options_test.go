@@ -92,6 +92,12 @@ func TestParseOptionsErrors(t *testing.T) {
 		{`{"bbox": "maybe"}`, `"bbox": want true or false`},
 		{`{"format": "tiles"}`, `"format"`},
 		{`{"ignores": [{"topLeftX": "a"}]}`, `"ignores"`},
+		// The engine's reason, not only what the option takes (issue 18).
+		{`{"format": {"number": [0, 2]}}`, `option "format": "number" must be two positive integers, got [0,2]`},
+		{`{"format": "pano:0"}`, `option "format": pano width 0 is not a preset`},
+		{`{"ignores": [{"topLeftX": 1, "topLeftY": 1, "width": 0, "height": 1}]}`,
+			`option "ignores": region 1: width and height must be positive, got 0x1`},
+		{`{"method": "` + strings.Repeat("x", 500) + `"}`, `got "` + strings.Repeat("x", 63) + `…`},
 		{`{"output-format": "gif"}`, `"gif" is not jpeg or png`},
 		{`{"onProgress": "x"}`, `"onProgress": not a function`},
 		{`{"face_threshold": 0.5}`, `unknown option "face_threshold"`},
@@ -99,6 +105,10 @@ func TestParseOptionsErrors(t *testing.T) {
 		_, err := parseOptions([]byte(c.in))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", c.in, err, c.want)
+			continue
+		}
+		if msg := err.Error(); strings.Count(msg, "got") > 1 {
+			t.Errorf("%s: error %q says got more than once", c.in, msg)
 		}
 	}
 	if _, err := parseOptions([]byte(`{"method": "smudge"}`)); !errors.Is(err, veil.ErrOption) {

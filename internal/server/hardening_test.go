@@ -106,8 +106,9 @@ func TestParamErrorsSayGotOnce(t *testing.T) {
 		want string
 	}{
 		{veil.ParamError{Name: "bbox", Value: "2", Want: "true or false"}, `bbox: want true or false, got "2"`},
-		{veil.ParamError{Name: "format", Value: "[0]", Want: "a grid; number must be positive, got [0]"}, `format: want a grid; number must be positive, got [0]`},
-		{veil.ParamError{Name: "format", Value: "x", Want: `whole; unknown format "x"`}, `format: want whole; unknown format "x"`},
+		{veil.ParamError{Name: "format", Value: `{"number":[0]}`, Want: "a grid", Reason: `"number" must be two positive integers, got [0]`},
+			`format: "number" must be two positive integers, got [0]`},
+		{veil.ParamError{Name: "method", Value: strings.Repeat("x", 1000), Want: "blur"}, `method: want blur, got "` + strings.Repeat("x", 64) + `"…`},
 	} {
 		if got := paramErrorText(&c.pe); got != c.want {
 			t.Errorf("paramErrorText(%+v) = %q, want %q", c.pe, got, c.want)

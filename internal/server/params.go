@@ -212,15 +212,12 @@ func parseOptions(q url.Values, cfg *Config) (*options, error) {
 }
 
 // paramErrorText is the detail of a parameter value the engine refuses:
-// what the parameter takes and the value, which is left out when the
-// engine's text already reports it (it may say what is wrong with the
-// value, "got …" included).
+// its name and what was wrong, said once — the reason when the engine
+// knows it (it shows the faulty part of the value), otherwise what the
+// parameter takes and the value, cut short when long (see
+// veil.ParamError.Detail).
 func paramErrorText(pe *veil.ParamError) string {
-	msg := fmt.Sprintf("%s: want %s", pe.Name, clip(pe.Want, maxDetail/2))
-	if strings.Contains(pe.Want, "got ") || strings.Contains(pe.Want, strconv.Quote(pe.Value)) {
-		return msg
-	}
-	return fmt.Sprintf("%s, got %q", msg, echo(pe.Value))
+	return pe.Name + ": " + clip(pe.Detail(), maxDetail/2)
 }
 
 func containsClass(cs []veil.Class, c veil.Class) bool {

@@ -65,3 +65,26 @@ func TestParseOptionsDefaults(t *testing.T) {
 		t.Error("every default class turned off: no error")
 	}
 }
+
+// TestParamErrorDetail checks that the detail of a refused parameter
+// says what was wrong with it (the engine's reason, not only what the
+// parameter takes), with the value said once.
+func TestParamErrorDetail(t *testing.T) {
+	for _, tt := range []struct{ query, want string }{
+		{"method=smudge", `method: want blur, pixelate, blacken or detect, got "smudge"`},
+		{"face-threshold=0", `face-threshold: want a number in (0, 1], got "0"`},
+		{`format={"number":[0,2]}`, `format: "number" must be two positive integers, got [0,2]`},
+		{"format=pano:0", `format: pano width 0 is not a preset (presets: 4096, 5400, 5640, 7060, 7680, 8000, 8192, 11000)`},
+		{`ignores=[{"topLeftX":1,"topLeftY":1,"width":0,"height":1}]`, `ignores: region 1: width and height must be positive, got 0x1`},
+		{`ignores=[{"topLeftX":-1}]`, `ignores: region 1: missing "topLeftY"`},
+	} {
+		q, err := url.ParseQuery(tt.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = parseOptions(q, &Config{})
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("%s:\n got %v\nwant %s", tt.query, err, tt.want)
+		}
+	}
+}
