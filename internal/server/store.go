@@ -92,8 +92,8 @@ func openStore(dir string) (s *store, interrupted []string, err error) {
 	}
 	for _, de := range des {
 		name := de.Name()
-		if strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp") {
-			os.Remove(filepath.Join(dir, name)) // an atomic write cut by a crash
+		if _, ok := atomicfile.TempFor(name); ok && de.Type().IsRegular() {
+			os.Remove(filepath.Join(dir, name)) // a record's write cut by a crash
 			continue
 		}
 		id, ok := strings.CutSuffix(name, ".json")
