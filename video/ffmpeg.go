@@ -68,8 +68,12 @@ type Info struct {
 	// PixFmt is ffmpeg's name of the stored pixel format, such as "yuv420p".
 	PixFmt string
 
-	index int       // ffmpeg's index of the video stream in the file
-	color colorTags // colour properties of the video stream
+	index    int       // ffmpeg's index of the video stream in the file
+	color    colorTags // colour properties of the video stream
+	timeBase [2]int64  // of the video stream; 0/0 when unknown
+	// times are the timestamps of the frames decoded by the Reader of
+	// this Info; nil for an Info of Probe.
+	times *timeline
 }
 
 // colorTags are the colour properties of a stream, in ffmpeg's names; ""
@@ -115,6 +119,7 @@ type probeStream struct {
 	ColorPrimaries string            `json:"color_primaries"`
 	ColorTransfer  string            `json:"color_transfer"`
 	AvgFrameRate   string            `json:"avg_frame_rate"`
+	TimeBase       string            `json:"time_base"`
 	RFrameRate     string            `json:"r_frame_rate"`
 	Duration       string            `json:"duration"`
 	BitRate        string            `json:"bit_rate"`
@@ -203,6 +208,9 @@ func (p *probeOutput) info(path string) (*Info, error) {
 		return nil, fmt.Errorf("%w: %s: %v", ErrVideo, path, err)
 	}
 	in.index = v.Index
+	if tb := parseRate(v.TimeBase); tb[0] > 0 {
+		in.timeBase = [2]int64{int64(tb[0]), int64(tb[1])}
+	}
 	in.Rotation = rot
 	in.Width, in.Height = v.Width, v.Height
 	if rot == 90 || rot == 270 {
@@ -358,9 +366,23 @@ func OpenReader(ctx context.Context, path string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.start(); err != nil {
+	// ffmpeg reports each frame's timestamp on its descriptor 3.
+	tr, tw, err := os.Pipe()
+	if err != nil {
 		return nil, err
 	}
+	p.cmd.ExtraFiles = []*os.File{tw}
+	err = p.start()
+	tw.Close()
+	if err != nil {
+		tr.Close()
+		return nil, err
+	}
+	info.times = newTimeline(info.timeBase)
+	go func() {
+		info.times.read(tr)
+		tr.Close()
+	}()
 	return &Reader{ctx: ctx, info: info, path: path, p: p, out: out, size: info.Width * info.Height * 4}, nil
 }
 
@@ -380,7 +402,12 @@ func readerArgs(path string, info *Info) []string {
 	case 270:
 		args = append(args, "-vf", "transpose=cclock")
 	}
-	return append(args, "-f", "rawvideo", "-pix_fmt", "rgba", "-fps_mode", "passthrough", "-")
+	// The frames keep the stream's time base (-enc_time_base -1), and their
+	// timestamps go to descriptor 3 as framecrc lines, a line a frame,
+	// flushed as they are written.
+	return append(args, "-f", "rawvideo", "-pix_fmt", "rgba", "-fps_mode", "passthrough", "-enc_time_base", "-1", "-",
+		"-map", "0:"+strconv.Itoa(info.index), "-c:v", "wrapped_avframe", "-fps_mode", "passthrough", "-enc_time_base", "-1",
+		"-flush_packets", "1", "-f", "framecrc", "pipe:3")
 }
 
 // Info describes the video read.
@@ -407,6 +434,8 @@ func (r *Reader) Next() (*image.RGBA, error) {
 	img := image.NewRGBA(image.Rect(0, 0, r.info.Width, r.info.Height))
 	_, err := io.ReadFull(r.out, img.Pix)
 	if err == nil {
+		// ffmpeg writes the frame's timestamp after the frame.
+		r.info.times.wait(r.frames)
 		r.frames++
 		return img, nil
 	}
@@ -443,6 +472,7 @@ func (r *Reader) Close() error {
 		r.p.kill()
 		r.p.cmd.Wait()
 	}
+	r.info.times.finish()
 	if r.err == nil || r.err == io.EOF {
 		r.err = errReaderClosed
 	}
@@ -505,6 +535,12 @@ type Writer struct {
 	state  int
 	err    error // the error of a failed Writer
 	frames int
+	// With times (an Info of a Reader), the frames go to ffmpeg in
+	// Matroska, each with its timestamp.
+	times    *timeline
+	base     int64 // the time of the first frame, ns
+	last     int64 // the time of the frame before from the first, ns
+	frameDur int64 // a frame at the frame rate, ns
 }
 
 // Writer states.
@@ -555,7 +591,8 @@ func CreateWriter(ctx context.Context, path string, info *Info, o WriterOptions)
 		in.Rotation = 0
 	}
 	encArgs, muxArgs := writerArgs(path, &in, o)
-	w := &Writer{ctx: ctx, path: path, w: in.Width, h: in.Height, rot: in.Rotation}
+	w := &Writer{ctx: ctx, path: path, w: in.Width, h: in.Height, rot: in.Rotation, times: in.times,
+		frameDur: max(int64(1e9*float64(in.FrameRate[1])/float64(in.FrameRate[0])), 1)}
 	w.enc = newProc(ctx, "ffmpeg encoding "+path, bin, encArgs...)
 	if w.stdin, err = w.enc.cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -620,9 +657,14 @@ func writerArgs(path string, info *Info, o WriterOptions) (enc, mux []string) {
 	if o.Preset == "" {
 		o.Preset = "veryfast"
 	}
-	enc = []string{"-nostdin", "-v", "error",
-		"-f", "rawvideo", "-pix_fmt", "rgba", "-s", fmt.Sprintf("%dx%d", sw, sh),
-		"-framerate", fmt.Sprintf("%d/%d", info.FrameRate[0], info.FrameRate[1]), "-i", "-"}
+	if info.times != nil {
+		// Each frame with its timestamp, in Matroska (see Writer.Write).
+		enc = []string{"-nostdin", "-v", "error", "-f", "matroska", "-i", "-"}
+	} else {
+		enc = []string{"-nostdin", "-v", "error",
+			"-f", "rawvideo", "-pix_fmt", "rgba", "-s", fmt.Sprintf("%dx%d", sw, sh),
+			"-framerate", fmt.Sprintf("%d/%d", info.FrameRate[0], info.FrameRate[1]), "-i", "-"}
+	}
 	var out []string // the arguments of the final output, for enc or mux
 	if o.AudioFrom != "" {
 		out = append(out, "-map", "1:a?", "-c:a", "copy")
@@ -657,7 +699,11 @@ func writerArgs(path string, info *Info, o WriterOptions) (enc, mux []string) {
 	if filters != nil {
 		enc = append(enc, "-vf", strings.Join(filters, ","))
 	}
-	enc = append(enc, "-fps_mode", "passthrough", "-c:v", o.Codec)
+	enc = append(enc, "-fps_mode", "passthrough")
+	if tb := info.times.timeBase(); info.times != nil && tb[0] > 0 {
+		enc = append(enc, "-enc_time_base", fmt.Sprintf("%d/%d", tb[0], tb[1]))
+	}
+	enc = append(enc, "-c:v", o.Codec)
 	if o.KeepBitRate && info.BitRate > 0 {
 		b := strconv.FormatInt(info.BitRate, 10)
 		enc = append(enc, "-b:v", b, "-maxrate", b, "-bufsize", strconv.FormatInt(2*info.BitRate, 10))
@@ -744,6 +790,25 @@ func (w *Writer) Write(img *image.RGBA) error {
 		} else {
 			rotateToStored(frame, src, img.Stride, w.w, w.h, w.rot)
 		}
+	}
+	if w.times != nil {
+		var head []byte
+		if w.frames == 0 {
+			sw, sh := w.w, w.h
+			if w.rot == 90 || w.rot == 270 {
+				sw, sh = sh, sw
+			}
+			head = mkvHeader(sw, sh, w.frameDur)
+		}
+		t := w.frameTime()
+		dur, ok := w.times.duration(w.frames)
+		if !ok {
+			dur = w.frameDur
+		}
+		if _, err := w.stdin.Write(append(head, mkvFrameHeader(t, dur, len(frame))...)); err != nil {
+			return w.fail(err)
+		}
+		w.last = t
 	}
 	if _, err := w.stdin.Write(frame); err != nil {
 		return w.fail(err)

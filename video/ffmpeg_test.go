@@ -195,7 +195,7 @@ func TestProbe(t *testing.T) {
 				t.Errorf("BitRate = %d, want > 0", got.BitRate)
 			}
 			g := *got
-			g.Duration, g.BitRate, g.index, g.color = 0, 0, 0, colorTags{}
+			g.Duration, g.BitRate, g.index, g.color, g.timeBase = 0, 0, 0, colorTags{}, [2]int64{}
 			if g != tt.want {
 				t.Errorf("Probe = %+v\nwant    %+v", g, tt.want)
 			}
