@@ -150,21 +150,33 @@ func (nd *NanoDet) Detect(ctx context.Context, img *image.RGBA, r image.Rectangl
 		return nil, err
 	}
 	if nd.Tiles > 1 && max(r.Dx(), r.Dy()) > nd.size {
-		for _, t := range Grid(r, nd.Tiles, nd.TileOverlap) {
-			td, err := nd.detect(ctx, img, t, minScore)
-			if err != nil {
-				return nil, err
-			}
-			limit := tileMaxFrac * float32(max(t.Dx(), t.Dy()))
-			for _, d := range td {
-				if max(d.Box.W(), d.Box.H()) <= limit && !CutByTile(d.Box, t, r) {
-					dets = append(dets, d)
-				}
-			}
+		if dets, err = tilePass(ctx, img, r, nd.Tiles, nd.TileOverlap, minScore, dets, nd.detect); err != nil {
+			return nil, err
 		}
 	}
 	// NMS by veil class also drops a car that is scored as a truck too.
 	return NMS(dets, nd.NMSIoU), nil
+}
+
+// tilePass appends to dets the detections of pass on tiles×tiles
+// overlapping tiles of r that are small for their tile (under
+// tileMaxFrac of its longer side: larger objects are the whole pass's
+// job) and not cut by a tile edge inside r.
+func tilePass(ctx context.Context, img *image.RGBA, r image.Rectangle, tiles int, overlap, minScore float32, dets []Detection,
+	pass func(context.Context, *image.RGBA, image.Rectangle, float32) ([]Detection, error)) ([]Detection, error) {
+	for _, t := range Grid(r, tiles, overlap) {
+		td, err := pass(ctx, img, t, minScore)
+		if err != nil {
+			return nil, err
+		}
+		limit := tileMaxFrac * float32(max(t.Dx(), t.Dy()))
+		for _, d := range td {
+			if max(d.Box.W(), d.Box.H()) <= limit && !CutByTile(d.Box, t, r) {
+				dets = append(dets, d)
+			}
+		}
+	}
+	return dets, nil
 }
 
 // Grid cuts r into n×n tiles of equal size that overlap by the fraction

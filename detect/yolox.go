@@ -124,17 +124,8 @@ func (y *YOLOX) Detect(ctx context.Context, img *image.RGBA, r image.Rectangle, 
 		return nil, err
 	}
 	if y.Tiles > 1 && max(r.Dx(), r.Dy()) > y.TileAbove {
-		for _, t := range Grid(r, y.Tiles, y.TileOverlap) {
-			td, err := y.detect(ctx, img, t, minScore)
-			if err != nil {
-				return nil, err
-			}
-			limit := tileMaxFrac * float32(max(t.Dx(), t.Dy()))
-			for _, d := range td {
-				if max(d.Box.W(), d.Box.H()) <= limit && !CutByTile(d.Box, t, r) {
-					dets = append(dets, d)
-				}
-			}
+		if dets, err = tilePass(ctx, img, r, y.Tiles, y.TileOverlap, minScore, dets, y.detect); err != nil {
+			return nil, err
 		}
 	}
 	return NMS(dets, y.NMSIoU), nil
