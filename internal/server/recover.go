@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/veilkit/veil/internal/atomicfile"
 )
 
 // maxAttempts is the number of times a task is started before a restart
@@ -79,7 +81,7 @@ func init() {
 
 // removeLeftovers removes what a crash can leave in the folders with no
 // task record to delete it by: the temporary file of an upload being
-// written (.ID.EXT.tmpNNN in the input folder: a partial copy of an
+// written (.ID.EXT.tmpNNN in the input folder, as atomicfile.WriteFile names it: a partial copy of an
 // original), an input whose record was not written yet or was already
 // removed, and an output folder without a record. Other files are left
 // alone.
@@ -94,7 +96,7 @@ func (s *Server) removeLeftovers() error {
 			continue
 		}
 		var why string
-		if tmp, ok := strings.CutPrefix(name, "."); ok && len(tmp) > 36 && validID(tmp[:36]) && strings.Contains(tmp[36:], ".tmp") {
+		if in, ok := atomicfile.TempFor(name); ok && validID(strings.SplitN(in, ".", 2)[0]) {
 			why = "an upload cut short"
 		} else if id, ext, _ := strings.Cut(name, "."); validID(id) && inputExts["."+ext] && !s.hasTask(id) {
 			why = "an upload without a task record"
