@@ -202,9 +202,32 @@ func TestGolden(t *testing.T) {
 		for _, name := range names {
 			gm := g.Models[name]
 			t.Run(name, func(t *testing.T) {
+				if len(gm.InputShape) != 4 || len(gm.Mean) < 3 || len(gm.Std) < 3 || len(gm.Outputs) == 0 {
+					t.Fatalf("%s: entry in %s lacks input_shape, mean, std or outputs", name, f)
+				}
 				input := syntheticInput(gm.InputShape, gm.Mean, gm.Std)
 				runGolden(t, name, gm.Input, input, gm.Outputs)
 			})
+		}
+	}
+}
+
+// TestGoldenCoversModels checks that every model shipped in models/ has
+// onnxruntime's outputs in golden_synthetic_outputs.json, so TestGolden
+// here and the ort backend's parity test both cover it.
+func TestGoldenCoversModels(t *testing.T) {
+	g := loadGolden(t, "testdata/golden_synthetic_outputs.json")
+	files, err := filepath.Glob("../models/*/*.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no models in ../models")
+	}
+	for _, f := range files {
+		name, _ := filepath.Rel("../models", f)
+		if _, ok := g.Models[filepath.ToSlash(name)]; !ok {
+			t.Errorf("%s has no entry in testdata/golden_synthetic_outputs.json (add one with bench/ort/ort.js's golden request)", name)
 		}
 	}
 }
