@@ -10,6 +10,7 @@
 //	           vehicles in image files and folders
 //	detect     print the objects found in images as Celantur metadata JSON
 //	models     run every shipped ONNX model on an image and time it
+//	serve      answer the Celantur Container REST API v1 (an HTTP server)
 //	serve-web  serve the browser page (web/), which anonymizes images on the
 //	           device with veil compiled to WebAssembly
 //
@@ -37,6 +38,14 @@
 // each model in the -dir folder, then in ../shared/models, which also
 // holds the selfie segmenter veil does not ship; a model found in neither
 // is skipped with a note.
+//
+// serve answers the Celantur Container REST API v1 over HTTP, so that a
+// client of the Celantur container switches by changing a URL:
+//
+//	veil serve [--addr 127.0.0.1:7000] [--api-endpoint URL] [--input DIR] [--output DIR]
+//
+// It keeps the uploads, results and task records in the user's state
+// folder unless --input and --output say otherwise; see 'veil serve -h'.
 package main
 
 import (

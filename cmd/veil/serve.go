@@ -9,6 +9,9 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/veilkit/veil"
@@ -34,7 +37,11 @@ for -upload-idle-timeout, or arrives slower than -min-upload-rate on average,
 is cut (408). A full disk is 507. After a crash, tasks whose input is intact
 are queued again (3 starts at most). Uploads are kept in -input, results
 and the task records (tasks/ID.json, which survive a restart) in -output;
-delete them with DELETE /v1/task/{id} or /v1/task/list?confirm=true.
+delete them with DELETE /v1/task/{id} or /v1/task/list?confirm=true. By
+default both are in the user's state folder, not the working directory:
+$XDG_STATE_HOME/veil/serve (~/.local/state/veil/serve) on Unix, veil/serve
+in the user's configuration folder on Windows and macOS. The server prints
+where they are when it starts.
 
 As Celantur's API mode, the server takes start-up defaults: -a the classes
 an upload that names none anonymizes (default face and license-plate; an
@@ -46,10 +53,12 @@ GET /v1/status requires the header "Authorization: Bearer TOKEN".`
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Bool("api", false, "accepted and ignored, as in Celantur's start command (celantur.sh --api ...):\nveil serve always runs the REST API")
 	addr := fs.String("addr", "127.0.0.1:7000", "listen on `host:port`")
 	endpoint := fs.String("api-endpoint", "", "the `URL` the returned links start with (default http://ADDR/)")
-	input := fs.String("input", "veil-serve/input", "keep the uploads in `folder`")
-	output := fs.String("output", "veil-serve/output", "keep the results and task records in `folder`")
+	data, dataErr := defaultDataDir()
+	input := fs.String("input", filepath.Join(data, "input"), "keep the uploads in `folder`")
+	output := fs.String("output", filepath.Join(data, "output"), "keep the results and task records in `folder`")
 	token := fs.String("token", "", "require \"Authorization: Bearer `TOKEN`\" (default: no authentication)")
 	workers := fs.Int("workers", 2, "tasks processed at once")
 	queue := fs.Int("queue", 64, "tasks that may wait for a worker")
@@ -81,6 +90,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*maxUploads < 1 || *uploadIdle <= 0 || *minRate < 1 {
 		return &usageError{"serve", errors.New("-workers, -queue, -max-upload-mb, -max-pixels, -max-uploads, -upload-idle-timeout, " +
 			"-min-upload-rate and -task-timeout must be positive")}
+	}
+	set := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["input"] || !set["output"] {
+		if dataErr != nil {
+			return fmt.Errorf("no default data folder (%v): set -input and -output", dataErr)
+		}
+		// The state folder holds the uploads, which may be personal
+		// data: only the user may read it.
+		if err := os.MkdirAll(data, 0o700); err != nil {
+			return err
+		}
 	}
 	var opts []veil.Option
 	if *threads > 0 {
@@ -127,6 +148,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// The bodies of uploads are read within deadlines of their own (see
 	// -upload-idle-timeout); an idle keep-alive connection is closed.
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: logger}
+	fmt.Fprintf(stdout, "veil serve: uploads in %s, results in %s, task records in %s\n",
+		*input, *output, filepath.Join(*output, "tasks"))
 	fmt.Fprintf(stdout, "veil serve: listening on http://%s/ (API endpoint %s; Ctrl-C to stop)\n", ln.Addr(), *endpoint)
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
@@ -142,4 +165,39 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		err = nil
 	}
 	return err
+}
+
+// defaultDataDir returns the folder veil serve keeps its uploads, results
+// and task records in when -input and -output are not given: veil/serve
+// in the user's state folder ($XDG_STATE_HOME, or ~/.local/state when that
+// is unset or not absolute) on Unix, and veil/serve in os.UserConfigDir on
+// Windows, macOS, iOS and Plan 9, which have no state folder of their own.
+// It is never in the working directory, so that running veil serve from
+// a source tree does not write into it.
+func defaultDataDir() (string, error) {
+	return dataDirFor(runtime.GOOS, os.Getenv, os.UserHomeDir, os.UserConfigDir)
+}
+
+// dataDirFor is defaultDataDir for the operating system goos, with the
+// environment, home and configuration folders that the functions return.
+func dataDirFor(goos string, getenv func(string) string, home, config func() (string, error)) (string, error) {
+	switch goos {
+	case "windows", "darwin", "ios", "plan9":
+		dir, err := config()
+		if err != nil {
+			return "", err
+		}
+		return filepath.Join(dir, "veil", "serve"), nil
+	}
+	if dir := getenv("XDG_STATE_HOME"); filepath.IsAbs(dir) {
+		return filepath.Join(dir, "veil", "serve"), nil
+	}
+	dir, err := home()
+	if err != nil {
+		return "", err
+	}
+	if dir == "" {
+		return "", errors.New("no home folder")
+	}
+	return filepath.Join(dir, ".local", "state", "veil", "serve"), nil
 }
