@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -37,7 +38,10 @@ for -upload-idle-timeout, or arrives slower than -min-upload-rate on average,
 is cut (408). A full disk is 507. After a crash, tasks whose input is intact
 are queued again (3 starts at most). Uploads are kept in -input, results
 and the task records (tasks/ID.json, which survive a restart) in -output;
-delete them with DELETE /v1/task/{id} or /v1/task/list?confirm=true. By
+delete them with DELETE /v1/task/{id} or /v1/task/list?confirm=true. As
+the Celantur container, which holds the data of one image that the next
+upload overwrites, veil serve keeps the last -keep-sync synchronous uploads
+(default 1; 0 keeps them all): when one ends, older ones are deleted. By
 default both are in the user's state folder, not the working directory:
 $XDG_STATE_HOME/veil/serve (~/.local/state/veil/serve) on Unix, veil/serve
 in the user's configuration folder on Windows and macOS. The server prints
@@ -46,7 +50,7 @@ where they are when it starts.
 As Celantur's API mode, the server takes start-up defaults: -a the classes
 an upload that names none anonymizes (default face and license-plate; an
 upload may still name any class), -format the tiling of one that gives no
-format, -save-mask the masks an image's task makes (a mask not made is 404).
+format, -save-mask the masks an image's task makes (a mask not made is 422).
 
 The server binds to 127.0.0.1 by default. With -token every endpoint but
 GET /v1/status requires the header "Authorization: Bearer TOKEN".`
@@ -69,6 +73,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	uploadIdle := fs.Duration("upload-idle-timeout", 30*time.Second, "fail an upload whose body pauses for `duration` (408)")
 	minRate := fs.Int64("min-upload-rate", 64, "fail an upload whose body arrives slower than `KiB/s` on average (408)")
 	taskTimeout := fs.Duration("task-timeout", 10*time.Minute, "fail a task that is not done after `duration` of processing")
+	keepSync := fs.Int("keep-sync", 1, "keep the tasks and files of the last `N` synchronous uploads (0: all)")
 	classes := []veil.Class{veil.Face, veil.LicensePlate}
 	fs.Var(&classesValue{list: &classes}, "a",
 		"anonymize objects of `class` face, license-plate, person or vehicle in uploads that\n"+
@@ -87,9 +92,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &usageError{"serve", fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	if *workers < 1 || *queue < 1 || *maxMB < 1 || *maxPixels < 1 || *threads < 0 || *taskTimeout <= 0 ||
-		*maxUploads < 1 || *uploadIdle <= 0 || *minRate < 1 {
+		*maxUploads < 1 || *uploadIdle <= 0 || *minRate < 1 || *keepSync < 0 {
 		return &usageError{"serve", errors.New("-workers, -queue, -max-upload-mb, -max-pixels, -max-uploads, -upload-idle-timeout, " +
-			"-min-upload-rate and -task-timeout must be positive")}
+			"-min-upload-rate and -task-timeout must be positive, -keep-sync not negative")}
 	}
 	set := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -137,6 +142,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Classes:           classes,
 		Format:            defaults.Format,
 		SaveMask:          saveMask,
+		KeepSync:          cmp.Or(*keepSync, -1),
 	})
 	if err != nil {
 		ln.Close()

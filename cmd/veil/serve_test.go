@@ -26,6 +26,7 @@ func TestServeCommandErrors(t *testing.T) {
 		{"serve", "-max-uploads", "0"},
 		{"serve", "-upload-idle-timeout", "0s"},
 		{"serve", "-min-upload-rate", "0"},
+		{"serve", "-keep-sync", "-1"},
 	} {
 		var out, errb bytes.Buffer
 		if code := run(args, &out, &errb); code != exitUsage {

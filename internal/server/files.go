@@ -161,8 +161,8 @@ func (s *Server) handleMask(name string) http.HandlerFunc {
 			return
 		}
 		if _, err := os.Stat(filepath.Join(s.outDir(t.ID), name)); err != nil && !s.savesMask(name) {
-			writeDetail(w, http.StatusNotFound, "The server makes no %s: start it with --save-mask %s or all",
-				strings.TrimSuffix(name, ".png"), strings.TrimSuffix(name, "-mask.png"))
+			writeDetail(w, http.StatusUnprocessableEntity, "Task %s has no %s: the server makes none; start it with --save-mask %s or all",
+				t.ID, strings.TrimSuffix(name, ".png"), strings.TrimSuffix(name, "-mask.png"))
 			return
 		}
 		if scale == 100 {

@@ -108,9 +108,27 @@ func (s *Server) finish(id string, objects, frames int, took time.Duration, err 
 		return
 	}
 	e.err = err
+	if uerr == nil && !t.Async {
+		s.pruneSync()
+	}
 	close(e.done)
 	if e.hook != nil && uerr == nil {
 		s.notify(e.hook, id, t.Status)
+	}
+}
+
+// pruneSync deletes the ended synchronous tasks but the last
+// Config.KeepSync to end, files and records. A task whose request is
+// still being answered is left, and not counted.
+func (s *Server) pruneSync() {
+	if s.cfg.KeepSync < 0 {
+		return
+	}
+	ended := s.store.syncEnded()
+	for _, t := range ended[min(s.cfg.KeepSync, len(ended)):] {
+		if err := s.deleteTask(t.ID, true, false); err != nil && !errors.Is(err, errNoTask) && !errors.Is(err, errActive) {
+			s.logf("task %s: cannot delete it (a later synchronous upload replaces it): %v", t.ID, err)
+		}
 	}
 }
 

@@ -100,8 +100,15 @@ type Config struct {
 	Format  string
 	// SaveMask says which masks an image's task makes (--save-mask):
 	// "all" (the default), "binary", "instance" or "none". Downloading a
-	// mask that was not made is 404.
+	// mask that was not made is 422.
 	SaveMask string
+	// KeepSync is the number of synchronous uploads whose tasks and files
+	// are kept: when a synchronous task ends, the finished synchronous
+	// tasks older than the last KeepSync are deleted, files and records.
+	// The default, 1, is the Celantur container's: it holds the data of
+	// one image, which the next upload overwrites. Negative keeps them
+	// all. Asynchronous tasks are kept until deleted.
+	KeepSync int
 }
 
 // Server serves the API. Create it with New; Close it when done.
@@ -161,6 +168,9 @@ func build(cfg Config) (*Server, error) {
 	def(&cfg.MaxUploads, 16)
 	def(&cfg.WebhookAttempts, 5)
 	def(&cfg.WebhookConcurrency, 16)
+	if cfg.KeepSync == 0 {
+		cfg.KeepSync = 1
+	}
 	if cfg.MaxUploadBytes <= 0 {
 		cfg.MaxUploadBytes = 512 << 20
 	}

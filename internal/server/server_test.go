@@ -66,6 +66,11 @@ func newTestServer(t *testing.T, mod func(*Config), hook func(string)) *testServ
 
 func startTestServer(t *testing.T, cfg Config, hook func(string)) *testServer {
 	t.Helper()
+	if cfg.KeepSync == 0 {
+		// The tests look at earlier tasks: all are kept unless a test
+		// says otherwise (TestKeepSync).
+		cfg.KeepSync = -1
+	}
 	s, err := build(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -456,13 +461,13 @@ func TestDetectMethod(t *testing.T) {
 }
 
 // TestSaveMask checks --save-mask: only the masks asked for are made, and
-// downloading another is 404 naming the flag; a bad start-up option is an
+// downloading another is 422 naming the flag; a bad start-up option is an
 // error.
 func TestSaveMask(t *testing.T) {
 	for _, c := range []struct {
 		save             string
 		binary, instance int
-	}{{"binary", 200, 404}, {"instance", 404, 200}, {"none", 404, 404}} {
+	}{{"binary", 200, 422}, {"instance", 422, 200}, {"none", 422, 422}} {
 		s := newTestServer(t, func(cfg *Config) { cfg.SaveMask = c.save }, nil)
 		r := decodeJSON[map[string]string](t, s.upload(t, "", "plate.jpg", "image/jpeg", readFile(t, "plate.jpg"), nil))
 		for _, m := range []struct {
@@ -476,7 +481,7 @@ func TestSaveMask(t *testing.T) {
 				}
 				continue
 			}
-			wantDetail(t, "--save-mask "+c.save+": "+m.name, resp.StatusCode, b, 404, "--save-mask")
+			wantDetail(t, "--save-mask "+c.save+": "+m.name, resp.StatusCode, b, 422, "has no "+m.name+": the server makes none; start it with --save-mask")
 		}
 		if resp, b := s.do(t, "GET", "/v1/file/"+r["id"]+"/anonymised", nil); resp.StatusCode != 200 {
 			t.Errorf("--save-mask %s: anonymised: %d %s", c.save, resp.StatusCode, b)
@@ -834,4 +839,71 @@ func TestVideo(t *testing.T) {
 	wantDetail(t, "end before start", resp2.StatusCode, b, 422, "before")
 	resp2, b = s.do(t, "GET", "/v1/file/"+id+"/metadata", nil)
 	wantDetail(t, "image metadata of a video", resp2.StatusCode, b, 422, "not supported for videos")
+}
+
+// TestKeepSync checks the retention of synchronous uploads: the last
+// KeepSync are kept (1 by default, as the Celantur container holds one
+// image that the next upload overwrites), the older ones are deleted,
+// files and records; asynchronous tasks are kept.
+func TestKeepSync(t *testing.T) {
+	jpg := readFile(t, "plate.jpg")
+	for _, c := range []struct {
+		keep, want int // want: the synchronous tasks kept of 3
+	}{{1, 1}, {2, 2}, {-1, 3}} {
+		s := newTestServer(t, func(cfg *Config) { cfg.KeepSync = c.keep }, nil)
+		async := decodeJSON[map[string]string](t, s.upload(t, "", "a.jpg", "image/jpeg", jpg, http.Header{"X-Is-Async": {"true"}}))
+		waitDone(t, s, async["id"])
+		var ids []string
+		for range 3 {
+			r := decodeJSON[map[string]string](t, s.upload(t, "", "s.jpg", "image/jpeg", jpg, nil))
+			if r["status"] != StatusDone {
+				t.Fatalf("keep %d: sync upload %v", c.keep, r)
+			}
+			ids = append(ids, r["id"])
+		}
+		for k, id := range ids {
+			kept := k >= len(ids)-c.want
+			resp, b := s.do(t, "GET", "/v1/file/"+id+"/anonymised", nil)
+			if kept && resp.StatusCode != 200 {
+				t.Errorf("keep %d: upload %d: %d %s, want it kept", c.keep, k+1, resp.StatusCode, b)
+			}
+			if !kept {
+				wantDetail(t, fmt.Sprintf("keep %d: upload %d", c.keep, k+1), resp.StatusCode, b, 422, "No file with id")
+				if _, err := os.Stat(s.outDir(id)); !os.IsNotExist(err) {
+					t.Errorf("keep %d: upload %d: its outputs are still there (%v)", c.keep, k+1, err)
+				}
+			}
+		}
+		if got := dirLen(t, s.in); got != c.want+1 {
+			t.Errorf("keep %d: %d inputs, want %d", c.keep, got, c.want+1)
+		}
+		if resp, b := s.do(t, "GET", "/v1/file/"+async["id"]+"/anonymised", nil); resp.StatusCode != 200 {
+			t.Errorf("keep %d: the async task: %d %s, want it kept", c.keep, resp.StatusCode, b)
+		}
+	}
+	// Synchronous uploads at once: each is answered done, none is deleted
+	// under its request by another's end.
+	s := newTestServer(t, func(cfg *Config) { cfg.KeepSync = 1 }, nil)
+	var wg sync.WaitGroup
+	for k := range 4 {
+		wg.Go(func() {
+			resp := s.upload(t, "", "s.jpg", "image/jpeg", jpg, nil)
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !bytes.Contains(b, []byte(`"status": "done"`)) {
+				t.Errorf("concurrent sync upload %d: %d %s", k, resp.StatusCode, b)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(s.store.list()); n != 1 {
+		t.Errorf("%d tasks after concurrent sync uploads, want 1", n)
+	}
+	def, err := build(Config{Engine: testEngine(t), InputDir: t.TempDir(), OutputDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.cfg.KeepSync != 1 {
+		t.Errorf("default KeepSync %d, want 1", def.cfg.KeepSync)
+	}
 }

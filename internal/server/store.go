@@ -63,6 +63,9 @@ type entry struct {
 	hook    *webhook      // not persisted: it may hold a secret
 	done    chan struct{} // closed when the task is done or failed
 	err     error         // the processing error, for synchronous replies
+	// waited is set while a synchronous request waits for the task and
+	// replies: Server.pruneSync leaves it.
+	waited bool
 }
 
 // store holds the task records: in memory, and one JSON file per task
@@ -146,12 +149,13 @@ func (s *store) write(t Task) error {
 	})
 }
 
-// add persists and inserts a new task.
-func (s *store) add(t Task, h *webhook) (*entry, error) {
+// add persists and inserts a new task; waited says whether a request
+// waits for it (entry.waited).
+func (s *store) add(t Task, h *webhook, waited bool) (*entry, error) {
 	if err := s.write(t); err != nil {
 		return nil, err
 	}
-	e := &entry{t: t, hook: h, done: make(chan struct{})}
+	e := &entry{t: t, hook: h, done: make(chan struct{}), waited: waited}
 	s.mu.Lock()
 	s.tasks[t.ID] = e
 	s.mu.Unlock()
@@ -205,6 +209,40 @@ func (s *store) list() []Task {
 	}
 	s.mu.Unlock()
 	slices.SortFunc(ts, compareTasks)
+	return ts
+}
+
+// setWaited sets e.waited.
+func (s *store) setWaited(e *entry, v bool) {
+	s.mu.Lock()
+	e.waited = v
+	s.mu.Unlock()
+}
+
+// task returns a copy of e's task, removed or not.
+func (s *store) task(e *entry) Task {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return e.t
+}
+
+// syncEnded returns copies of the synchronous tasks that are done or
+// failed and that no request waits for, the last to end first.
+func (s *store) syncEnded() []Task {
+	var ts []Task
+	s.mu.Lock()
+	for _, e := range s.tasks {
+		if !e.t.Async && !e.t.active() && !e.waited {
+			ts = append(ts, e.t)
+		}
+	}
+	s.mu.Unlock()
+	slices.SortFunc(ts, func(a, b Task) int {
+		if c := b.Updated.Compare(a.Updated); c != 0 {
+			return c
+		}
+		return compareTasks(b, a)
+	})
 	return ts
 }
 

@@ -121,7 +121,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	e, err := s.store.add(t, opts.hook)
+	e, err := s.store.add(t, opts.hook, !async)
 	if err != nil {
 		os.Remove(in)
 		writeDetail(w, storageStatus(err), "cannot store the task record: %v", err)
@@ -142,12 +142,16 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.reply(t))
 		return
 	}
+	// Until it is answered, the task is not replaced by a later one
+	// (Config.KeepSync); then the older ones are deleted.
+	defer s.pruneSync()
+	defer s.store.setWaited(e, false)
 	select {
 	case <-e.done:
 	case <-r.Context().Done():
 		return // the client is gone; the task goes on and keeps its record
 	}
-	t, _ = s.store.get(t.ID)
+	t = s.store.task(e)
 	if t.Status != StatusDone {
 		// The client learns of the failure from this reply and gets no id:
 		// nothing of the task is kept.
