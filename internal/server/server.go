@@ -89,7 +89,9 @@ type Config struct {
 	WebhookConcurrency int
 	// HTTPClient posts the webhooks (default: a client of its own).
 	HTTPClient *http.Client
-	// Logf logs what no request can be told (default log.Printf).
+	// Logf logs a line per request and per change of a task's state
+	// (queued, processing, done, failed), and what no request can be told
+	// (default log.Printf).
 	Logf func(format string, args ...any)
 
 	// The start-up defaults of Celantur's API mode: Classes are what an
@@ -220,6 +222,7 @@ func build(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.logf = cfg.Logf
 	s := &Server{
 		cfg:     cfg,
 		store:   st,
@@ -257,8 +260,9 @@ func (s *Server) start() {
 
 func (s *Server) logf(format string, args ...any) { s.cfg.Logf(format, args...) }
 
-// Handler returns the HTTP handler of the API.
-func (s *Server) Handler() http.Handler { return s.auth(jsonRouteErrors(s.mux)) }
+// Handler returns the HTTP handler of the API, which logs a line per
+// request through Config.Logf.
+func (s *Server) Handler() http.Handler { return accessLog(s.logf, s.auth(jsonRouteErrors(s.mux))) }
 
 // jsonRouteErrors answers the requests m has no route for (404, or 405
 // for a path known under another method) with the API's JSON error body

@@ -77,6 +77,8 @@ type store struct {
 	// failWrite, when set (by tests), is called before a record is
 	// written; its error fails the write.
 	failWrite func(Task) error
+	// logf, when set, logs a line per change of a task's state.
+	logf func(format string, args ...any)
 }
 
 var errNoTask = errors.New("no such task")
@@ -193,11 +195,31 @@ func (s *store) update(id string, fn func(*Task)) (Task, error) {
 		s.mu.Unlock()
 		return Task{}, errNoTask
 	}
+	was := e.t.Status
 	fn(&e.t)
 	e.t.Updated = time.Now().UTC()
 	t := e.t
 	s.mu.Unlock()
-	return t, s.write(t)
+	if err := s.write(t); err != nil {
+		return t, err
+	}
+	if t.Status != was && s.logf != nil {
+		s.logf("%s", stateLine(t))
+	}
+	return t, nil
+}
+
+// stateLine is the log line of task t entering its state.
+func stateLine(t Task) string {
+	switch t.Status {
+	case StatusProcessing:
+		return fmt.Sprintf("task %s: processing (%s %q, attempt %d)", t.ID, t.Kind, t.Filename, t.Attempts)
+	case StatusDone:
+		return fmt.Sprintf("task %s: done in %.3fs (%d objects)", t.ID, t.Duration, t.Objects)
+	case StatusFailed:
+		return fmt.Sprintf("task %s: failed after %.3fs: %s", t.ID, t.Duration, t.Error)
+	}
+	return fmt.Sprintf("task %s: %s", t.ID, t.Status)
 }
 
 // list returns copies of the tasks, oldest first.
