@@ -322,6 +322,17 @@ func TestHandler(t *testing.T) {
 	if code, _, _ := do(t, c, http.MethodGet, sign("tasks/7/none", http.MethodGet, time.Minute), nil, ""); code != http.StatusNotFound {
 		t.Errorf("signed GET of a missing key: %d, want 404", code)
 	}
+	// A key that needs escaping in a URL.
+	const odd = "tasks/7/a b?c&d=%/ü#x"
+	if code, msg, _ := do(t, c, http.MethodPut, sign(odd, http.MethodPut, time.Minute), strings.NewReader("odd"), ""); code != http.StatusOK {
+		t.Errorf("signed PUT of %q: %d %s", odd, code, msg)
+	}
+	if code, got, _ := do(t, c, http.MethodGet, sign(odd, http.MethodGet, time.Minute), nil, ""); code != http.StatusOK || got != "odd" {
+		t.Errorf("signed GET of %q: %d %q", odd, code, got)
+	}
+	mu.Lock()
+	delete(puts, odd)
+	mu.Unlock()
 
 	// Refused requests: 403 (413 for a large body), and nothing stored.
 	tamper := func(u, param, value string) string {

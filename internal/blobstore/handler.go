@@ -25,8 +25,10 @@ var _ fileblob.URLSigner = (*pathSigner)(nil)
 
 // URLFromKey implements fileblob.URLSigner.
 func (p *pathSigner) URLFromKey(ctx context.Context, key string, opts *driver.SignedURLOptions) (*url.URL, error) {
-	u := p.base.JoinPath("blob", key)
-	return fileblob.NewURLSignerHMAC(u, p.secret).URLFromKey(ctx, key, opts)
+	u := *p.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/blob/" + key
+	u.RawPath = "" // String escapes Path
+	return fileblob.NewURLSignerHMAC(&u, p.secret).URLFromKey(ctx, key, opts)
 }
 
 // KeyFromURL implements fileblob.URLSigner: it returns the key of a URL made
