@@ -2,9 +2,11 @@
 // own, started on the loopback interface from the PostgreSQL binaries
 // installed on the machine, or the server VEIL_TEST_POSTGRES names.
 //
-// Start returns the connection string of a new, empty database. The
-// first call starts the server, which serves the whole test binary; a
-// package that calls Start stops it with Main:
+// Start returns the connection string of a new, empty database: a schema
+// of its own in the server's database, which the connection string makes
+// the search_path (creating a schema takes milliseconds, a database a
+// third of a second). The first call starts the server, which serves the
+// whole test binary; a package that calls Start stops it with Main:
 //
 //	func TestMain(m *testing.M) { pgtest.Main(m) }
 //
@@ -18,15 +20,17 @@
 // package creates), or as nobody where there is no such user, in a data
 // directory under os.TempDir that it gives to that user.
 //
-// VEIL_TEST_POSTGRES=postgres://... names an existing server instead:
-// Start then creates its databases there (the role needs CREATEDB) and
-// drops them when the test ends.
+// VEIL_TEST_POSTGRES=postgres://... names an existing server and
+// database instead: Start then creates its schemas there (the role needs
+// the CREATE privilege on the database) and drops them when the test
+// ends.
 package pgtest
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -45,15 +49,16 @@ import (
 )
 
 var (
-	once   sync.Once
-	srv    *server
-	srvErr error
-	skip   string // why there is no server, when the binaries are missing
-	dbSeq  atomic.Int64
+	once      sync.Once
+	srv       *server
+	srvErr    error
+	skip      string // why there is no server, when the binaries are missing
+	schemaSeq atomic.Int64
 )
 
 // Start returns the connection string (postgres://...) of a new, empty
-// database, which only this test uses.
+// database, which only this test uses: a schema of its own, which the
+// connection string makes the search_path.
 func Start(t testing.TB) string {
 	t.Helper()
 	once.Do(func() {
@@ -77,7 +82,7 @@ func Start(t testing.TB) string {
 	if srvErr != nil {
 		t.Fatalf("pgtest: %v", srvErr)
 	}
-	dsn, err := srv.createDB(t)
+	dsn, err := srv.newSchema(t)
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
@@ -281,10 +286,11 @@ func (s *server) stop() {
 	os.RemoveAll(s.dir)
 }
 
-// createDB creates a database for t and returns its connection string.
-// On a server of VEIL_TEST_POSTGRES, it drops the database when t ends.
-func (s *server) createDB(t testing.TB) (string, error) {
-	name := fmt.Sprintf("veiltest_%d_%d", os.Getpid(), dbSeq.Add(1))
+// newSchema creates a schema for t in the server's database and returns
+// a connection string whose search_path is that schema alone. On the
+// server of VEIL_TEST_POSTGRES, it drops the schema when t ends.
+func (s *server) newSchema(t testing.TB) (string, error) {
+	name := fmt.Sprintf("veiltest_%d_%d_%08x", os.Getpid(), schemaSeq.Add(1), rand.Uint32())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := pgx.Connect(ctx, s.dsn)
@@ -292,8 +298,8 @@ func (s *server) createDB(t testing.TB) (string, error) {
 		return "", err
 	}
 	defer c.Close(ctx)
-	if _, err := c.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", fmt.Errorf("creating database %s: %v", name, err)
+	if _, err := c.Exec(ctx, "CREATE SCHEMA "+name); err != nil {
+		return "", fmt.Errorf("creating schema %s: %v", name, err)
 	}
 	if s.external {
 		t.Cleanup(func() {
@@ -301,25 +307,27 @@ func (s *server) createDB(t testing.TB) (string, error) {
 			defer cancel()
 			c, err := pgx.Connect(ctx, s.dsn)
 			if err != nil {
-				t.Logf("pgtest: dropping database %s: %v", name, err)
+				t.Logf("pgtest: dropping schema %s: %v", name, err)
 				return
 			}
 			defer c.Close(ctx)
-			if _, err := c.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-				t.Logf("pgtest: dropping database %s: %v", name, err)
+			if _, err := c.Exec(ctx, "DROP SCHEMA "+name+" CASCADE"); err != nil {
+				t.Logf("pgtest: dropping schema %s: %v", name, err)
 			}
 		})
 	}
-	return withDatabase(s.dsn, name)
+	return withSearchPath(s.dsn, name)
 }
 
-// withDatabase returns dsn, a postgres:// URL, naming database name.
-func withDatabase(dsn, name string) (string, error) {
+// withSearchPath returns dsn, a postgres:// URL, with search_path set to
+// schema.
+func withSearchPath(dsn, schema string) (string, error) {
 	u, err := url.Parse(dsn)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return "", fmt.Errorf("VEIL_TEST_POSTGRES is not a postgres:// URL")
 	}
-	u.Path = "/" + name
-	u.RawPath = ""
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
