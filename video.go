@@ -199,7 +199,7 @@ func (r *VideoResult) WriteFrameMetadata(dir, name string) ([]string, error) {
 	for start := 0; start < len(r.Frames); start += metadata.FramesPerFile {
 		end := min(start+metadata.FramesPerFile, len(r.Frames)) - 1
 		f := filepath.Join(dir, metadata.FramesFileName(filepath.Base(name), start, end))
-		if err := atomicfile.WriteFile(f, 0o644, func(w io.Writer) error { return metadata.Encode(w, r.Frames[start:end+1]) }); err != nil {
+		if err := atomicfile.WriteFile(f, 0o666, func(w io.Writer) error { return metadata.Encode(w, r.Frames[start:end+1]) }); err != nil {
 			return files, err
 		}
 		files = append(files, f)
@@ -307,6 +307,12 @@ func (e *Engine) AnonymizeVideo(ctx context.Context, src, dst string, p Params, 
 	if err := w.Close(); err != nil {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("%w: %w", ErrVideo, err)
+	}
+	// The temporary file was created 0o600: dst gets the mode of any
+	// output, as os.Create would give it.
+	if err := os.Chmod(tmp, atomicfile.Perm(0o666)); err != nil {
+		os.Remove(tmp)
+		return nil, err
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		os.Remove(tmp)

@@ -703,7 +703,7 @@ type output struct {
 // writeFile writes data to name atomically: no half-written file, and no
 // temporary file left on error.
 func writeFile(name string, data []byte) error {
-	return atomicfile.WriteFile(name, 0o644, func(w io.Writer) error {
+	return atomicfile.WriteFile(name, 0o666, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})

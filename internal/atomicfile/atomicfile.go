@@ -15,7 +15,8 @@ import (
 //
 // The data goes to a temporary file in the same directory (named
 // ".NAME.tmp" plus a random suffix), which is synced, closed, given the
-// permissions perm (exactly, not filtered by the umask) and then renamed onto
+// permissions Perm(perm) — perm less the umask, as os.OpenFile creates a
+// file; pass 0o666 for the mode of os.Create — and then renamed onto
 // name. If write or any of these steps fails — or write panics — the
 // temporary file is removed and name is left as it was. The error of write is
 // returned as it is.
@@ -44,7 +45,7 @@ func WriteFile(name string, perm os.FileMode, write func(w io.Writer) error) err
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp, perm); err != nil {
+	if err := os.Chmod(tmp, Perm(perm)); err != nil {
 		return err
 	}
 	if err := os.Rename(tmp, name); err != nil {
@@ -53,6 +54,13 @@ func WriteFile(name string, perm os.FileMode, write func(w io.Writer) error) err
 	done = true
 	return nil
 }
+
+// Perm returns perm less the bits of the process's umask (read once, at
+// start-up), which are the permissions os.OpenFile gives a file it creates
+// with perm. A file made under another name, which os.CreateTemp creates
+// with 0o600, takes the mode a file made directly would have from
+// os.Chmod(name, Perm(0o666)) before it is renamed.
+func Perm(perm os.FileMode) os.FileMode { return perm &^ umask }
 
 // tempInfix is what WriteFile puts between a file's name and the random
 // digits of its temporary file's.

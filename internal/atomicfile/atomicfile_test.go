@@ -97,7 +97,7 @@ func TestWriteFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantPerm := os.FileMode(0o640)
+			wantPerm := Perm(0o640)
 			if tc.wantErr != nil {
 				wantPerm = 0o600 // the previous file, untouched
 			}
@@ -209,5 +209,37 @@ func TestTempFor(t *testing.T) {
 		if name, ok := TempFor(tt.base); name != tt.name || ok != tt.ok {
 			t.Errorf("TempFor(%q) = %q, %v; want %q, %v", tt.base, name, ok, tt.name, tt.ok)
 		}
+	}
+}
+
+// TestPermLikeCreate checks that WriteFile gives a file the mode
+// os.OpenFile gives one it creates with the same perm: perm less the
+// umask.
+func TestPermLikeCreate(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no umask on Windows")
+	}
+	dir := t.TempDir()
+	for _, perm := range []os.FileMode{0o666, 0o644, 0o600, 0o640} {
+		direct := filepath.Join(dir, "direct")
+		f, err := os.OpenFile(direct, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		atomic := filepath.Join(dir, "atomic")
+		if err := WriteFile(atomic, perm, func(w io.Writer) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		fd, err1 := os.Stat(direct)
+		fa, err2 := os.Stat(atomic)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if fa.Mode().Perm() != fd.Mode().Perm() || Perm(perm) != fd.Mode().Perm() {
+			t.Errorf("perm %v: WriteFile made %v, Perm says %v, os.OpenFile made %v", perm, fa.Mode().Perm(), Perm(perm), fd.Mode().Perm())
+		}
+		os.Remove(direct)
+		os.Remove(atomic)
 	}
 }

@@ -258,7 +258,7 @@ func (s *Server) processImage(ctx context.Context, t Task, in string, opts *opti
 		return 0, err
 	}
 	for _, o := range outs { // the anonymised image last
-		err := atomicfile.WriteFile(filepath.Join(s.outDir(t.ID), o.name), 0o644, func(w io.Writer) error {
+		err := atomicfile.WriteFile(filepath.Join(s.outDir(t.ID), o.name), 0o666, func(w io.Writer) error {
 			_, err := w.Write(o.data)
 			return err
 		})
@@ -293,7 +293,7 @@ func (s *Server) processVideo(ctx context.Context, t Task, in string, opts *opti
 	if frames == nil {
 		frames = []metadata.Frame{}
 	}
-	err = atomicfile.WriteFile(filepath.Join(s.outDir(t.ID), fileMetadata), 0o644, func(w io.Writer) error {
+	err = atomicfile.WriteFile(filepath.Join(s.outDir(t.ID), fileMetadata), 0o666, func(w io.Writer) error {
 		return json.NewEncoder(w).Encode(frames)
 	})
 	if err != nil {

@@ -229,7 +229,7 @@ func build(cfg Config) (*Server, error) {
 		jobs:    make(chan string, cfg.Queue),
 		uploads: make(chan struct{}, cfg.MaxUploads),
 		writeInput: func(name string, write func(io.Writer) error) error {
-			return atomicfile.WriteFile(name, 0o644, write)
+			return atomicfile.WriteFile(name, 0o666, write)
 		},
 		quit:       make(chan struct{}),
 		hookSem:    make(chan struct{}, cfg.WebhookConcurrency),

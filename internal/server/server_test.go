@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -905,5 +906,41 @@ func TestKeepSync(t *testing.T) {
 	}
 	if def.cfg.KeepSync != 1 {
 		t.Errorf("default KeepSync %d, want 1", def.cfg.KeepSync)
+	}
+}
+
+// TestOutputModes checks that the files the server writes (the upload,
+// the outputs, the task record) have the mode os.Create gives a file.
+func TestOutputModes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no umask on Windows")
+	}
+	s := newTestServer(t, nil, nil)
+	r := decodeJSON[map[string]string](t, s.upload(t, "", "plate.jpg", "image/jpeg", readFile(t, "plate.jpg"), nil))
+	f, err := os.Create(filepath.Join(t.TempDir(), "created"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := f.Stat()
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fi.Mode().Perm()
+	n := 0
+	for _, dir := range []string{s.in, s.out} {
+		filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			n++
+			if fi, err := d.Info(); err != nil || fi.Mode().Perm() != want {
+				t.Errorf("%s: mode %v (%v), want %v", path, fi.Mode().Perm(), err, want)
+			}
+			return nil
+		})
+	}
+	if n != 6 { // the upload, 4 outputs, the record
+		t.Errorf("%d files for task %s, want 6", n, r["id"])
 	}
 }

@@ -143,7 +143,7 @@ func (s *store) write(t Task) error {
 			return err
 		}
 	}
-	return atomicfile.WriteFile(s.path(t.ID), 0o644, func(w io.Writer) error {
+	return atomicfile.WriteFile(s.path(t.ID), 0o666, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
