@@ -251,6 +251,14 @@ func newObjectDetector(mo onnx.Options) (*detect.YOLOX, error) {
 	return y, nil
 }
 
+// MinThreshold is the least score threshold the engine applies: a
+// threshold of 0 (Celantur's range is 0..1), which Params.Set stores as
+// MinThreshold, keeps every candidate the detectors score at least this
+// much. Below it the candidates are noise whose number grows without
+// bound — thousands of faces on one photo, and a plate search in every
+// vehicle candidate — and so does the time.
+const MinThreshold = 0.01
+
 // Default thresholds (Celantur's).
 const (
 	DefaultFaceThreshold         = 0.5
@@ -264,7 +272,8 @@ const (
 type Params struct {
 	// Classes to detect; empty means Face and LicensePlate.
 	Classes []Class
-	// Per-class score thresholds in (0, 1]; 0 means the default.
+	// Per-class score thresholds in [0, 1]; 0 means the default. A
+	// threshold below MinThreshold counts as MinThreshold.
 	FaceThreshold, LicensePlateThreshold, PersonThreshold, VehicleThreshold float32
 	// Format is the tiling: "whole" (or ""), "pano:N" for an
 	// equirectangular panorama of width N (presets 4096, 5400, 5640, 7060,
@@ -315,7 +324,7 @@ func (p *Params) threshold(c Class) float32 {
 	if t == 0 {
 		return def
 	}
-	return t
+	return max(t, MinThreshold)
 }
 
 func (p *Params) validate() error {

@@ -84,7 +84,7 @@ func ExampleParams_Set() {
 	fmt.Println(p.Set("license-plate-threshold", "1.5"))
 	// Output:
 	// pixelate 0.6 120 {0.3 0.1}
-	// veil: bad option: license-plate-threshold: want a number in (0, 1], got "1.5"
+	// veil: bad option: license-plate-threshold: want a number in [0, 1], got "1.5"
 }
 
 // Detect faces without changing the image: each detection has its box in

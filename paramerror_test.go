@@ -13,7 +13,7 @@ func TestParamErrorMessage(t *testing.T) {
 	long := `[{"topLeftX":0,"topLeftY":0,"width":1,"height":1,"comment":"` + strings.Repeat("x", 1000) + `"}]`
 	for _, tt := range []struct{ name, value, want string }{
 		{"method", "smudge", `veil: bad option: method: want blur, pixelate, blacken or detect, got "smudge"`},
-		{"face-threshold", "2", `veil: bad option: face-threshold: want a number in (0, 1], got "2"`},
+		{"face-threshold", "2", `veil: bad option: face-threshold: want a number in [0, 1], got "2"`},
 		{"format", `{"number":[0,1]}`, `veil: bad option: format: "number" must be two positive integers, got [0,1]`},
 		{"format", "pano:12", `veil: bad option: format: pano width 12 is not a preset (presets: 4096, 5400, 5640, 7060, 7680, 8000, 8192, 11000)`},
 		{"ignores", `[{"topLeftX":1,"topLeftY":1,"width":0,"height":1}]`, `veil: bad option: ignores: region 1: width and height must be positive, got 0x1`},

@@ -26,7 +26,7 @@ var ParamNames = []string{
 // ErrOption.
 type ParamError struct {
 	Name, Value string
-	// Want says what the parameter takes ("a number in (0, 1]").
+	// Want says what the parameter takes ("a number in [0, 1]").
 	Want string
 	// Reason says what is wrong with Value, where more can be said than
 	// Want ("region 1: width and height must be positive, got 0x1");
@@ -78,7 +78,8 @@ func ParseMaskScale(s string) (int, error) {
 //   - bbox, debug, score: true or false (also 1/0, yes/no, on/off);
 //   - format: whole, pano:N or a JSON grid (see package tiling);
 //   - ignores: a JSON array of regions (see ParseIgnores);
-//   - the thresholds: a score in (0, 1];
+//   - the thresholds: a score in [0, 1], where 0 keeps every candidate
+//     (stored as MinThreshold, as is any threshold below it);
 //   - kernel-size-face and kernel-size-license-plate: a fraction of the
 //     object's size in (0, 10]; kernel-size-person and
 //     kernel-size-vehicle: pixels in (0, 10000];
@@ -116,9 +117,11 @@ func (p *Params) Set(name, s string) error {
 		return x, nil
 	}
 	threshold := func(dst *float32) error {
-		x, err := num(0, 1, true)
+		x, err := num(0, 1, false)
 		if err == nil {
-			*dst = float32(x)
+			// 0 is every candidate: the engine's floor, not the
+			// default that a zero Params field means.
+			*dst = max(float32(x), MinThreshold)
 		}
 		return err
 	}

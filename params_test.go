@@ -1,10 +1,12 @@
 package veil
 
 import (
+	"context"
 	"errors"
 	"image"
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestParamsSet(t *testing.T) {
@@ -22,6 +24,8 @@ func TestParamsSet(t *testing.T) {
 		{"format", `{"number":[2,1],"overlap":[0.1,0]}`, Params{Format: `{"number":[2,1],"overlap":[0.1,0]}`}},
 		{"ignores", `[{"topLeftX":1,"topLeftY":2,"width":3,"height":4}]`, Params{Ignores: []image.Rectangle{image.Rect(1, 2, 4, 6)}}},
 		{"face-threshold", "0.3", Params{FaceThreshold: 0.3}},
+		{"face-threshold", "0", Params{FaceThreshold: MinThreshold}}, // every candidate: the engine's floor
+		{"person-threshold", "0.001", Params{PersonThreshold: MinThreshold}},
 		{"license-plate-threshold", "1", Params{LicensePlateThreshold: 1}},
 		{"person-threshold", "0.25", Params{PersonThreshold: 0.25}},
 		{"vehicle-threshold", "0.7", Params{VehicleThreshold: 0.7}},
@@ -60,7 +64,7 @@ func TestParamsSetBad(t *testing.T) {
 		{"format", "pano:1"},
 		{"ignores", `[{"topLeftX":1}]`},
 		{"ignores", "[{"},
-		{"face-threshold", "0"},
+		{"face-threshold", "-0.1"},
 		{"face-threshold", "1.5"},
 		{"person-threshold", "NaN"},
 		{"kernel-size-face", "11"},
@@ -137,4 +141,49 @@ func FuzzParamsSet(f *testing.F) {
 			t.Fatalf("Set(%q, %q) accepted what prepare refuses: %v", name, v, err)
 		}
 	})
+}
+
+// TestThresholdZero checks that a threshold of 0 (Celantur's range is
+// 0..1) keeps every candidate down to MinThreshold, more than the
+// defaults do, in bounded time; a threshold below MinThreshold given in
+// Params counts as MinThreshold.
+func TestThresholdZero(t *testing.T) {
+	e, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := decodeFile(t, "testdata/street.jpg")
+	all := []Class{Face, LicensePlate, Person, Vehicle}
+	def, err := e.Detect(context.Background(), img, Params{Classes: all})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := Params{Classes: all}
+	for _, name := range []string{"face-threshold", "license-plate-threshold", "person-threshold", "vehicle-threshold"} {
+		if err := zero.Set(name, "0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tiny := Params{Classes: all, FaceThreshold: 1e-9, LicensePlateThreshold: 1e-9, PersonThreshold: 1e-9, VehicleThreshold: 1e-9}
+	for _, tc := range []struct {
+		name string
+		p    Params
+	}{{"Set 0", zero}, {"1e-9", tiny}} {
+		// Far below a threshold of 0, the candidates and the plate
+		// searches in them would not end in this time.
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ds, err := e.Detect(ctx, img, tc.p)
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(ds) <= len(def) {
+			t.Errorf("%s: %d detections, want more than the defaults' %d", tc.name, len(ds), len(def))
+		}
+		for _, d := range ds {
+			if d.Score < MinThreshold {
+				t.Errorf("%s: a %v of score %v, below MinThreshold", tc.name, d.Class, d.Score)
+			}
+		}
+	}
 }

@@ -109,7 +109,7 @@ func newAnonymizeFlags(cfg *anonymizeConfig) (*flag.FlagSet, func(*flag.FlagSet)
 		{"person-threshold", "persons", fmt.Sprint(veil.DefaultPersonThreshold)},
 		{"vehicle-threshold", "vehicles", fmt.Sprint(veil.DefaultVehicleThreshold)},
 	} {
-		fs.Var(paramValue{p, t.name, t.def}, t.name, "lowest detection `score` (0 < score ≤ 1) of "+t.what)
+		fs.Var(paramValue{p, t.name, t.def}, t.name, "lowest detection `score` (0 ≤ score ≤ 1; 0: every candidate, down to veil.MinThreshold) of "+t.what)
 	}
 	p.Format = "whole"
 	fs.Var(paramValue{p, "format", "whole"}, "format",

@@ -31,7 +31,7 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 		{"person-threshold", "person", fmt.Sprint(veil.DefaultPersonThreshold)},
 		{"vehicle-threshold", "vehicle", fmt.Sprint(veil.DefaultVehicleThreshold)},
 	} {
-		fs.Var(paramValue{&p, t.name, t.def}, t.name, t.what+" score threshold, 0 < score ≤ 1")
+		fs.Var(paramValue{&p, t.name, t.def}, t.name, t.what+" score threshold, 0 ≤ score ≤ 1 (0: every candidate, down to veil.MinThreshold)")
 	}
 	p.Format = "whole"
 	fs.Var(paramValue{&p, "format", "whole"}, "format", `tiling: whole, pano:N or {"number":[nx,ny],"overlap":[ox,oy]}`)

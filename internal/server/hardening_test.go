@@ -81,7 +81,7 @@ func TestParamErrorsSayGotOnce(t *testing.T) {
 		`format={"number":[2,2],"overlap":[1.5,0]}`,
 		"format=pano:0",
 		`ignores=[{"topLeftX":-1}]`,
-		"face-threshold=0",
+		"face-threshold=-0.1",
 		"bbox=2",
 	} {
 		v, err := url.ParseQuery(q)

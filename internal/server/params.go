@@ -3,8 +3,10 @@ package server
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -105,9 +107,49 @@ var classParams = []struct {
 	{"face", veil.Face}, {"license-plate", veil.LicensePlate}, {"person", veil.Person}, {"vehicle", veil.Vehicle},
 }
 
+// uploadKeys are the query parameters of POST /v1/file: the spec's, and
+// the anonymization gradients (veil.ParamNames).
+var uploadKeys = func() map[string]bool {
+	m := make(map[string]bool)
+	for _, ks := range [][]string{veil.ParamNames, hookKeys,
+		{"face", "license-plate", "person", "vehicle", "segmentation-threshold", "no-object-tracking", "keep-bit-rate"}} {
+		for _, k := range ks {
+			m[k] = true
+		}
+	}
+	return m
+}()
+
+// checkUploadKeys refuses a query parameter of POST /v1/file that v1 does
+// not have: one ignored would leave the upload processed otherwise than
+// its client asked (a threshold, a class), and no one would know. The
+// Cloud API v2's spellings (face_threshold, anonymization_method) are
+// named with their v1 spelling.
+func checkUploadKeys(q url.Values) error {
+	var unknown []string
+	for k := range q {
+		if !uploadKeys[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	slices.Sort(unknown)
+	k := unknown[0]
+	v1 := strings.ReplaceAll(strings.ToLower(k), "_", "-")
+	if v1 == "anonymization-method" {
+		v1 = "method"
+	}
+	if uploadKeys[v1] {
+		return badParam("%s: not a v1 parameter; v1 spells it %s (%s is the Cloud API v2's spelling)", echo(k), v1, echo(k))
+	}
+	return badParam("%s: not a v1 parameter (the v1 parameters are %s)", echo(k), strings.Join(slices.Sorted(maps.Keys(uploadKeys)), ", "))
+}
+
 // parseOptions parses the query parameters of POST /v1/file, with the
-// server's start-up defaults of classes and format (see Config). Unknown
-// parameters are ignored, as the Celantur API does.
+// server's start-up defaults of classes and format (see Config). It reads
+// the known parameters only: checkUploadKeys refuses the others.
 func parseOptions(q url.Values, cfg *Config) (*options, error) {
 	o := &options{}
 	p := &o.params
@@ -177,7 +219,7 @@ func parseOptions(q url.Values, cfg *Config) (*options, error) {
 
 	// segmentation-threshold is deprecated: it sets the person and vehicle
 	// thresholds not given themselves.
-	seg, segGiven, err := floatParam(q, "segmentation-threshold", 0, 1, true)
+	seg, segGiven, err := floatParam(q, "segmentation-threshold", 0, 1, false)
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +229,7 @@ func parseOptions(q url.Values, cfg *Config) (*options, error) {
 			dst  *float32
 		}{{"person-threshold", &p.PersonThreshold}, {"vehicle-threshold", &p.VehicleThreshold}} {
 			if strings.TrimSpace(q.Get(t.name)) == "" {
-				*t.dst = float32(seg)
+				*t.dst = max(float32(seg), veil.MinThreshold) // 0: every candidate, as the others
 			}
 		}
 	}

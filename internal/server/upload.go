@@ -87,6 +87,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	q := r.URL.Query()
+	if err := checkUploadKeys(q); err != nil {
+		writeDetail(w, http.StatusUnprocessableEntity, "%s", err)
+		return
+	}
 	opts, err := parseOptions(q, &s.cfg)
 	if err != nil {
 		writeDetail(w, http.StatusUnprocessableEntity, "%s", err)
