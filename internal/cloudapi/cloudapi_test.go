@@ -18,6 +18,7 @@ import (
 	"github.com/veilkit/veil"
 	"github.com/veilkit/veil/internal/blobstore"
 	"github.com/veilkit/veil/internal/taskstore"
+	"golang.org/x/crypto/bcrypt"
 )
 
 var (
@@ -321,5 +322,115 @@ func TestListPages(t *testing.T) {
 	json.Unmarshal([]byte(b), &l)
 	if l.Count != 2 || l.NextPageKey != nil || l.Items[0].TaskID != ids[10] {
 		t.Fatalf("second page: %s", b)
+	}
+}
+
+func TestStartRequestAndDeletedUpload(t *testing.T) {
+	a := newTestAPI(t, 1, nil)
+	data, _ := os.ReadFile("../../testdata/street.jpg")
+	id, up := a.create(t, `{"anonymization_method":"blacken","vehicle":true,"start_on":"start_request"}`)
+	if code, b := a.do(t, "POST", "/v2/task/"+itoa(id)+"/start", ""); code != 400 || !strings.Contains(b, "No file has been uploaded") {
+		t.Errorf("start before upload: %d %s", code, b)
+	}
+	put(t, up, "image/jpeg", data)
+	time.Sleep(150 * time.Millisecond)
+	if _, b := a.do(t, "GET", "/v2/task/"+itoa(id)+"/status", ""); !strings.Contains(b, `"task_status":"new"`) {
+		t.Errorf("started without a start request: %s", b)
+	}
+	if code, b := a.do(t, "POST", "/v2/task/"+itoa(id)+"/start", ""); code != 200 {
+		t.Errorf("start: %d %s", code, b)
+	}
+	if m := a.wait(t, id); m["task_status"] != "done" {
+		t.Errorf("task = %v", m)
+	}
+
+	// An upload to a deleted task is discarded.
+	id, up = a.create(t, `{"anonymization_method":"blur","face":true}`)
+	if code, b := a.do(t, "DELETE", "/v2/task/"+itoa(id)+"/files", ""); code != 200 {
+		t.Fatalf("delete: %d %s", code, b)
+	}
+	put(t, up, "image/jpeg", data)
+	time.Sleep(200 * time.Millisecond)
+	if _, err := a.cfg.Blobs.Attributes(context.Background(), keyOriginal(id)); err == nil {
+		t.Errorf("the upload to a deleted task is kept")
+	}
+	if _, b := a.do(t, "GET", "/v2/task/"+itoa(id), ""); !strings.Contains(b, `"task_status":"new"`) || strings.Contains(b, "original_url") {
+		t.Errorf("deleted task: %s", b)
+	}
+}
+
+func TestUsers(t *testing.T) {
+	hash := func(pw string) []byte {
+		h, _ := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+		return h
+	}
+	a := newTestAPI(t, 0, func(c *Config) { c.Users = map[string][]byte{"ann": hash("a1"), "bob": hash("b1")} })
+	signin := func(user, pw string) string {
+		code, b := a.do(t, "POST", "/v2/signin", `{"username":"`+user+`","password":"`+pw+`"}`)
+		var r signinBody
+		json.Unmarshal([]byte(b), &r)
+		if code != 200 || r.TokenType != "Bearer" || r.ExpiresIn != 3600 {
+			t.Fatalf("signin %s: %d %s", user, code, b)
+		}
+		return r.AccessToken
+	}
+	if code, b := a.do(t, "POST", "/v2/signin", `{"username":"ann","password":"nope"}`); code != 400 || !strings.Contains(b, `"code":"NotAuthorizedException"`) {
+		t.Errorf("bad password: %d %s", code, b)
+	}
+	if code, _ := a.do(t, "GET", "/v2/task/1", ""); code != 401 {
+		t.Errorf("no token: %d", code)
+	}
+	call := func(tok, method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, a.ts.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	ann, bob := signin("ann", "a1"), signin("bob", "b1")
+	code, b := call(ann, "POST", "/v2/task", `{"anonymization_method":"blur","face":true}`)
+	if code != 200 || !strings.Contains(b, `"customer_id":"ann"`) {
+		t.Fatalf("create: %d %s", code, b)
+	}
+	if code, b := call(bob, "GET", "/v2/task/1", ""); code != 400 || !strings.Contains(b, "Task ID not found") {
+		t.Errorf("bob sees ann's task: %d %s", code, b)
+	}
+	if code, _ := call(ann, "GET", "/v2/task/1", ""); code != 200 {
+		t.Errorf("ann's task: %d", code)
+	}
+	if _, b := call(bob, "GET", "/v2/task/list?create_time_after=2000-01-01", ""); !strings.Contains(b, `"count":0`) {
+		t.Errorf("bob's list: %s", b)
+	}
+}
+
+func TestLeaseLost(t *testing.T) {
+	a := newTestAPI(t, 0, func(c *Config) { c.Engine = testEngine(t); c.Lease = 100 * time.Millisecond })
+	data, _ := os.ReadFile("../../testdata/street.jpg")
+	id, up := a.create(t, `{"anonymization_method":"blur","face":true}`)
+	put(t, up, "image/jpeg", data)
+	time.Sleep(100 * time.Millisecond) // queued
+	ctx := context.Background()
+	w := &Worker{c: a.core, name: "slow"}
+	tk, err := a.cfg.Tasks.Claim(ctx, "slow", time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.beforeFinish = func(taskstore.Task) {
+		time.Sleep(10 * time.Millisecond)
+		if _, err := a.cfg.Tasks.Claim(ctx, "fast", time.Minute); err != nil {
+			t.Errorf("take over: %v", err)
+		}
+	}
+	// Renewal is every Lease/3 of the core's config; claim with a lease
+	// that ran out before the first renewal.
+	w.c = newCore(Config{Tasks: a.cfg.Tasks, Blobs: a.cfg.Blobs, Engine: testEngine(t), Logf: t.Logf, Lease: time.Hour}.withDefaults())
+	w.handle(ctx, tk)
+	got, _ := a.cfg.Tasks.Get(ctx, id)
+	if got.Status != taskstore.StatusProcessing || got.Worker != "fast" || len(got.Result) != 0 {
+		t.Errorf("task = %s by %s, result %s", got.Status, got.Worker, got.Result)
 	}
 }
