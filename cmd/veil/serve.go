@@ -74,6 +74,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	minRate := fs.Int64("min-upload-rate", 64, "fail an upload whose body arrives slower than `KiB/s` on average (408)")
 	taskTimeout := fs.Duration("task-timeout", 10*time.Minute, "fail a task that is not done after `duration` of processing")
 	keepSync := fs.Int("keep-sync", 1, "keep the tasks and files of the last `N` synchronous uploads (0: all)")
+	db := fs.String("db", "", "the Cloud API v2's task store: `DSN` sqlite:PATH or postgres://... (default: a SQLite file in the data folder)")
+	bucket := fs.String("bucket", "", "the Cloud API v2's blob store: a folder or s3://`URL` (default: a folder in the data folder)")
+	usersFile := fs.String("users", "", "enable POST /v2/signin for the users of `file` (name:bcrypt-hash lines); each sees only their tasks")
+	workersOnly := fs.Bool("workers-only", false, "run only Cloud API v2 workers (no HTTP API), sharing -db and -bucket with API processes")
 	classes := []veil.Class{veil.Face, veil.LicensePlate}
 	fs.Var(&classesValue{list: &classes}, "a",
 		"anonymize objects of `class` face, license-plate, person or vehicle in uploads that\n"+
@@ -124,6 +128,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*endpoint = "http://" + ln.Addr().String() + "/"
 	}
 	logger := log.New(stderr, "veil serve: ", log.LstdFlags)
+	v2, v2Close, err := openV2(ctx, v2Options{db: *db, bucket: *bucket, users: *usersFile, data: data,
+		workersOnly: *workersOnly, endpoint: *endpoint, token: *token, engine: engine, workers: *workers,
+		maxPixels: *maxPixels, maxUpload: *maxMB << 20, logf: logger.Printf})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer v2Close()
+	if *workersOnly {
+		ln.Close()
+		fmt.Fprintf(stdout, "veil serve: Cloud API v2 workers only (Ctrl-C to stop)\n")
+		<-ctx.Done()
+		return nil
+	}
 	srv, err := server.New(server.Config{
 		Engine:            engine,
 		APIEndpoint:       *endpoint,
@@ -153,7 +171,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	// The bodies of uploads are read within deadlines of their own (see
 	// -upload-idle-timeout); an idle keep-alive connection is closed.
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: logger}
+	mux := http.NewServeMux()
+	mux.Handle("/", srv.Handler())
+	mux.Handle("/v2/", v2)
+	mux.Handle("/blob/", v2)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: logger}
 	fmt.Fprintf(stdout, "veil serve: uploads in %s, results in %s, task records in %s\n",
 		*input, *output, filepath.Join(*output, "tasks"))
 	fmt.Fprintf(stdout, "veil serve: listening on http://%s/ (API endpoint %s; Ctrl-C to stop)\n", ln.Addr(), *endpoint)

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/veilkit/veil"
+	"github.com/veilkit/veil/internal/blobstore"
+	"github.com/veilkit/veil/internal/cloudapi"
+	"github.com/veilkit/veil/internal/taskstore"
+)
+
+// v2Options are what veil serve gives the Cloud API v2.
+type v2Options struct {
+	db, bucket, users, data string
+	workersOnly             bool
+	endpoint, token         string
+	engine                  *veil.Engine
+	workers, maxPixels      int
+	maxUpload               int64
+	logf                    func(string, ...any)
+}
+
+// openV2 opens the Cloud API v2's stores and starts its watcher and
+// workers (until ctx is done or stop is called); it returns the API's
+// handler (nil with workersOnly).
+func openV2(ctx context.Context, o v2Options) (h http.Handler, stop func(), err error) {
+	if o.db == "" || o.bucket == "" {
+		if o.data == "" {
+			return nil, nil, errors.New("no default data folder: set -db and -bucket")
+		}
+		if err := os.MkdirAll(o.data, 0o700); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.db == "" {
+		o.db = "sqlite:" + filepath.Join(o.data, "tasks.db")
+	}
+	if o.bucket == "" {
+		o.bucket = filepath.Join(o.data, "blobs")
+	}
+	tasks, err := taskstore.Open(ctx, o.db)
+	if err != nil {
+		return nil, nil, err
+	}
+	var api atomic.Pointer[cloudapi.API]
+	blobs, err := blobstore.Open(ctx, o.bucket, blobstore.Options{BaseURL: o.endpoint, MaxPutBytes: o.maxUpload,
+		OnPut: func(key string) {
+			if a := api.Load(); a != nil {
+				a.Uploaded(key)
+			}
+		}})
+	if err != nil {
+		tasks.Close()
+		return nil, nil, err
+	}
+	cfg := cloudapi.Config{Engine: o.engine, Tasks: tasks, Blobs: blobs, BaseURL: o.endpoint, Token: o.token,
+		Workers: o.workers, MaxPixels: o.maxPixels, MaxUploadBytes: o.maxUpload, Logf: o.logf}
+	if o.users != "" {
+		if cfg.Users, err = cloudapi.ReadUsers(o.users); err != nil {
+			blobs.Close()
+			tasks.Close()
+			return nil, nil, err
+		}
+	}
+	if o.workersOnly {
+		ctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			cloudapi.RunWorkers(ctx, cfg)
+		}()
+		return nil, func() { cancel(); <-done; blobs.Close(); tasks.Close() }, nil
+	}
+	a, err := cloudapi.New(cfg)
+	if err != nil {
+		blobs.Close()
+		tasks.Close()
+		return nil, nil, err
+	}
+	api.Store(a)
+	a.Start(ctx)
+	return a.Handler(), func() { a.Close(); blobs.Close(); tasks.Close() }, nil
+}
