@@ -43,12 +43,12 @@ func openV2(ctx context.Context, o v2Options) (h http.Handler, stop func(), err 
 	if o.bucket == "" {
 		o.bucket = filepath.Join(o.data, "blobs")
 	}
-	tasks, err := taskstore.Open(ctx, o.db)
+	tasks, err := taskstore.Open(context.WithoutCancel(ctx), o.db)
 	if err != nil {
 		return nil, nil, err
 	}
 	var api atomic.Pointer[cloudapi.API]
-	blobs, err := blobstore.Open(ctx, o.bucket, blobstore.Options{BaseURL: o.endpoint, MaxPutBytes: o.maxUpload,
+	blobs, err := blobstore.Open(context.WithoutCancel(ctx), o.bucket, blobstore.Options{BaseURL: o.endpoint, MaxPutBytes: o.maxUpload,
 		OnPut: func(key string) {
 			if a := api.Load(); a != nil {
 				a.Uploaded(key)
