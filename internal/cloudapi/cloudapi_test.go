@@ -17,6 +17,8 @@ import (
 
 	"github.com/veilkit/veil"
 	"github.com/veilkit/veil/internal/blobstore"
+	"github.com/veilkit/veil/internal/pgtest"
+	"github.com/veilkit/veil/internal/s3test"
 	"github.com/veilkit/veil/internal/taskstore"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -44,9 +46,15 @@ type testAPI struct {
 // newTestAPI serves an API on SQLite and a local folder in t.TempDir.
 func newTestAPI(t *testing.T, workers int, mod func(*Config)) *testAPI {
 	t.Helper()
-	ctx := context.Background()
 	dir := t.TempDir()
-	tasks, err := taskstore.Open(ctx, "sqlite:"+filepath.Join(dir, "tasks.db"))
+	return newTestAPIOn(t, "sqlite:"+filepath.Join(dir, "tasks.db"), filepath.Join(dir, "blobs"), workers, mod)
+}
+
+// newTestAPIOn serves an API on the task store dsn and the bucket.
+func newTestAPIOn(t *testing.T, dsn, bucket string, workers int, mod func(*Config)) *testAPI {
+	t.Helper()
+	ctx := context.Background()
+	tasks, err := taskstore.Open(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +63,7 @@ func newTestAPI(t *testing.T, workers int, mod func(*Config)) *testAPI {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(ts.Close)
 	var api *API
-	blobs, err := blobstore.Open(ctx, filepath.Join(dir, "blobs"), blobstore.Options{BaseURL: ts.URL + "/",
+	blobs, err := blobstore.Open(ctx, bucket, blobstore.Options{BaseURL: ts.URL + "/",
 		OnPut: func(key string) { api.Uploaded(key) }})
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +194,19 @@ func itoa(id int64) string { return json.Number(jsonInt(id)).String() }
 func jsonInt(id int64) string { b, _ := json.Marshal(id); return string(b) }
 
 func TestEndToEnd(t *testing.T) {
-	a := newTestAPI(t, 1, nil)
+	testEndToEnd(t, newTestAPI(t, 1, nil))
+}
+
+// TestEndToEndPostgresS3 is TestEndToEnd on PostgreSQL and S3: the upload
+// goes straight into the bucket, where the watcher finds it.
+func TestEndToEndPostgresS3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	testEndToEnd(t, newTestAPIOn(t, pgtest.Start(t), s3test.Start(t), 1, nil))
+}
+
+func testEndToEnd(t *testing.T, a *testAPI) {
 	data, err := os.ReadFile("../../testdata/group.jpg")
 	if err != nil {
 		t.Fatal(err)
@@ -433,4 +453,59 @@ func TestLeaseLost(t *testing.T) {
 	if got.Status != taskstore.StatusProcessing || got.Worker != "fast" || len(got.Result) != 0 {
 		t.Errorf("task = %s by %s, result %s", got.Status, got.Worker, got.Result)
 	}
+}
+
+func TestExpiredURL(t *testing.T) {
+	a := newTestAPI(t, 0, func(c *Config) { c.UploadExpiry = time.Second })
+	_, up := a.create(t, `{"anonymization_method":"blur","face":true}`)
+	time.Sleep(2100 * time.Millisecond)
+	req, _ := http.NewRequest("PUT", up, strings.NewReader("x"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("PUT to an expired URL: %s", resp.Status)
+	}
+}
+
+func TestWebhookAndEmptyMetadata(t *testing.T) {
+	got := make(chan map[string]any, 1)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m map[string]any
+		json.NewDecoder(r.Body).Decode(&m)
+		got <- m
+	}))
+	defer hook.Close()
+	a := newTestAPI(t, 1, nil)
+	// A plain grey image: nothing found, metadata 204.
+	img := image.NewGray(image.Rect(0, 0, 64, 48))
+	var b bytes.Buffer
+	veil.Encode(&b, img, veil.EncodeOptions{Format: "png"})
+	id, up := a.create(t, `{"anonymization_method":"blur","person":true,"webhook":"`+hook.URL+`"}`)
+	if code, body := a.do(t, "GET", "/v2/task/"+itoa(id)+"/metadata", ""); code != 204 || body != "" {
+		t.Errorf("metadata of a new task: %d %q", code, body)
+	}
+	put(t, up, "image/png", b.Bytes())
+	if m := a.wait(t, id); m["task_status"] != "done" || !strings.Contains(m["anonymized_url"].(string), "anonymized.png") {
+		t.Fatalf("task = %v", m)
+	}
+	select {
+	case m := <-got:
+		if m["task_id"] != float64(id) || m["task_status"] != "done" {
+			t.Errorf("webhook body = %v", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no webhook")
+	}
+	if code, body := a.do(t, "GET", "/v2/task/"+itoa(id)+"/metadata", ""); code != 204 || body != "" {
+		t.Errorf("metadata without detections: %d %q", code, body)
+	}
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if _, body := a.do(t, "GET", "/v2/task/"+itoa(id)+"/status", ""); strings.Contains(body, `"webhook_status":"sent"`) {
+			return
+		}
+	}
+	t.Error("webhook_status never sent")
 }
