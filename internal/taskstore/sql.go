@@ -84,6 +84,9 @@ var indexes = []string{
 // creation of the schema ("veiltask").
 const schemaLock = 0x7665696c7461736b
 
+// maxIdle is how many idle connections a store keeps.
+const maxIdle = 8
+
 // sqlStore is a Store in a database/sql database, PostgreSQL or SQLite.
 // Its statements are written once, with $N parameters (which SQLite
 // takes too) and the tokens {now}, {lease} and {lock} that bind replaces.
@@ -97,6 +100,9 @@ func openPostgres(ctx context.Context, dsn string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("taskstore: %w", err)
 	}
+	// Keep the connections of a few busy workers: a new one costs
+	// PostgreSQL a process.
+	db.SetMaxIdleConns(maxIdle)
 	s := &sqlStore{db: db, pg: true}
 	// The advisory lock makes processes that open a new database at
 	// once create the schema one after the other: CREATE TABLE IF NOT
@@ -125,6 +131,7 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("taskstore: %w", err)
 	}
+	db.SetMaxIdleConns(maxIdle)
 	if path == ":memory:" {
 		// Each connection would have a database of its own.
 		db.SetMaxOpenConns(1)

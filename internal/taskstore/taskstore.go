@@ -9,6 +9,49 @@
 // a lease that runs out; the next Claim takes the task over. So no task
 // is lost, and no task's result is recorded twice: a worker whose lease
 // was taken over gets ErrLeaseLost from Finish and must drop its result.
+//
+// # Databases
+//
+// Open takes a DSN:
+//
+//	postgres://user:pass@host:5432/veil?sslmode=disable  PostgreSQL; postgresql:// too: any pgx connection URL
+//	sqlite:/var/lib/veil/tasks.db                         SQLite, the file (created when absent)
+//	/var/lib/veil/tasks.db                                the same
+//	sqlite::memory:                                       SQLite in memory, for one process
+//
+// Both keep the tasks in the table veil_tasks, which Open creates when it
+// is absent (in PostgreSQL, in the first schema of the search_path);
+// several processes may open a database at once. SQLite runs in WAL
+// mode, so readers do not wait for the writer, and every transaction
+// takes the write lock when it begins (BEGIN IMMEDIATE), waiting up to
+// 10 s for it: processes on one machine may share the file, but not
+// processes on several machines (use PostgreSQL there). IDs increase in
+// the order of creation and are never reused; times are kept in UTC to
+// the microsecond; Params and Result are kept as they were given (in
+// PostgreSQL as json, which keeps the text).
+//
+// # Leases
+//
+// Claim takes the task with the lowest ID that is queued, or processing
+// with a lease that ran out, sets it processing with Worker and
+// LeaseUntil = now + lease, and adds one to Attempts, in one transaction
+// (in PostgreSQL, SELECT ... FOR UPDATE SKIP LOCKED, so workers claiming
+// at once take different tasks without waiting for each other). The
+// worker renews the lease (Renew) well before it runs out, such as every
+// third of it. Renew and Finish succeed while the task is processing and
+// its Worker is the worker: a lease that ran out still holds until a
+// Claim takes the task over. So a worker's name must be
+// its own among the workers that share the store, and its own among the
+// claims it makes at once (such as "host:pid:n" for the n-th claiming
+// goroutine of the process).
+//
+// "Now" is PostgreSQL's clock (now(), the start of the transaction), so
+// that workers on machines whose clocks differ agree on when a lease runs
+// out; with SQLite it is the clock of the process, which the processes
+// sharing the file, all on one machine, read alike.
+//
+// Missing tasks give ErrNotFound, from every method that takes an ID
+// (Renew and Finish too).
 package taskstore
 
 import (

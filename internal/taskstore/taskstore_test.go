@@ -416,6 +416,14 @@ func testRenew(t *testing.T, dsn string) {
 	if err := s.Renew(ctx, c.ID, "w2", time.Minute); !errors.Is(err, ErrLeaseLost) {
 		t.Errorf("Renew by w2: %v, want ErrLeaseLost", err)
 	}
+	// A lease that ran out holds until a Claim takes the task over.
+	if err := s.Renew(ctx, c.ID, "w1", 10*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := s.Renew(ctx, c.ID, "w1", time.Minute); err != nil {
+		t.Errorf("Renew of a lease that ran out, not taken over: %v", err)
+	}
 	if err := s.Renew(ctx, c.ID+1, "w1", time.Minute); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Renew(missing): %v, want ErrNotFound", err)
 	}
