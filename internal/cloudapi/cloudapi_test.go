@@ -509,3 +509,24 @@ func TestWebhookAndEmptyMetadata(t *testing.T) {
 	}
 	t.Error("webhook_status never sent")
 }
+
+func TestToken(t *testing.T) {
+	a := newTestAPI(t, 0, func(c *Config) { c.Token = "s3cret" })
+	for _, c := range []struct {
+		header string
+		want   int
+	}{{"", 401}, {"Bearer nope", 401}, {"Bearer s3cret", 400}, {"s3cret", 400}} {
+		req, _ := http.NewRequest("GET", a.ts.URL+"/v2/task/5", nil)
+		if c.header != "" {
+			req.Header.Set("Authorization", c.header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("Authorization %q: %s, want %d", c.header, resp.Status, c.want)
+		}
+	}
+}
