@@ -159,7 +159,7 @@ func start(bin string) (*server, error) {
 	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres",
 		"--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
 	initdb.Dir = dir
-	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	initdb.SysProcAttr = sysProcAttr(cred, false)
 	if out, err := initdb.CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v\n%s", err, out)
@@ -175,9 +175,12 @@ func start(bin string) (*server, error) {
 	}
 }
 
+// runAs is the user and group a server process runs as.
+type runAs struct{ uid, gid uint32 }
+
 // credential returns who runs PostgreSQL: nil (this process's user)
 // unless that is root, and gives dir to that user.
-func credential(dir string) (*syscall.Credential, error) {
+func credential(dir string) (*runAs, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil
 	}
@@ -196,11 +199,11 @@ func credential(dir string) (*syscall.Credential, error) {
 	if err := os.Chown(dir, int(uid), int(gid)); err != nil {
 		return nil, err
 	}
-	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+	return &runAs{uid: uint32(uid), gid: uint32(gid)}, nil
 }
 
 // run starts postgres in dir and waits until it takes connections.
-func run(bin, dir string, cred *syscall.Credential) (*server, error) {
+func run(bin, dir string, cred *runAs) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -220,7 +223,7 @@ func run(bin, dir string, cred *syscall.Credential) (*server, error) {
 	cmd.Stdout, cmd.Stderr = log, log
 	// postgres stops (fast shutdown) when the test binary dies without
 	// calling Stop.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGINT}
+	cmd.SysProcAttr = sysProcAttr(cred, true)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

@@ -82,7 +82,7 @@ var indexes = []string{
 
 // schemaLock is the PostgreSQL advisory lock that serializes the
 // creation of the schema ("veiltask").
-const schemaLock = 0x7665696c7461736b
+const schemaLock int64 = 0x7665696c7461736b
 
 // maxIdle is how many idle connections a store keeps.
 const maxIdle = 8
