@@ -398,10 +398,12 @@ func (p *Params) engineParams() (veil.Params, error) {
 		return vp, err
 	}
 	vp.BBox, vp.Debug, vp.Score = p.BBox, p.Debug, p.Score
-	vp.FaceThreshold = float32(p.FaceThreshold)
-	vp.LicensePlateThreshold = float32(p.LicensePlateThreshold)
-	vp.PersonThreshold = float32(p.PersonThreshold)
-	vp.VehicleThreshold = float32(p.VehicleThreshold)
+	// A threshold of 0 (the spec's range is 0..1) keeps every candidate:
+	// the engine's floor. Passed on as 0 it would mean "the default".
+	vp.FaceThreshold = max(float32(p.FaceThreshold), veil.MinThreshold)
+	vp.LicensePlateThreshold = max(float32(p.LicensePlateThreshold), veil.MinThreshold)
+	vp.PersonThreshold = max(float32(p.PersonThreshold), veil.MinThreshold)
+	vp.VehicleThreshold = max(float32(p.VehicleThreshold), veil.MinThreshold)
 	vp.KernelSizeFace, vp.KernelSizeLicensePlate = p.KernelSizeFace, p.KernelSizeLicensePlate
 	vp.KernelSizePerson, vp.KernelSizeVehicle = p.KernelSizePerson, p.KernelSizeVehicle
 	vp.FaceGradient = &veil.Gradient{Start: p.FaceAnonymizationGradientStart, Stop: p.FaceAnonymizationGradientStop}
