@@ -375,7 +375,7 @@ func (a *API) handleDelete(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	errAlready := fmt.Errorf("Task with ID %d already deleted.", t.ID)
+	errAlready := errors.New("already deleted")
 	_, err := a.cfg.Tasks.Update(r.Context(), t.ID, func(t *taskstore.Task) error {
 		if t.FilesDeleted {
 			return errAlready
@@ -384,7 +384,7 @@ func (a *API) handleDelete(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	if errors.Is(err, errAlready) {
-		writeError(w, http.StatusBadRequest, errAlready.Error())
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("Task with ID %d already deleted.", t.ID))
 		return
 	}
 	if err != nil {
