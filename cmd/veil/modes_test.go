@@ -11,16 +11,6 @@ import (
 	"testing"
 )
 
-// TestMain runs veil itself, not the tests, when VEIL_TEST_MAIN is set:
-// the tests run the command in a process of its own that way (see
-// TestOutputModes).
-func TestMain(m *testing.M) {
-	if os.Getenv("VEIL_TEST_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
-
 // TestOutputModes checks that every file veil anonymize writes — the
 // image, its masks and metadata, the video and its frame metadata — has
 // the mode os.Create gives a file, 0o666 less the umask, under the

@@ -52,6 +52,21 @@ an upload that names none anonymizes (default face and license-plate; an
 upload may still name any class), -format the tiling of one that gives no
 format, -save-mask the masks an image's task makes (a mask not made is 422).
 
+Beside it, serve answers the Celantur Cloud API v2 (POST /v2/task, GET
+/v2/task/{id}, /status, /metadata, GET /v2/task/list, POST
+/v2/task/{id}/start, DELETE /v2/task/{id}/files, POST /v2/signin): a task is
+created, its image uploaded to a signed, expiring upload_url, and its result
+downloaded from anonymized_url. Its tasks are kept in -db (a SQLite file in
+the data folder by default; postgres://... to share them between processes),
+its uploads and results in -bucket (a folder in the data folder by default,
+served under /blob/; s3://BUCKET?endpoint=...&region=... for an S3-compatible
+bucket that clients upload to directly). Processes that share -db and
+-bucket share the work: -workers-only runs workers without the HTTP API,
+-v2-workers 0 an API without workers. A worker holds its task for -lease,
+renewed while it works; when a worker dies its task is taken over after
+that. With -users FILE, POST /v2/signin gives expiring tokens and each user
+sees only their own tasks.
+
 The server binds to 127.0.0.1 by default. With -token every endpoint but
 GET /v1/status requires the header "Authorization: Bearer TOKEN".`
 
@@ -78,6 +93,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	bucket := fs.String("bucket", "", "the Cloud API v2's blob store: a folder or s3://`URL` (default: a folder in the data folder)")
 	usersFile := fs.String("users", "", "enable POST /v2/signin for the users of `file` (name:bcrypt-hash lines); each sees only their tasks")
 	workersOnly := fs.Bool("workers-only", false, "run only Cloud API v2 workers (no HTTP API), sharing -db and -bucket with API processes")
+	v2Workers := fs.Int("v2-workers", -1, "Cloud API v2 tasks processed at once in this process (default: -workers;\n0: none, for an API process whose tasks -workers-only processes process)")
+	lease := fs.Duration("lease", 30*time.Second, "a Cloud API v2 worker's hold on its task: a task whose worker died is taken over after `duration`")
 	classes := []veil.Class{veil.Face, veil.LicensePlate}
 	fs.Var(&classesValue{list: &classes}, "a",
 		"anonymize objects of `class` face, license-plate, person or vehicle in uploads that\n"+
@@ -96,9 +113,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &usageError{"serve", fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	if *workers < 1 || *queue < 1 || *maxMB < 1 || *maxPixels < 1 || *threads < 0 || *taskTimeout <= 0 ||
-		*maxUploads < 1 || *uploadIdle <= 0 || *minRate < 1 || *keepSync < 0 {
+		*maxUploads < 1 || *uploadIdle <= 0 || *minRate < 1 || *keepSync < 0 || *lease < time.Second {
 		return &usageError{"serve", errors.New("-workers, -queue, -max-upload-mb, -max-pixels, -max-uploads, -upload-idle-timeout, " +
-			"-min-upload-rate and -task-timeout must be positive, -keep-sync not negative")}
+			"-min-upload-rate and -task-timeout must be positive, -keep-sync not negative, -lease at least 1s")}
+	}
+	if *v2Workers < 0 {
+		*v2Workers = *workers
+	}
+	if *workersOnly && *v2Workers == 0 {
+		return &usageError{"serve", errors.New("-workers-only with -v2-workers 0 would process nothing")}
 	}
 	set := make(map[string]bool)
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -129,8 +152,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger := log.New(stderr, "veil serve: ", log.LstdFlags)
 	v2, v2Close, err := openV2(ctx, v2Options{db: *db, bucket: *bucket, users: *usersFile, data: data,
-		workersOnly: *workersOnly, endpoint: *endpoint, token: *token, engine: engine, workers: *workers,
-		maxPixels: *maxPixels, maxUpload: *maxMB << 20, logf: logger.Printf})
+		workersOnly: *workersOnly, endpoint: *endpoint, token: *token, engine: engine, workers: *v2Workers,
+		lease: *lease, maxPixels: *maxPixels, maxUpload: *maxMB << 20, logf: logger.Printf})
 	if err != nil {
 		ln.Close()
 		return err

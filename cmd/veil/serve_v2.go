@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"github.com/veilkit/veil"
 	"github.com/veilkit/veil/internal/blobstore"
@@ -21,6 +22,7 @@ type v2Options struct {
 	endpoint, token         string
 	engine                  *veil.Engine
 	workers, maxPixels      int
+	lease                   time.Duration
 	maxUpload               int64
 	logf                    func(string, ...any)
 }
@@ -59,7 +61,7 @@ func openV2(ctx context.Context, o v2Options) (h http.Handler, stop func(), err 
 		return nil, nil, err
 	}
 	cfg := cloudapi.Config{Engine: o.engine, Tasks: tasks, Blobs: blobs, BaseURL: o.endpoint, Token: o.token,
-		Workers: o.workers, MaxPixels: o.maxPixels, MaxUploadBytes: o.maxUpload, Logf: o.logf}
+		Workers: o.workers, Lease: o.lease, MaxPixels: o.maxPixels, MaxUploadBytes: o.maxUpload, Logf: o.logf}
 	if o.users != "" {
 		if cfg.Users, err = cloudapi.ReadUsers(o.users); err != nil {
 			blobs.Close()

@@ -176,6 +176,7 @@ var errLeaseLost = errors.New("the lease was lost")
 // its end unless the lease was lost meanwhile.
 func (w *Worker) handle(ctx context.Context, t taskstore.Task) {
 	c := w.c
+	c.logf("task %d processing by worker %s (attempt %d)", t.ID, w.name, t.Attempts)
 	pctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	renewed := make(chan struct{})
@@ -233,6 +234,9 @@ func (w *Worker) handle(ctx context.Context, t taskstore.Task) {
 	if err != nil {
 		c.logf("task %d failed (%s): %v", t.ID, cause, err)
 		c.deleteOutputs(ctx, t.ID)
+	} else {
+		c.logf("task %d done by worker %s (attempt %d, %d detections, %.2f s)",
+			t.ID, w.name, t.Attempts, res.Detections, res.Seconds)
 	}
 	if done.FilesDeleted { // deleted while it was processed
 		if err := c.cfg.Blobs.DeletePrefix(ctx, keyPrefix(t.ID)); err != nil {

@@ -19,10 +19,19 @@
 // before uploads were streamed, 8815 MiB. It needs N × -big-mb of free
 // disk in the temporary folder.
 //
+// With -v2 it loads the Cloud API v2 as it is deployed to scale out: it
+// starts one API process (veil serve -v2-workers 0) and N worker processes
+// (veil serve -workers-only) sharing a task store (-db; default a SQLite
+// file) and a bucket (-bucket; default a folder), for each N of
+// -v2-worker-procs, and reports the tasks per second each deployment
+// sustains: -v2-tasks tasks created, uploaded to their upload_url, waited
+// for and downloaded by -clients clients. Every task must end done.
+//
 // Usage:
 //
 //	go run ./bench/cmd/loadtest [-clients 4] [-requests 40] [-async 0.5] [-url http://127.0.0.1:7000] [-token T]
 //	go run ./bench/cmd/loadtest -big 8 [-big-mb 400] [-max-rss-mb 1024] [-url URL -pid PID]
+//	go run ./bench/cmd/loadtest -v2 [-v2-worker-procs 1,2] [-v2-tasks 100] [-db postgres://...] [-bucket s3://...]
 package main
 
 import (
@@ -63,6 +72,15 @@ func main() {
 	bigMB := flag.Int64("big-mb", 400, "size of each -big upload in `MiB`")
 	maxRSS := flag.Int64("max-rss-mb", 1024, "with -big: fail when the peak RSS exceeds this many `MiB`")
 	pid := flag.String("pid", "self", "with -big and -url: the process id of the server, whose peak RSS is read")
+	v2 := flag.Bool("v2", false, "instead: load the Cloud API v2 of veil serve processes started here")
+	v2Procs := flag.String("v2-worker-procs", "1,2", "with -v2: comma-separated numbers of worker processes, one run each")
+	v2PerProc := flag.Int("v2-per-proc", 1, "with -v2: workers in each worker process")
+	v2Threads := flag.Int("v2-threads", 0, "with -v2: goroutines per model run in each process (0: GOMAXPROCS)")
+	v2Tasks := flag.Int("v2-tasks", 100, "with -v2: tasks per run")
+	v2Params := flag.String("v2-params", `{"anonymization_method":"blur","face":true,"license_plate":true}`, "with -v2: the JSON parameters of each task")
+	db := flag.String("db", "", "with -v2: the task store, sqlite:PATH or postgres://... (default: a SQLite file in a temporary folder)")
+	bucket := flag.String("bucket", "", "with -v2: the bucket, a folder or s3://... (default: a temporary folder)")
+	veilBin := flag.String("veil", "", "with -v2: the veil command (default: built from ./cmd/veil)")
 	flag.Parse()
 
 	var files [][]byte
@@ -73,6 +91,11 @@ func main() {
 			log.Fatal(err)
 		}
 		files, names = append(files, b), append(names, filepath.Base(n))
+	}
+
+	if *v2 {
+		os.Exit(mainV2(v2Config{veilBin: *veilBin, db: *db, bucket: *bucket, perProc: *v2PerProc, threads: *v2Threads,
+			clients: *clients, tasks: *v2Tasks, params: *v2Params, files: files}, *v2Procs, names, *timeout))
 	}
 
 	base := *target
