@@ -151,14 +151,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*endpoint = "http://" + ln.Addr().String() + "/"
 	}
 	logger := log.New(stderr, "veil serve: ", log.LstdFlags)
-	v2, v2Close, err := openV2(ctx, v2Options{db: *db, bucket: *bucket, users: *usersFile, data: data,
+	v2opts := v2Options{db: *db, bucket: *bucket, users: *usersFile, data: data,
 		workersOnly: *workersOnly, endpoint: *endpoint, token: *token, engine: engine, workers: *v2Workers,
-		lease: *lease, maxPixels: *maxPixels, maxUpload: *maxMB << 20, logf: logger.Printf})
+		lease: *lease, maxPixels: *maxPixels, maxUpload: *maxMB << 20, logf: logger.Printf}
+	if err := v2opts.setDefaults(); err != nil {
+		ln.Close()
+		return err
+	}
+	v2, v2Close, err := openV2(ctx, v2opts)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer v2Close()
+	fmt.Fprintf(stdout, "veil serve: %s\n", v2opts.where())
 	if *workersOnly {
 		ln.Close()
 		fmt.Fprintf(stdout, "veil serve: Cloud API v2 workers only (Ctrl-C to stop)\n")
@@ -196,6 +202,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// -upload-idle-timeout); an idle keep-alive connection is closed.
 	mux := http.NewServeMux()
 	mux.Handle("/", srv.Handler())
+	v2 = server.AccessLog(logger.Printf, v2)
 	mux.Handle("/v2/", v2)
 	mux.Handle("/blob/", v2)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: logger}

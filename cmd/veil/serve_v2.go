@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -27,16 +29,15 @@ type v2Options struct {
 	logf                    func(string, ...any)
 }
 
-// openV2 opens the Cloud API v2's stores and starts its watcher and
-// workers (until ctx is done or stop is called); it returns the API's
-// handler (nil with workersOnly).
-func openV2(ctx context.Context, o v2Options) (h http.Handler, stop func(), err error) {
+// setDefaults sets the task store and bucket that are not given to a
+// SQLite file and a folder in the data folder, which it creates.
+func (o *v2Options) setDefaults() error {
 	if o.db == "" || o.bucket == "" {
 		if o.data == "" {
-			return nil, nil, errors.New("no default data folder: set -db and -bucket")
+			return errors.New("no default data folder: set -db and -bucket")
 		}
 		if err := os.MkdirAll(o.data, 0o700); err != nil {
-			return nil, nil, err
+			return err
 		}
 	}
 	if o.db == "" {
@@ -44,6 +45,29 @@ func openV2(ctx context.Context, o v2Options) (h http.Handler, stop func(), err 
 	}
 	if o.bucket == "" {
 		o.bucket = filepath.Join(o.data, "blobs")
+	}
+	return nil
+}
+
+// where says where the Cloud API v2 keeps its tasks and files, the
+// password of a PostgreSQL DSN left out.
+func (o *v2Options) where() string {
+	db := o.db
+	if u, err := url.Parse(db); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			db = u.String()
+		}
+	}
+	return fmt.Sprintf("Cloud API v2 tasks in %s, files in %s", db, o.bucket)
+}
+
+// openV2 opens the Cloud API v2's stores and starts its watcher and
+// workers (until ctx is done or stop is called); it returns the API's
+// handler (nil with workersOnly).
+func openV2(ctx context.Context, o v2Options) (h http.Handler, stop func(), err error) {
+	if err := o.setDefaults(); err != nil {
+		return nil, nil, err
 	}
 	tasks, err := taskstore.Open(context.WithoutCancel(ctx), o.db)
 	if err != nil {

@@ -123,6 +123,9 @@ func (c *core) queue(ctx context.Context, id int64) error {
 	if errors.Is(err, errSkip) {
 		return nil
 	}
+	if err == nil {
+		c.logf("task %d queued", id)
+	}
 	return err
 }
 

@@ -9,9 +9,18 @@ import (
 
 // secretKeys are the query parameters whose values an access log line
 // leaves out: the webhook, whose URL may carry a token, and its
-// authentication header.
+// authentication header; the signatures of signed URLs (veil's own
+// /blob/ URLs and S3's), which would let a reader of the log fetch the
+// image.
 var secretKeys = map[string]bool{
 	"webhook": true, "webhook-auth-header-value": true, "web-auth-header-value": true,
+	"signature": true, "x-amz-signature": true, "x-amz-credential": true, "x-amz-security-token": true,
+}
+
+// AccessLog is accessLog for the other handlers veil serve mounts beside
+// the Server's (the Cloud API v2).
+func AccessLog(logf func(format string, args ...any), next http.Handler) http.Handler {
+	return accessLog(logf, next)
 }
 
 // accessLog logs one line per request through logf once it is answered:

@@ -67,8 +67,8 @@ func TestAccessLog(t *testing.T) {
 	}
 }
 
-// TestLogTargetSecrets checks that the webhook and its header value are
-// never logged.
+// TestLogTargetSecrets checks that the webhook, its header value and the
+// signatures of signed URLs are never logged.
 func TestLogTargetSecrets(t *testing.T) {
 	for _, tt := range []struct{ target, want string }{
 		{"/v1/file", "/v1/file"},
@@ -78,6 +78,10 @@ func TestLogTargetSecrets(t *testing.T) {
 		{"/v1/file?web-auth-header-value=s3cret&method=blur", "/v1/file?method=blur&web-auth-header-value=REDACTED"},
 		{"/v1/file?Webhook-Auth-Header-Value=s3cret", "/v1/file?Webhook-Auth-Header-Value=REDACTED"},
 		{"/v1/file?a=%zz", "/v1/file?(unparsable query)"},
+		{"/blob/tasks/1/original?expiry=1&method=PUT&obj=tasks%2F1%2Foriginal&signature=abc",
+			"/blob/tasks/1/original?expiry=1&method=PUT&obj=tasks%2F1%2Foriginal&signature=REDACTED"},
+		{"/b/k?X-Amz-Credential=id%2F20261206&X-Amz-Signature=abc",
+			"/b/k?X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED"},
 	} {
 		u, err := url.Parse(tt.target)
 		if err != nil {
