@@ -189,42 +189,6 @@ func commandUsage(fs *flag.FlagSet, usage, desc string) func() {
 	}
 }
 
-// modelInput says how a model wants its input tensor. notShipped says
-// why a model is not in the repository ("" for the shipped ones).
-type modelInput struct {
-	file       string
-	name       string
-	h, w       int
-	bgr, nhwc  bool
-	mean, std  [3]float32
-	notShipped string
-}
-
-// modelList are the models runModels runs: every model in models/ and
-// the selfie segmenter. A zero h and w (a dynamic input) means the
-// image's size rounded up to a multiple of 32.
-var modelList = []modelInput{
-	{"face/yunet_n_dynamic.onnx", "input", 0, 0, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
-	{"face/yunet_n_320_320.onnx", "input", 320, 320, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
-	{"face/yunet_n_640_640.onnx", "input", 640, 640, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
-	{"face/yunet_s_640_640.onnx", "input", 640, 640, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
-	{"face/ultraface_rfb_320.onnx", "input", 240, 320, false, false, [3]float32{127, 127, 127}, [3]float32{128, 128, 128}, ""},
-	{"face/ultraface_rfb_640.onnx", "input", 480, 640, false, false, [3]float32{127, 127, 127}, [3]float32{128, 128, 128}, ""},
-	{"face/ultraface_slim_320.onnx", "input", 240, 320, false, false, [3]float32{127, 127, 127}, [3]float32{128, 128, 128}, ""},
-	{"plate/lpd_yunet_2023mar.onnx", "input", 240, 320, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
-	{"object/yolox_nano_dynamic.onnx", "images", 0, 0, true, false, [3]float32{}, [3]float32{1, 1, 1}, ""},
-	{"object/nanodet_m_416.onnx", "input.1", 416, 416, true, false, [3]float32{103.53, 116.28, 123.675}, [3]float32{57.375, 57.12, 58.395}, ""},
-	{"object/fastestdet_352.onnx", "input.1", 352, 352, true, false, [3]float32{}, [3]float32{255, 255, 255}, ""},
-	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", 257, 257, false, true, [3]float32{127.5, 127.5, 127.5}, [3]float32{127.5, 127.5, 127.5}, ""},
-	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", 256, 256, false, true, [3]float32{}, [3]float32{255, 255, 255}, "GPL-hosted copy"},
-}
-
-// findModel returns the path of mi's file in dir or, failing that, in
-// the shared models folder, or a note saying why it is in neither.
-func findModel(dir string, mi modelInput) (path, note string) {
-	return modelpath.Find(dir, mi.file, mi.notShipped)
-}
-
 func runModels(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("models", flag.ContinueOnError)
 	imagePath := fs.String("image", "testdata/street.jpg", "image to run the models on")
@@ -252,8 +216,8 @@ func runModels(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(tw, "model\tload ms\trun ms\toutputs")
 	ctx := context.Background()
 	var notes []string
-	for _, mi := range modelList {
-		path, note := findModel(*dir, mi)
+	for _, mi := range modelpath.Inputs {
+		path, note := mi.Find(*dir)
 		if path == "" {
 			notes = append(notes, note)
 			continue
@@ -265,20 +229,20 @@ func runModels(args []string, stdout, stderr io.Writer) error {
 		t0 := time.Now()
 		m, err := onnx.Load(data, onnx.Options{Threads: *threads})
 		if err != nil {
-			return fmt.Errorf("%s: %w", mi.file, err)
+			return fmt.Errorf("%s: %w", mi.File, err)
 		}
 		in := tensorFromImage(img, mi)
-		if _, err := m.Run(ctx, map[string]*onnx.Tensor{mi.name: in}); err != nil { // plan + warm-up
-			return fmt.Errorf("%s: %w", mi.file, err)
+		if _, err := m.Run(ctx, map[string]*onnx.Tensor{mi.Name: in}); err != nil { // plan + warm-up
+			return fmt.Errorf("%s: %w", mi.File, err)
 		}
 		load := time.Since(t0)
 		t1 := time.Now()
-		out, err := m.Run(ctx, map[string]*onnx.Tensor{mi.name: in})
+		out, err := m.Run(ctx, map[string]*onnx.Tensor{mi.Name: in})
 		if err != nil {
-			return fmt.Errorf("%s: %w", mi.file, err)
+			return fmt.Errorf("%s: %w", mi.File, err)
 		}
 		runTime := time.Since(t1)
-		fmt.Fprintf(tw, "%s\t%.1f\t%.2f\t", mi.file, ms(load), ms(runTime))
+		fmt.Fprintf(tw, "%s\t%.1f\t%.2f\t", mi.File, ms(load), ms(runTime))
 		for k, name := range m.OutputNames() {
 			if k > 0 {
 				fmt.Fprint(tw, " ")
@@ -297,7 +261,7 @@ func runModels(args []string, stdout, stderr io.Writer) error {
 	for _, n := range notes {
 		fmt.Fprintf(stdout, "note: %s; skipped\n", n)
 	}
-	if len(notes) == len(modelList) {
+	if len(notes) == len(modelpath.Inputs) {
 		return fmt.Errorf("no model found in %s or %s", *dir, modelpath.Shared)
 	}
 	return nil
@@ -306,35 +270,10 @@ func runModels(args []string, stdout, stderr io.Writer) error {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // tensorFromImage stretches img to the model's input size (nearest
-// neighbour) and normalises it: value = (raw - mean[c]) / std[c].
-func tensorFromImage(img image.Image, mi modelInput) *onnx.Tensor {
+// neighbour; a dynamic input gets the image's size rounded up to a
+// multiple of 32) and normalises it as the model wants.
+func tensorFromImage(img image.Image, mi modelpath.Input) *onnx.Tensor {
 	b := img.Bounds()
-	if mi.h == 0 || mi.w == 0 {
-		mi.h, mi.w = (b.Dy()+31)/32*32, (b.Dx()+31)/32*32
-	}
-	data := make([]float32, 3*mi.h*mi.w)
-	for y := 0; y < mi.h; y++ {
-		sy := b.Min.Y + y*b.Dy()/mi.h
-		for x := 0; x < mi.w; x++ {
-			sx := b.Min.X + x*b.Dx()/mi.w
-			r, g, bl, _ := img.At(sx, sy).RGBA()
-			px := [3]float32{float32(r >> 8), float32(g >> 8), float32(bl >> 8)}
-			if mi.bgr {
-				px[0], px[2] = px[2], px[0]
-			}
-			for c := 0; c < 3; c++ {
-				v := (px[c] - mi.mean[c]) / mi.std[c]
-				if mi.nhwc {
-					data[(y*mi.w+x)*3+c] = v
-				} else {
-					data[(c*mi.h+y)*mi.w+x] = v
-				}
-			}
-		}
-	}
-	shape := []int{1, 3, mi.h, mi.w}
-	if mi.nhwc {
-		shape = []int{1, mi.h, mi.w, 3}
-	}
-	return onnx.NewTensor(shape, data)
+	shape := mi.Shape((b.Dy()+31)/32*32, (b.Dx()+31)/32*32)
+	return onnx.NewTensor(shape, mi.Data(img, shape))
 }

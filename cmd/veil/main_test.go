@@ -3,9 +3,10 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/veilkit/veil/internal/modelpath"
 )
 
 func TestDetectCommand(t *testing.T) {
@@ -59,25 +60,6 @@ func TestCommandErrors(t *testing.T) {
 	}
 }
 
-// TestModelListComplete checks that veil models runs every model in
-// models/.
-func TestModelListComplete(t *testing.T) {
-	files, err := filepath.Glob("../../models/*/*.onnx")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no models found: %v", err)
-	}
-	listed := make(map[string]bool)
-	for _, mi := range modelList {
-		listed[mi.file] = true
-	}
-	for _, f := range files {
-		rel, _ := filepath.Rel("../../models", f)
-		if !listed[filepath.ToSlash(rel)] {
-			t.Errorf("%s is in models/ but not in modelList", rel)
-		}
-	}
-}
-
 // TestModelsRun runs veil models on street.jpg and checks that it prints
 // a row for every shipped model.
 func TestModelsRun(t *testing.T) {
@@ -88,9 +70,9 @@ func TestModelsRun(t *testing.T) {
 	if err := runModels([]string{"-image", "../../testdata/street.jpg", "-dir", "../../models"}, &out, &errs); err != nil {
 		t.Fatalf("%v\n%s", err, errs.String())
 	}
-	for _, mi := range modelList {
-		if mi.notShipped == "" && !strings.Contains(out.String(), mi.file) {
-			t.Errorf("no row for %s in:\n%s", mi.file, out.String())
+	for _, mi := range modelpath.Inputs {
+		if mi.NotShipped == "" && !strings.Contains(out.String(), mi.File) {
+			t.Errorf("no row for %s in:\n%s", mi.File, out.String())
 		}
 	}
 }

@@ -32,49 +32,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-
-	"github.com/veilkit/veil/internal/testimg"
 )
-
-// spec is one model's input, as in /work/shared/models/MANIFEST.md. A zero
-// h (the dynamic YuNet and YOLOX) means the image's own size.
-type spec struct {
-	path       string // under -dir
-	input      string
-	h, w       int
-	bgr, nhwc  bool
-	mean, std  []float32
-	notShipped string // why the model is not in models/; "" if it is
-}
-
-// find returns the path of s's model in dir or, failing that, in the
-// shared models folder, or a note saying why it is in neither.
-func (s spec) find(dir string) (path, note string) {
-	return modelpath.Find(dir, s.path, s.notShipped)
-}
-
-var (
-	zero   = []float32{0, 0, 0}
-	unit   = []float32{1, 1, 1}
-	ultraM = []float32{127, 127, 127}
-	ultraS = []float32{128, 128, 128}
-)
-
-var specs = []spec{
-	{"face/ultraface_rfb_320.onnx", "input", 240, 320, false, false, ultraM, ultraS, ""},
-	{"face/ultraface_rfb_640.onnx", "input", 480, 640, false, false, ultraM, ultraS, ""},
-	{"face/ultraface_slim_320.onnx", "input", 240, 320, false, false, ultraM, ultraS, ""},
-	{"face/yunet_n_320_320.onnx", "input", 320, 320, true, false, zero, unit, ""},
-	{"face/yunet_n_640_640.onnx", "input", 640, 640, true, false, zero, unit, ""},
-	{"face/yunet_n_dynamic.onnx", "input", 0, 0, true, false, zero, unit, ""},
-	{"face/yunet_s_640_640.onnx", "input", 640, 640, true, false, zero, unit, ""},
-	{"plate/lpd_yunet_2023mar.onnx", "input", 240, 320, true, false, zero, unit, ""},
-	{"object/nanodet_m_416.onnx", "input.1", 416, 416, true, false, []float32{103.53, 116.28, 123.675}, []float32{57.375, 57.12, 58.395}, ""},
-	{"object/yolox_nano_dynamic.onnx", "images", 0, 0, true, false, zero, unit, ""},
-	{"object/fastestdet_352.onnx", "input.1", 352, 352, true, false, zero, []float32{255, 255, 255}, ""},
-	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", 257, 257, false, true, []float32{127.5, 127.5, 127.5}, []float32{127.5, 127.5, 127.5}, ""},
-	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", 256, 256, false, true, zero, []float32{255, 255, 255}, "GPL-hosted copy"},
-}
 
 // entry is one model in the output file: the layout of
 // onnx/testdata/golden_synthetic_outputs.json plus bgr and nhwc.
@@ -170,25 +128,19 @@ func run(imagePath, out, ortDir, dir string) error {
 			old = file{}
 		}
 	}
-	for _, s := range specs {
-		path, note := s.find(dir)
+	for _, s := range modelpath.Inputs {
+		path, note := s.Find(dir)
 		if path == "" {
-			if e, ok := old.Models[s.path]; ok {
-				res.Models[s.path] = e
+			if e, ok := old.Models[s.File]; ok {
+				res.Models[s.File] = e
 				note += "; its entry in " + out + " is kept"
 			}
 			fmt.Fprintf(os.Stderr, "note: %s; skipped\n", note)
 			continue
 		}
-		h, w := s.h, s.w
-		if h == 0 {
-			h, w = img.Bounds().Dy(), img.Bounds().Dx()
-		}
-		shape := []int{1, 3, h, w}
-		if s.nhwc {
-			shape = []int{1, h, w, 3}
-		}
-		data := testimg.Input(img, shape, s.bgr, s.nhwc, s.mean, s.std)
+		// A dynamic input (YuNet, YOLOX) gets the image's own size.
+		shape := s.Shape(img.Bounds().Dy(), img.Bounds().Dx())
+		data := s.Data(img, shape)
 		buf := make([]byte, 4*len(data))
 		for i, v := range data {
 			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
@@ -201,7 +153,7 @@ func run(imagePath, out, ortDir, dir string) error {
 		if err != nil {
 			return err
 		}
-		req, err := json.Marshal(map[string]any{"golden": modelPath, "shape": shape, "input": s.input, "data": dataPath})
+		req, err := json.Marshal(map[string]any{"golden": modelPath, "shape": shape, "input": s.Name, "data": dataPath})
 		if err != nil {
 			return err
 		}
@@ -222,13 +174,13 @@ func run(imagePath, out, ortDir, dir string) error {
 			return fmt.Errorf("ort.js answer: %w", err)
 		}
 		if ans.Error != "" {
-			return fmt.Errorf("%s: ort.js: %s", s.path, ans.Error)
+			return fmt.Errorf("%s: ort.js: %s", s.File, ans.Error)
 		}
-		res.Models[s.path] = entry{
-			Input: s.input, InputShape: shape, BGR: s.bgr, NHWC: s.nhwc,
-			Mean: s.mean, Std: s.std, Outputs: ans.Outputs,
+		res.Models[s.File] = entry{
+			Input: s.Name, InputShape: shape, BGR: s.BGR, NHWC: s.NHWC,
+			Mean: s.Mean[:], Std: s.Std[:], Outputs: ans.Outputs,
 		}
-		fmt.Fprintf(os.Stderr, "%s %v done\n", s.path, shape)
+		fmt.Fprintf(os.Stderr, "%s %v done\n", s.File, shape)
 	}
 	b, err := json.MarshalIndent(res, "", " ")
 	if err != nil {

@@ -29,29 +29,42 @@ func (s Spec) Find(dir string) (path, note string) {
 	return modelpath.Find(dir, s.Path, s.NotShipped)
 }
 
-var (
-	raw    = [3]float32{0, 0, 0}
-	unit   = [3]float32{1, 1, 1}
-	ultraM = [3]float32{127, 127, 127}
-	ultraS = [3]float32{128, 128, 128}
-)
-
-// Specs lists every model in models/ and the selfie segmenter; the first
-// NumDefault (published reference timings) are the default set.
-var Specs = []Spec{
-	{"face/yunet_n_640_640.onnx", "input", []int{1, 3, 640, 640}, raw, unit, false, ""},
-	{"face/yunet_n_320_320.onnx", "input", []int{1, 3, 320, 320}, raw, unit, false, ""},
-	{"plate/lpd_yunet_2023mar.onnx", "input", []int{1, 3, 240, 320}, raw, unit, false, ""},
-	{"object/nanodet_m_416.onnx", "input.1", []int{1, 3, 416, 416}, [3]float32{103.53, 116.28, 123.675}, [3]float32{57.375, 57.12, 58.395}, false, ""},
-	{"object/fastestdet_352.onnx", "input.1", []int{1, 3, 352, 352}, raw, [3]float32{255, 255, 255}, false, ""},
-	{"face/ultraface_rfb_320.onnx", "input", []int{1, 3, 240, 320}, ultraM, ultraS, false, ""},
+// Specs lists every model in models/ but YOLOX, and the selfie
+// segmenter; the first NumDefault (published reference timings) are the
+// default set. Their inputs are modelpath.Inputs'; dynamic ones get the
+// shape given here.
+var Specs = specs([]struct {
+	file string
+	h, w int // of a dynamic input
+}{
+	{"face/yunet_n_640_640.onnx", 0, 0},
+	{"face/yunet_n_320_320.onnx", 0, 0},
+	{"plate/lpd_yunet_2023mar.onnx", 0, 0},
+	{"object/nanodet_m_416.onnx", 0, 0},
+	{"object/fastestdet_352.onnx", 0, 0},
+	{"face/ultraface_rfb_320.onnx", 0, 0},
 	// "all" adds these:
-	{"face/ultraface_rfb_640.onnx", "input", []int{1, 3, 480, 640}, ultraM, ultraS, false, ""},
-	{"face/ultraface_slim_320.onnx", "input", []int{1, 3, 240, 320}, ultraM, ultraS, false, ""},
-	{"face/yunet_n_dynamic.onnx", "input", []int{1, 3, 256, 384}, raw, unit, false, ""},
-	{"face/yunet_s_640_640.onnx", "input", []int{1, 3, 640, 640}, raw, unit, false, ""},
-	{"seg/deeplabv3_mnv2_voc_257.onnx", "sub_7", []int{1, 257, 257, 3}, [3]float32{127.5, 127.5, 127.5}, [3]float32{127.5, 127.5, 127.5}, true, ""},
-	{"seg/mediapipe_selfie_seg_256.onnx", "input_1:0", []int{1, 256, 256, 3}, raw, [3]float32{255, 255, 255}, true, "GPL-hosted copy"},
+	{"face/ultraface_rfb_640.onnx", 0, 0},
+	{"face/ultraface_slim_320.onnx", 0, 0},
+	{"face/yunet_n_dynamic.onnx", 256, 384},
+	{"face/yunet_s_640_640.onnx", 0, 0},
+	{"seg/deeplabv3_mnv2_voc_257.onnx", 0, 0},
+	{"seg/mediapipe_selfie_seg_256.onnx", 0, 0},
+})
+
+func specs(list []struct {
+	file string
+	h, w int
+}) []Spec {
+	var out []Spec
+	for _, e := range list {
+		in, ok := modelpath.Lookup(e.file)
+		if !ok {
+			panic("synth: " + e.file + " is not in modelpath.Inputs")
+		}
+		out = append(out, Spec{e.file, in.Name, in.Shape(e.h, e.w), in.Mean, in.Std, in.NHWC, in.NotShipped})
+	}
+	return out
 }
 
 // NumDefault is how many of Specs the default set holds.
