@@ -220,12 +220,11 @@ func New(opts ...Option) (*Engine, error) {
 		}
 		cfg.segmenter = s
 	}
+	// The plate cascade looks for vehicles in regions already small: no
+	// tile pass there.
 	cv := cfg.detectors[Vehicle]
-	switch d := cv.(type) {
-	case *detect.NanoDet:
-		cv = d.WithTiles(0)
-	case *detect.YOLOX:
-		cv = d.WithTiles(0)
+	if t, ok := cv.(detect.Tiled); ok {
+		cv = t.WithoutTiles()
 	}
 	return &Engine{detectors: cfg.detectors, cascadeVehicles: cv, segmenter: cfg.segmenter, plateCascade: cfg.plateCascade}, nil
 }

@@ -109,6 +109,16 @@ type Detector interface {
 	Detect(ctx context.Context, img *image.RGBA, r image.Rectangle, minScore float32) ([]Detection, error)
 }
 
+// A Tiled detector adds a pass over tiles of the image for small
+// objects. A caller that runs it on regions already small, such as the
+// vehicles of a plate cascade, turns that pass off.
+type Tiled interface {
+	Detector
+	// WithoutTiles returns the detector, sharing its model, without its
+	// tile pass.
+	WithoutTiles() Detector
+}
+
 // An InputSizer is a detector whose network has a fixed input size. A
 // region is stretched to that size, so the engine sizes its zoom passes
 // (tiles, crops) by it.

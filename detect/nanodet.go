@@ -284,3 +284,6 @@ func expectBin(logits []float32) float32 {
 	}
 	return ev / sum
 }
+
+// WithoutTiles returns nd.WithTiles(0): the NanoDet without its tile pass.
+func (nd *NanoDet) WithoutTiles() Detector { return nd.WithTiles(0) }

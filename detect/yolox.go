@@ -206,3 +206,6 @@ func (y *YOLOX) detect(ctx context.Context, img *image.RGBA, r image.Rectangle, 
 	}
 	return dets, nil
 }
+
+// WithoutTiles returns y.WithTiles(0): the YOLOX without its tile pass.
+func (y *YOLOX) WithoutTiles() Detector { return y.WithTiles(0) }

@@ -130,3 +130,21 @@ func TestNewYOLOXErrors(t *testing.T) {
 		t.Error("garbage loaded as a YOLOX model")
 	}
 }
+
+// TestWithoutTiles checks that the object detectors are Tiled and that
+// WithoutTiles turns the tile pass off, keeping the model.
+func TestWithoutTiles(t *testing.T) {
+	y := &YOLOX{Tiles: 2}
+	var d Detector = y
+	tl, ok := d.(Tiled)
+	if !ok {
+		t.Fatal("*YOLOX is not Tiled")
+	}
+	if u := tl.WithoutTiles().(*YOLOX); u.Tiles != 0 || y.Tiles != 2 {
+		t.Errorf("WithoutTiles: tiles %d (original %d), want 0 (2)", u.Tiles, y.Tiles)
+	}
+	nd := &NanoDet{Tiles: 2}
+	if u := Detector(nd).(Tiled).WithoutTiles().(*NanoDet); u.Tiles != 0 || nd.Tiles != 2 {
+		t.Errorf("NanoDet WithoutTiles: tiles %d (original %d), want 0 (2)", u.Tiles, nd.Tiles)
+	}
+}
