@@ -7,9 +7,12 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/image/draw"
@@ -289,4 +292,56 @@ func TestSampleVideo(t *testing.T) {
 	if persons == 0 {
 		t.Errorf("no person anonymized in the people video")
 	}
+}
+
+// TestVideoStartsAfterAudio checks that a video whose picture starts
+// after its sound keeps that offset: the frames keep their timestamps
+// beside the copied audio, so sound and picture stay in sync.
+func TestVideoStartsAfterAudio(t *testing.T) {
+	if _, err := exec.LookPath("ffprobe"); err != nil {
+		t.Skip("ffprobe is not installed (apt-get install ffmpeg)")
+	}
+	src := makeVideo(t)
+	dir := t.TempDir()
+	late := filepath.Join(dir, "late.mp4")
+	// The same file twice: its picture 0.5 s later, its sound as it is.
+	cmd := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-itsoffset", "0.5", "-i", src, "-i", src,
+		"-map", "0:v", "-map", "1:a", "-c", "copy", late)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("making the late video: %v\n%s", err, b)
+	}
+	e, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, "out.mp4")
+	if _, err := e.AnonymizeVideo(context.Background(), late, dst, Params{Classes: []Class{Face}}, VideoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{late, dst} {
+		starts := streamStarts(t, name)
+		if d := starts["video"] - starts["audio"]; math.Abs(d-0.5) > 0.05 {
+			t.Errorf("%s: the picture starts %.3f s after the sound, want 0.5 s (%v)", filepath.Base(name), d, starts)
+		}
+	}
+}
+
+// streamStarts returns the start time of each kind of stream of path
+// (video, audio), as ffprobe gives it.
+func streamStarts(t *testing.T, path string) map[string]float64 {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_type,start_time", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	starts := make(map[string]float64)
+	for _, line := range strings.Fields(string(out)) {
+		kind, v, _ := strings.Cut(line, ",")
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatalf("ffprobe %s: %q", path, line)
+		}
+		starts[kind] = f
+	}
+	return starts
 }

@@ -537,10 +537,14 @@ type Writer struct {
 	frames int
 	// With times (an Info of a Reader), the frames go to ffmpeg in
 	// Matroska, each with its timestamp.
-	times    *timeline
-	base     int64 // the time of the first frame, ns
-	last     int64 // the time of the frame before from the first, ns
-	frameDur int64 // a frame at the frame rate, ns
+	times *timeline
+	base  int64 // the time of the first frame, ns; 0 with sourceTimes
+	// sourceTimes keeps the source's timestamps, not moved to start at
+	// 0, beside its audio (ffmpeg -copyts): a video that starts after its
+	// audio stays after it.
+	sourceTimes bool
+	last        int64 // the time of the frame before from the first, ns
+	frameDur    int64 // a frame at the frame rate, ns
 }
 
 // Writer states.
@@ -592,7 +596,8 @@ func CreateWriter(ctx context.Context, path string, info *Info, o WriterOptions)
 	}
 	encArgs, muxArgs := writerArgs(path, &in, o)
 	w := &Writer{ctx: ctx, path: path, w: in.Width, h: in.Height, rot: in.Rotation, times: in.times,
-		frameDur: max(int64(1e9*float64(in.FrameRate[1])/float64(in.FrameRate[0])), 1)}
+		sourceTimes: in.times != nil && o.AudioFrom != "",
+		frameDur:    max(int64(1e9*float64(in.FrameRate[1])/float64(in.FrameRate[0])), 1)}
 	w.enc = newProc(ctx, "ffmpeg encoding "+path, bin, encArgs...)
 	if w.stdin, err = w.enc.cmd.StdinPipe(); err != nil {
 		return nil, err
@@ -659,7 +664,14 @@ func writerArgs(path string, info *Info, o WriterOptions) (enc, mux []string) {
 	}
 	if info.times != nil {
 		// Each frame with its timestamp, in Matroska (see Writer.Write).
-		enc = []string{"-nostdin", "-v", "error", "-f", "matroska", "-i", "-"}
+		enc = []string{"-nostdin", "-v", "error"}
+		if o.AudioFrom != "" {
+			// The frames keep the source's timestamps, and the audio its
+			// own: ffmpeg would otherwise move each input to start at 0,
+			// and a video that starts after its audio would play early.
+			enc = append(enc, "-copyts")
+		}
+		enc = append(enc, "-f", "matroska", "-i", "-")
 	} else {
 		enc = []string{"-nostdin", "-v", "error",
 			"-f", "rawvideo", "-pix_fmt", "rgba", "-s", fmt.Sprintf("%dx%d", sw, sh),
@@ -675,7 +687,11 @@ func writerArgs(path string, info *Info, o WriterOptions) (enc, mux []string) {
 	out = append(out, "-y", ffPath(path))
 
 	if info.Rotation != 0 {
-		mux = []string{"-nostdin", "-v", "error", "-f", "nut", "-i", "-"}
+		mux = []string{"-nostdin", "-v", "error"}
+		if o.AudioFrom != "" && info.times != nil {
+			mux = append(mux, "-copyts")
+		}
+		mux = append(mux, "-f", "nut", "-i", "-")
 		if o.AudioFrom != "" {
 			mux = append(mux, "-i", ffPath(o.AudioFrom))
 		}

@@ -247,16 +247,19 @@ func mkvFrameHeader(ns, dur int64, n int) []byte {
 	return append(b, block...)
 }
 
-// frameTime returns the time, in nanoseconds from the first frame, at which
-// the Writer w writes its next frame: the Reader's timestamp of the frame
+// frameTime returns the time, in nanoseconds from the first frame (from the
+// source's start with sourceTimes), at which the Writer w writes its next
+// frame: the Reader's timestamp of the frame
 // of that index, else (unknown, or not after the frame before) the time of
 // the frame before plus a frame at the frame rate.
 func (w *Writer) frameTime() int64 {
 	i := w.frames
 	ns, ok := w.times.nanos(i)
 	if i == 0 {
-		w.base = ns // 0 when unknown
-		return 0
+		if !w.sourceTimes {
+			w.base = ns // 0 when unknown
+		}
+		return ns - w.base
 	}
 	t := ns - w.base
 	if !ok || t <= w.last {
