@@ -129,7 +129,12 @@ func TestTaskStateLog(t *testing.T) {
 	resp := s.upload(t, "", "plate.jpg", "image/jpeg", readFile(t, "plate.jpg"), http.Header{"X-Is-Async": {"true"}})
 	id = decodeJSON[map[string]string](t, resp)["id"]
 	waitEnded(t, s, id)
-	if m := log.matching(`^task ` + id + `: failed after \d+\.\d{3}s: the task ran past the server's time limit`); len(m) != 1 {
+	// The line is logged just after the record changes: wait for it.
+	failed := `^task ` + id + `: failed after \d+\.\d{3}s: the task ran past the server's time limit`
+	for end := time.Now().Add(5 * time.Second); len(log.matching(failed)) == 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if m := log.matching(failed); len(m) != 1 {
 		t.Errorf("failed task: logged %q", log.matching(id))
 	}
 }
