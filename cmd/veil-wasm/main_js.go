@@ -11,24 +11,100 @@ import (
 	"syscall/js"
 
 	"github.com/veilkit/veil"
+	"github.com/veilkit/veil/onnx"
+	"github.com/veilkit/veil/onnx/ortweb"
 )
 
 // The engine is made once, when the program starts, and shared by every
-// call.
+// call; backend says which runtime runs its models ("ort-web" or "go")
+// and note, for the pure-Go fallback, why onnxruntime-web does not.
 var (
-	engineOnce sync.Once
-	engine     *veil.Engine
-	engineErr  error
+	engineOnce    sync.Once
+	engine        *veil.Engine
+	engineBackend string
+	engineNote    string
+	engineErr     error
+)
+
+// Backend names, as veil.backend and the results' backend field give
+// them.
+const (
+	backendORTWeb = "ort-web" // onnxruntime-web, package onnx/ortweb
+	backendGo     = "go"      // the pure-Go runtime
 )
 
 func getEngine() (*veil.Engine, error) {
 	engineOnce.Do(func() {
-		engine, engineErr = veil.New()
-		if engineErr != nil {
-			engineErr = fmt.Errorf("loading the models: %w", engineErr)
-		}
+		engine, engineBackend, engineNote, engineErr = loadEngine(js.Global().Get("veilOptions"), js.Global().Get("ort"))
 	})
 	return engine, engineErr
+}
+
+// loadEngine makes the engine as cfg (globalThis.veilOptions, read when
+// the program starts) asks: its backend ("auto", the default:
+// onnxruntime-web when the page loaded it (ort, globalThis.ort), else the
+// pure-Go runtime; "ort-web": onnxruntime-web or an error; "go": the
+// pure-Go runtime) and onLoad, a function called with what is being
+// loaded. It returns the engine, the backend that runs its models and,
+// for the pure-Go runtime in auto, why not onnxruntime-web.
+func loadEngine(cfg, ort js.Value) (e *veil.Engine, backend, note string, err error) {
+	want, report := "auto", func(string) {}
+	if cfg.Type() == js.TypeObject {
+		if b := cfg.Get("backend"); b.Type() == js.TypeString && b.String() != "" {
+			want = b.String()
+		}
+		if f := cfg.Get("onLoad"); f.Type() == js.TypeFunction {
+			report = func(msg string) {
+				defer func() { recover() }() // a throwing callback does not stop the loading
+				f.Invoke(msg)
+			}
+		}
+	}
+	switch want {
+	case "auto", backendORTWeb, backendGo:
+	default:
+		return nil, "", "", fmt.Errorf("veilOptions.backend: want auto, ort-web or go, got %q", want)
+	}
+	if want != backendGo {
+		e, err := newORTWebEngine(ort, report)
+		if err == nil {
+			return e, backendORTWeb, "", nil
+		}
+		if want == backendORTWeb {
+			return nil, "", "", fmt.Errorf("loading the models on onnxruntime-web: %w", err)
+		}
+		note = err.Error()
+	}
+	report("loading the models (pure Go)")
+	e, err = veil.New()
+	if err != nil {
+		return nil, "", "", fmt.Errorf("loading the models: %w", err)
+	}
+	return e, backendGo, note, nil
+}
+
+// newORTWebEngine makes an engine whose models run on onnxruntime-web
+// (ort, the module), reporting each model as it loads.
+func newORTWebEngine(ort js.Value, report func(string)) (*veil.Engine, error) {
+	b, err := ortweb.New(ort, "")
+	if err != nil {
+		return nil, err
+	}
+	report("loading the models on onnxruntime-web")
+	return veil.New(veil.WithBackend(&reportingBackend{Backend: b, report: report}))
+}
+
+// A reportingBackend reports each model it loads.
+type reportingBackend struct {
+	*ortweb.Backend
+	report func(string)
+	n      int
+}
+
+func (b *reportingBackend) Load(data []byte, threads int) (onnx.BackendModel, error) {
+	b.n++
+	b.report(fmt.Sprintf("loading model %d (%.1f MB) on onnxruntime-web", b.n, float64(len(data))/1e6))
+	return b.Backend.Load(data, threads)
 }
 
 func main() {
@@ -43,6 +119,10 @@ func register() {
 	api.Set("ready", promise(func() (any, error) {
 		if _, err := getEngine(); err != nil {
 			return nil, err
+		}
+		api.Set("backend", engineBackend)
+		if engineNote != "" {
+			api.Set("backendNote", engineNote)
 		}
 		return true, nil
 	}))
@@ -109,6 +189,7 @@ func jsAnonymize(_ js.Value, args []js.Value) any {
 		out.Set("count", r.count)
 		out.Set("width", r.width)
 		out.Set("height", r.height)
+		out.Set("backend", engineBackend)
 		return out, nil
 	})
 }

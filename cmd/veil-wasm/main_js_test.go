@@ -4,10 +4,26 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall/js"
 	"testing"
 )
+
+// nodeORT returns onnxruntime-web as web/build.sh's npm ci installs it,
+// loaded with node's require, or undefined when it is not installed.
+func nodeORT(t *testing.T) js.Value {
+	t.Helper()
+	dir, err := filepath.Abs("../../web/node_modules/onnxruntime-web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := js.Global().Get("require")
+	if _, err := os.Stat(dir); err != nil || req.Type() != js.TypeFunction {
+		return js.Undefined()
+	}
+	return req.Invoke(dir)
+}
 
 // await waits for the promise p to settle.
 func await(p js.Value) (js.Value, error) {
@@ -32,8 +48,16 @@ func await(p js.Value) (js.Value, error) {
 }
 
 // TestJSAPI calls globalThis.veil as a page would (under node, with
-// go_js_wasm_exec).
+// go_js_wasm_exec), on onnxruntime-web when web/node_modules has it.
 func TestJSAPI(t *testing.T) {
+	wantBackend := backendGo
+	if ort := nodeORT(t); ort.Type() == js.TypeObject {
+		js.Global().Set("ort", ort)
+		defer js.Global().Delete("ort")
+		wantBackend = backendORTWeb
+	} else {
+		t.Log("no web/node_modules/onnxruntime-web: the pure-Go runtime only")
+	}
 	register()
 	veil := js.Global().Get("veil")
 	if v := veil.Get("version"); v.Type() != js.TypeString || v.String() == "" {
@@ -41,6 +65,9 @@ func TestJSAPI(t *testing.T) {
 	}
 	if _, err := await(veil.Get("ready")); err != nil {
 		t.Fatal("veil.ready:", err)
+	}
+	if b := veil.Get("backend"); b.Type() != js.TypeString || b.String() != wantBackend {
+		t.Errorf("veil.backend = %v, want %s", b, wantBackend)
 	}
 	data, err := os.ReadFile("../../testdata/group.jpg")
 	if err != nil {
@@ -71,6 +98,9 @@ func TestJSAPI(t *testing.T) {
 		r.Get("image").Length() < 1000 || r.Get("width").Int() != 720 || r.Get("height").Int() != 478 {
 		t.Errorf("result format %v image %v size %vx%v", r.Get("format"), r.Get("image"), r.Get("width"), r.Get("height"))
 	}
+	if b := r.Get("backend"); b.Type() != js.TypeString || b.String() != wantBackend {
+		t.Errorf("result backend %v, want %s", b, wantBackend)
+	}
 	dets := js.Global().Get("JSON").Call("parse", r.Get("detections")).Get("detections")
 	if n := r.Get("count").Int(); dets.Length() != n || n < 40 {
 		t.Errorf("count %d, %d detections in the metadata", n, dets.Length())
@@ -94,6 +124,53 @@ func TestJSAPI(t *testing.T) {
 		_, err := await(veil.Call("anonymize", c.args...))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("anonymize(%v): error %v, want one containing %q", c.args, err, c.want)
+		}
+	}
+}
+
+// TestLoadEngine makes the engine with each backend veilOptions may ask
+// for, with and without onnxruntime-web.
+func TestLoadEngine(t *testing.T) {
+	ort := nodeORT(t)
+	for _, c := range []struct {
+		backend     string
+		ort         js.Value
+		want        string // the backend, "" for an error
+		note, error string // what the note or the error contains
+	}{
+		{"go", ort, backendGo, "", ""},
+		{"", js.Undefined(), backendGo, "onnxruntime-web is not loaded", ""},
+		{"auto", js.Global().Get("Object").New(), backendGo, "onnxruntime-web is not loaded", ""},
+		{"ort-web", js.Undefined(), "", "", "loading the models on onnxruntime-web: ortweb: onnxruntime-web is not loaded"},
+		{"webgl", ort, "", "", `want auto, ort-web or go, got "webgl"`},
+		{"auto", ort, backendORTWeb, "", ""},
+	} {
+		if c.want == backendORTWeb && c.ort.Type() != js.TypeObject {
+			t.Logf("%s: skipped: no web/node_modules/onnxruntime-web", c.backend)
+			continue
+		}
+		var loads []string
+		onLoad := js.FuncOf(func(_ js.Value, args []js.Value) any {
+			loads = append(loads, args[0].String())
+			return nil
+		})
+		cfg := js.Global().Get("Object").New()
+		cfg.Set("backend", c.backend)
+		cfg.Set("onLoad", onLoad)
+		e, backend, note, err := loadEngine(cfg, c.ort)
+		onLoad.Release()
+		if c.want == "" {
+			if err == nil || !strings.Contains(err.Error(), c.error) {
+				t.Errorf("%q: error %v, want one containing %q", c.backend, err, c.error)
+			}
+			continue
+		}
+		if err != nil || e == nil || backend != c.want || !strings.Contains(note, c.note) || (c.note == "") != (note == "") {
+			t.Errorf("%q: engine %v backend %q note %q error %v; want backend %s, note containing %q",
+				c.backend, e != nil, backend, note, err, c.want, c.note)
+		}
+		if len(loads) == 0 || (c.want == backendORTWeb && !strings.Contains(strings.Join(loads, "; "), "loading model 4")) {
+			t.Errorf("%q: onLoad was called with %q", c.backend, loads)
 		}
 	}
 }
