@@ -63,17 +63,24 @@ fuzz_all() {
 	fuzz FuzzSanitizeEXIF 600000x ./internal/imageio/
 }
 phase "fuzz (5 targets)" fuzz_all
-# The browser build (cmd/veil-wasm, web/): its JS API under node with Go's
-# js/wasm test runner, then the page end to end in a real Chromium
-# (web/e2e/e2e.mjs: Debian's /usr/bin/chromium driven by playwright-core;
-# no browser is downloaded). .ci/run installs chromium.
+# The browser build (cmd/veil-wasm, onnx/ortweb, web/): its JS API and the
+# onnxruntime-web backend under node with Go's js/wasm test runner, then
+# the page end to end in a real Chromium on both backends (web/e2e/e2e.mjs:
+# Debian's /usr/bin/chromium driven by playwright-core; no browser is
+# downloaded; web/build.sh installs onnxruntime-web with npm ci). .ci/run
+# installs chromium, node and npm.
 wasm_tests() {
-	GOOS=js GOARCH=wasm go vet ./cmd/veil-wasm
+	GOOS=js GOARCH=wasm go vet ./cmd/veil-wasm ./onnx/ortweb
 	local wasm_exec
 	wasm_exec="$(go env GOROOT)/lib/wasm/go_js_wasm_exec" # Go 1.24+
 	[ -x "$wasm_exec" ] || wasm_exec="$(go env GOROOT)/misc/wasm/go_js_wasm_exec"
 	if command -v node >/dev/null; then
-		GOOS=js GOARCH=wasm go test -count=1 -exec="$wasm_exec" ./cmd/veil-wasm
+		# onnxruntime-web (web/package.json) for the tests of onnx/ortweb
+		# and of the JS API on it; without npm they run on pure Go only.
+		if command -v npm >/dev/null; then
+			(cd web && npm ci --no-audit --no-fund --ignore-scripts)
+		fi
+		GOOS=js GOARCH=wasm go test -count=1 -exec="$wasm_exec" ./cmd/veil-wasm ./onnx/ortweb
 	else
 		echo "test.sh: skipping the js/wasm tests of cmd/veil-wasm: node is not installed"
 	fi

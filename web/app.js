@@ -10,14 +10,30 @@ const ui = {
 	bbox: $("bbox"), debug: $("debug"), status: $("status"), summary: $("summary"),
 	count: $("count"), breakdown: $("breakdown"), took: $("took"),
 	original: $("original"), result: $("result"), download: $("download"),
-	json: $("json"), version: $("version"),
+	json: $("json"), version: $("version"), backend: $("backend"),
 };
+
+// The runtime of the models: ?backend=ort-web or ?backend=go in the
+// page's address asks for one; auto (the default) takes onnxruntime-web
+// when it loads and the pure-Go runtime otherwise.
+// ?threads=N sets onnxruntime-web's threads (default: one per core, at
+// most 4).
+const pageParams = new URLSearchParams(location.search);
+const wantedBackend = ["auto", "ort-web", "go"].includes(pageParams.get("backend")) ? pageParams.get("backend") : "auto";
+const workerParams = new URLSearchParams({ backend: wantedBackend });
+if (/^[1-9][0-9]?$/.test(pageParams.get("threads") || "")) {
+	workerParams.set("threads", pageParams.get("threads"));
+}
+const backendNames = { "ort-web": "onnxruntime-web", go: "pure Go" };
 
 // State the end-to-end test reads too (web/e2e/e2e.mjs).
 const demo = {
 	state: "loading", // loading, ready, working, done, error
 	version: "",
-	last: null, // {name, count, ms, format, width, height, detections}
+	loading: "", // what the worker is loading
+	backend: "", // the runtime of the models: "ort-web" or "go"
+	backendNote: "", // why not onnxruntime-web, when the pure-Go runtime runs
+	last: null, // {name, count, ms, workerMs, format, width, height, detections, backend}
 	error: "",
 	runs: 0, // finished runs, results and errors
 };
@@ -89,7 +105,7 @@ function tick() {
 		return;
 	}
 	const s = ((performance.now() - running.t0) / 1000).toFixed(1);
-	const what = demo.version ? running.stage : "loading veil";
+	const what = demo.version ? running.stage : (demo.loading || "loading veil");
 	status(`Working… ${what} (${s} s)`);
 }
 
@@ -141,10 +157,10 @@ function onResult(m) {
 	ui.json.textContent = JSON.stringify(meta, null, 2);
 	demo.last = {
 		name: file.name, count: m.count, ms, workerMs: m.ms, format: m.format,
-		width: m.width, height: m.height, detections: m.detections,
+		width: m.width, height: m.height, detections: m.detections, backend: m.backend,
 	};
 	demo.error = "";
-	status(`Done: ${file.name}, ${m.width}×${m.height}.`);
+	status(`Done: ${file.name}, ${m.width}×${m.height}, with ${backendNames[m.backend] || m.backend}.`);
 	const loaded = () => {
 		if (!running) {
 			setState("done");
@@ -155,12 +171,25 @@ function onResult(m) {
 }
 
 function startWorker() {
-	worker = new Worker("worker.js");
+	worker = new Worker(`worker.js?${workerParams}`);
 	worker.onmessage = (ev) => {
 		const m = ev.data;
 		switch (m.type) {
+		case "loading":
+			demo.loading = m.message;
+			if (running) {
+				tick();
+			} else {
+				status(`Loading veil… ${m.message}`);
+			}
+			break;
 		case "ready":
 			demo.version = m.version;
+			demo.backend = m.backend;
+			demo.backendNote = m.backendNote || "";
+			ui.backend.textContent = m.backend === "ort-web"
+				? `Models run on onnxruntime-web (WebAssembly SIMD, ${m.threads} thread${m.threads === 1 ? "" : "s"}).`
+				: `Models run on veil's pure-Go runtime (WebAssembly, one thread)${demo.backendNote ? `: ${demo.backendNote}` : ""}.`;
 			ui.version.textContent = `veil ${m.version}`;
 			if (!running) {
 				setState("ready");

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Builds the browser version of veil: web/veil.wasm (cmd/veil-wasm, the
-# default models embedded) and web/wasm_exec.js (Go's loader, which must
-# match the Go version that built the .wasm). Serve web/ with
-# 'go run ./cmd/veil serve-web'.
+# default models embedded), web/wasm_exec.js (Go's loader, which must
+# match the Go version that built the .wasm) and, when npm is installed,
+# web/ort/: the files of onnxruntime-web (pinned in web/package.json,
+# installed with npm ci) that run the models with WebAssembly SIMD and
+# threads. Without web/ort/ the page runs the models on veil's pure-Go
+# runtime. Prints the size of each file the page downloads, raw and with
+# gzip -9. Serve web/ with 'go run ./cmd/veil serve-web'.
+#
+# VEIL_WEB_NO_ORT=1 leaves web/ort/ out (and removes it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
@@ -18,6 +24,38 @@ if [ ! -f web/wasm_exec.js ] || ! cmp -s web/wasm_exec.js "$f"; then
 	echo "web/build.sh: wasm_exec.js not found in $root/lib/wasm or $root/misc/wasm" >&2
 	exit 1
 fi
-raw=$(wc -c <web/veil.wasm)
-gz=$(gzip -9 -c web/veil.wasm | wc -c)
-echo "web/veil.wasm: $raw bytes ($(awk "BEGIN{printf \"%.1f\", $raw/1e6}") MB), gzip -9: $gz bytes ($(awk "BEGIN{printf \"%.1f\", $gz/1e6}") MB)"
+
+# onnxruntime-web: the script that sets globalThis.ort (WebAssembly
+# backend only) and its SIMD + threads WebAssembly with the module that
+# starts it (and its threads' workers).
+ort_files="ort.wasm.min.js ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm"
+rm -rf web/ort
+if [ "${VEIL_WEB_NO_ORT:-}" = 1 ]; then
+	echo "web/build.sh: VEIL_WEB_NO_ORT=1: no web/ort/, the page runs the models on the pure-Go runtime"
+elif ! command -v npm >/dev/null; then
+	echo "web/build.sh: npm is not installed: no web/ort/, the page runs the models on the pure-Go runtime (slower)" >&2
+else
+	dist=web/node_modules/onnxruntime-web/dist
+	want=$(sed -n 's/.*"onnxruntime-web": *"\([^"]*\)".*/\1/p' web/package.json)
+	have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' web/node_modules/onnxruntime-web/package.json 2>/dev/null | head -1)
+	if [ "$have" != "$want" ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+		(cd web && npm ci --no-audit --no-fund --ignore-scripts)
+	fi
+	mkdir -p web/ort
+	for f in $ort_files; do
+		cp "$dist/$f" web/ort/
+	done
+	echo "web/build.sh: onnxruntime-web $want in web/ort/"
+fi
+
+# What the page downloads: every file, raw and gzip -9.
+total=0
+total_gz=0
+for f in index.html style.css app.js worker.js wasm_exec.js veil.wasm $(for o in $ort_files; do [ -f "web/ort/$o" ] && echo "ort/$o"; done); do
+	raw=$(wc -c <"web/$f")
+	gz=$(gzip -9 -c "web/$f" | wc -c)
+	total=$((total + raw))
+	total_gz=$((total_gz + gz))
+	printf 'web/%-32s %10d bytes, gzip -9 %10d bytes (%s MB)\n' "$f" "$raw" "$gz" "$(awk "BEGIN{printf \"%.2f\", $gz/1e6}")"
+done
+printf 'the page downloads %d bytes (%s MB), %d bytes (%s MB) with gzip -9\n' "$total" "$(awk "BEGIN{printf \"%.1f\", $total/1e6}")" "$total_gz" "$(awk "BEGIN{printf \"%.1f\", $total_gz/1e6}")"

@@ -22,9 +22,19 @@ browser with veil compiled to WebAssembly; the images never leave the device
 (this server only hands out the page's static files and accepts no uploads).
 
 Build the WebAssembly first with web/build.sh: it writes web/veil.wasm and
-copies Go's wasm_exec.js beside it.
+copies Go's wasm_exec.js beside it, and, when npm is installed, installs the
+pinned onnxruntime-web (web/package.json) and copies the files the page runs
+the models with to web/ort/. Without them the page runs the models on veil's
+pure-Go runtime, several times slower, and says so. The server sends the
+cross-origin isolation headers that onnxruntime-web's WebAssembly threads
+need.
 
 The server binds to 127.0.0.1 by default; -addr 127.0.0.1:0 picks a free port.`
+
+// webORT are the files of onnxruntime-web (npm onnxruntime-web, dist/)
+// that the page loads from ort/ when they are there: the script that sets
+// globalThis.ort and its WebAssembly with SIMD and threads.
+var webORT = []string{"ort.wasm.min.js", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm"}
 
 // webRequired are the files the page cannot run without.
 var webRequired = []struct{ name, hint string }{
@@ -57,6 +67,12 @@ func runServeWeb(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	fmt.Fprintf(stdout, "serving %s at http://%s/ (Ctrl-C to stop)\n", *dir, ln.Addr())
+	if missing := missingORT(*dir); missing != "" {
+		fmt.Fprintf(stdout, "%s is missing: the page runs the models on the pure-Go runtime (web/build.sh with npm installed copies onnxruntime-web to %s)\n",
+			missing, filepath.Join(*dir, "ort"))
+	} else {
+		fmt.Fprintf(stdout, "the page runs the models on onnxruntime-web (%s)\n", filepath.Join(*dir, "ort"))
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -81,10 +97,25 @@ func checkWebDir(dir string) error {
 	return nil
 }
 
+// missingORT returns the first onnxruntime-web file that dir/ort lacks,
+// "" when none is missing.
+func missingORT(dir string) string {
+	for _, f := range webORT {
+		p := filepath.Join(dir, "ort", f)
+		if info, err := os.Stat(p); err != nil || info.IsDir() {
+			return p
+		}
+	}
+	return ""
+}
+
 // webHandler serves the static files of dir: GET and HEAD only, no
 // folder listings, no dot files, .wasm as application/wasm (what
 // WebAssembly.instantiateStreaming wants). The Content-Security-Policy
-// lets the page and its worker talk to this origin only.
+// lets the page and its worker talk to this origin only. Every file is
+// sent cross-origin isolated (COOP same-origin, COEP require-corp, CORP
+// same-origin): onnxruntime-web's threads need SharedArrayBuffer, which
+// only an isolated page (and its workers) has.
 func webHandler(dir string) http.Handler {
 	files := http.FileServerFS(os.DirFS(dir))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,6 +153,9 @@ func webHandler(dir string) http.Handler {
 			"worker-src 'self'; connect-src 'self'; img-src 'self' blob: data:; style-src 'self'; "+
 			"object-src 'none'; base-uri 'none'; form-action 'none'")
 		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Embedder-Policy", "require-corp")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
 		files.ServeHTTP(w, r)
 	})
 }

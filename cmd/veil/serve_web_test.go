@@ -25,6 +25,10 @@ func webDir(t *testing.T, skip ...string) string {
 		"wasm_exec.js": "'use strict'",
 		"e2e/e2e.mjs":  "//",
 		".secret":      "x",
+		"node_modules/onnxruntime-web/dist/ort.wasm.min.js": "var ort",
+		"ort/ort.wasm.min.js":                               "var ort",
+		"ort/ort-wasm-simd-threaded.mjs":                    "export default 1",
+		"ort/ort-wasm-simd-threaded.wasm":                   "\x00asm\x01\x00\x00\x00",
 	}
 	for name, body := range files {
 		if strings.Contains(strings.Join(skip, " "), name) {
@@ -56,6 +60,10 @@ func TestWebHandler(t *testing.T) {
 		{"GET", "/worker.js", 200, "text/javascript; charset=utf-8"},
 		{"GET", "/style.css", 200, "text/css; charset=utf-8"},
 		{"GET", "/e2e/e2e.mjs", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/ort/ort.wasm.min.js", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/ort/ort-wasm-simd-threaded.mjs", 200, "text/javascript; charset=utf-8"},
+		{"GET", "/ort/ort-wasm-simd-threaded.wasm", 200, "application/wasm"},
+		{"GET", "/node_modules/onnxruntime-web/dist/ort.wasm.min.js", 404, ""},
 		{"GET", "/e2e/", 404, ""}, // no listings
 		{"GET", "/e2e", 404, ""},
 		{"GET", "/.secret", 404, ""},
@@ -80,8 +88,21 @@ func TestWebHandler(t *testing.T) {
 		if c.ctype != "" && resp.Header.Get("Content-Type") != c.ctype {
 			t.Errorf("%s %s: Content-Type %q, want %q", c.method, c.path, resp.Header.Get("Content-Type"), c.ctype)
 		}
-		if c.status == 200 && !strings.Contains(resp.Header.Get("Content-Security-Policy"), "connect-src 'self'") {
+		if c.status != 200 {
+			continue
+		}
+		if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "connect-src 'self'") {
 			t.Errorf("%s %s: Content-Security-Policy %q", c.method, c.path, resp.Header.Get("Content-Security-Policy"))
+		}
+		// Cross-origin isolated: onnxruntime-web's threads need it.
+		for h, want := range map[string]string{
+			"Cross-Origin-Opener-Policy":   "same-origin",
+			"Cross-Origin-Embedder-Policy": "require-corp",
+			"Cross-Origin-Resource-Policy": "same-origin",
+		} {
+			if got := resp.Header.Get(h); got != want {
+				t.Errorf("%s %s: %s %q, want %q", c.method, c.path, h, got, want)
+			}
 		}
 	}
 }
@@ -142,5 +163,15 @@ func TestServeWeb(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve-web did not stop when its context ended")
+	}
+}
+
+func TestMissingORT(t *testing.T) {
+	if got := missingORT(webDir(t)); got != "" {
+		t.Errorf("all files there: missingORT = %q", got)
+	}
+	dir := webDir(t, "ort/ort-wasm-simd-threaded.wasm")
+	if got, want := missingORT(dir), filepath.Join(dir, "ort", "ort-wasm-simd-threaded.wasm"); got != want {
+		t.Errorf("no .wasm: missingORT = %q, want %q", got, want)
 	}
 }

@@ -4,21 +4,31 @@
 //   web/build.sh && cd web/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci && node e2e.mjs
 //
 // It builds the veil command, serves web/ with 'veil serve-web' on a free
-// port, opens the page in a fresh browser profile, uploads
-// testdata/group.jpg through the file input and checks that
+// port and opens the page twice in a fresh browser profile: as it comes,
+// where the models run on onnxruntime-web (web/ort/, which web/build.sh
+// copies from npm), and with ?backend=go, where they run on veil's pure-Go
+// runtime. It uploads testdata/group.jpg through the file input of both
+// and checks that
 //   1. the result's pixels changed inside every face box of the
 //      detections (and hardly changed far from any detection),
 //   2. the page found as many objects as the native 'veil detect' on the
 //      same file (the page's defaults are the CLI's: faces and plates),
 //      at the same places,
-//   3. the page made no request but for its own files: nothing uploaded,
-//   4. a bad option (no class) is reported on the page,
-//   5. the page's timers kept running while the worker worked.
-// It saves a screenshot to artifacts/screenshot.png and times the browser
-// against the native command on a 1224×813 (1 MP) version of the photo.
+//   3. both backends found the same objects (boxes within 2 px, scores
+//      within 0.01), and each page says which backend ran,
+//   4. the pages made no request but for their own files: nothing
+//      uploaded, nothing fetched from elsewhere,
+//   5. a bad option (no class) is reported on the page,
+//   6. the page's timers kept running while the worker worked.
+// It saves a screenshot to artifacts/screenshot.png, times the browser
+// against the native command on a 1224×813 (1 MP) version of the photo,
+// and times both backends on group.jpg once their models are loaded; its
+// last line is "backend times: ort-web N ms, go N ms".
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), E2E_TIMEOUT_S
-// (default 300, per anonymization).
+// (default 300, per anonymization), E2E_RUNS (default 3: the timed runs
+// of group.jpg on onnxruntime-web, the median is printed; the pure-Go
+// runtime's first run is timed).
 
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -90,12 +100,17 @@ function serve() {
 	});
 }
 
-// anonymize picks file in the page's file input and waits for the page to
-// finish; it returns the page's demo state.
+// anonymize picks file in the page's file input (or, without file, clicks
+// "Anonymize again") and waits for the page to finish; it returns the
+// page's demo state.
 async function anonymize(page, file) {
 	const runs = await page.evaluate(() => window.veilDemo.runs);
-	await page.setInputFiles("#file", file);
-	await page.waitForFunction((n) => window.veilDemo.runs > n, runs, { timeout, polling: 250 });
+	if (file) {
+		await page.setInputFiles("#file", file);
+	} else {
+		await page.click("#run");
+	}
+	await page.waitForFunction((n) => window.veilDemo.runs > n, runs, { timeout, polling: 50 });
 	const demo = await page.evaluate(() => window.veilDemo);
 	if (demo.state !== "done") {
 		throw new Error(`the page failed on ${path.basename(file)}: ${demo.error}`);
@@ -108,11 +123,39 @@ function detections(s) {
 	return JSON.parse(s).detections.map((d) => ({ type: d.type_label, box: d.bbox, score: d.score }));
 }
 
+// open opens the page at url and waits for it to be ready; it returns the
+// page and its demo state.
+async function open(url, pageErrors) {
+	const page = await context.newPage();
+	page.on("pageerror", (e) => pageErrors.push(String(e)));
+	page.on("console", (m) => {
+		if (m.type() === "error") {
+			log(`browser console: ${m.text()}`);
+		}
+	});
+	const t0 = performance.now();
+	await page.goto(url);
+	await page.waitForFunction(() => ["ready", "error"].includes(window.veilDemo.state), null, { timeout, polling: 50 });
+	const demo = await page.evaluate(() => window.veilDemo);
+	if (demo.state !== "ready") {
+		throw new Error(`the page ${url} did not start: ${demo.error}`);
+	}
+	log(`veil ${demo.version} ready in the browser on ${demo.backend} in ${((performance.now() - t0) / 1000).toFixed(1)} s ` +
+		`(download, compile, models)${demo.backendNote ? ": " + demo.backendNote : ""}`);
+	return { page, demo };
+}
+
+const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
 let veilBin;
 let context;
+let backendTimes = "";
 try {
 	if (!fs.existsSync(path.join(web, "veil.wasm")) || !fs.existsSync(path.join(web, "wasm_exec.js"))) {
 		throw new Error("web/veil.wasm or web/wasm_exec.js is missing: run web/build.sh first");
+	}
+	if (!fs.existsSync(path.join(web, "ort", "ort-wasm-simd-threaded.wasm"))) {
+		throw new Error("web/ort/ is missing (onnxruntime-web): run web/build.sh with npm installed");
 	}
 	if (!fs.existsSync(executablePath)) {
 		throw new Error(`no browser at ${executablePath} (set CHROMIUM)`);
@@ -138,27 +181,18 @@ try {
 			"--disable-component-update", "--disable-sync", "--no-first-run",
 			"--disable-default-apps", "--disable-extensions"],
 	});
-	const page = context.pages()[0] || await context.newPage();
 	const requests = [];
 	context.on("request", (r) => requests.push({ url: r.url(), method: r.method() }));
 	const pageErrors = [];
-	page.on("pageerror", (e) => pageErrors.push(String(e)));
-	page.on("console", (m) => {
-		if (m.type() === "error") {
-			log(`browser console: ${m.text()}`);
-		}
-	});
 
-	const t0 = performance.now();
-	await page.goto(base);
-	await page.waitForFunction(() => ["ready", "error"].includes(window.veilDemo.state), null, { timeout });
-	const start = await page.evaluate(() => window.veilDemo);
-	if (start.state !== "ready") {
-		throw new Error(`the page did not start: ${start.error}`);
-	}
-	log(`veil ${start.version} ready in the browser in ${((performance.now() - t0) / 1000).toFixed(1)} s (download, compile, models)`);
+	const { page, demo: start } = await open(base, pageErrors);
+	check(start.backend === "ort-web", `the page runs the models on onnxruntime-web (backend ${start.backend}${start.backendNote ? ": " + start.backendNote : ""})`);
+	check(await page.evaluate(() => self.crossOriginIsolated), "the page is cross-origin isolated (onnxruntime-web's threads)");
+	const backendLine = await page.textContent("#backend");
+	check(/onnxruntime-web/.test(backendLine), `the page says so: "${backendLine}"`);
 	check(/Nothing is uploaded/.test(await page.textContent("#privacy")), "the page says nothing is uploaded");
 	check(requests.some((r) => r.url === base + "veil.wasm"), "the worker loaded veil.wasm (requests are seen)");
+	check(requests.some((r) => r.url === base + "ort/ort-wasm-simd-threaded.wasm"), "the worker loaded onnxruntime-web's WebAssembly from the page's origin");
 	const loadRequests = requests.length;
 	const network = () => requests.slice(loadRequests).filter((r) => !r.url.startsWith("blob:") && !r.url.startsWith("data:"));
 
@@ -180,7 +214,9 @@ try {
 	});
 	check(stall < 1000, `the page stayed responsive while the worker worked (longest timer gap ${stall.toFixed(0)} ms)`);
 	const browser = detections(res.last.detections);
-	log(`browser: ${res.last.count} detections in ${(res.last.ms / 1000).toFixed(2)} s`);
+	log(`browser (${res.last.backend}): ${res.last.count} detections in ${(res.last.ms / 1000).toFixed(2)} s (first run)`);
+	check(res.last.backend === "ort-web", `the result says it ran on ${res.last.backend}`);
+	check(/onnxruntime-web/.test(await page.textContent("#status")), `the page says which backend ran: "${await page.textContent("#status")}"`);
 	check(res.last.count === browser.length, `the count shown (${res.last.count}) is the metadata's (${browser.length})`);
 	check(browser.length === native.length, `the browser found ${browser.length} objects, the native command ${native.length}`);
 	const unmatched = browser.filter((b) => !native.some((n) => n.type === b.type &&
@@ -290,7 +326,62 @@ try {
 			`one thread ${f(n1.wallMs)} (engine ${f(n1.engineMs)}); engine browser/native ${(bEngine / n.engineMs).toFixed(0)}×, /one thread ${(bEngine / n1.engineMs).toFixed(0)}×`);
 	}
 
-	// 4: a bad option is reported on the page.
+	// 3: the pure-Go runtime on the same photo, in a second page; then
+	// both backends timed on group.jpg, their models loaded.
+	const { page: goPage, demo: goStart } = await open(base + "?backend=go", pageErrors);
+	check(goStart.backend === "go", `?backend=go runs the models on the pure-Go runtime (backend ${goStart.backend})`);
+	check(/pure-Go/.test(await goPage.textContent("#backend")), `the page says so: "${await goPage.textContent("#backend")}"`);
+	const goRes = await anonymize(goPage, group);
+	const goDets = detections(goRes.last.detections);
+	check(goRes.last.backend === "go", `the result says it ran on ${goRes.last.backend}`);
+	const pairs = goDets.map((g) => browser.find((o) => o.type === g.type && o.box.every((v, k) => Math.abs(v - g.box[k]) <= 2)));
+	const badScores = goDets.filter((g, k) => pairs[k] && Math.abs(g.score - pairs[k].score) > 0.01);
+	const worstScore = Math.max(0, ...goDets.map((g, k) => pairs[k] ? Math.abs(g.score - pairs[k].score) : 0));
+	check(goDets.length === browser.length && pairs.every(Boolean),
+		`both backends found the same ${browser.length} objects (pure Go: ${goDets.length}; boxes within 2 px)`);
+	check(badScores.length === 0, `their scores are within 0.01 (largest difference ${worstScore.toFixed(4)})`);
+	const goFaces = goDets.filter((d) => d.type === "face").map((d) => d.box);
+	const goDiff = await goPage.evaluate(async (faces) => {
+		const pixels = (img) => {
+			const c = document.createElement("canvas");
+			c.width = img.naturalWidth;
+			c.height = img.naturalHeight;
+			const g = c.getContext("2d", { willReadFrequently: true });
+			g.drawImage(img, 0, 0);
+			return g.getImageData(0, 0, c.width, c.height);
+		};
+		const a = pixels(document.getElementById("original"));
+		const b = pixels(document.getElementById("result"));
+		const w = a.width, h = a.height;
+		return faces.map(([x1, y1, x2, y2]) => {
+			let s = 0, n = 0;
+			for (let y = Math.max(0, y1); y < Math.min(h, y2); y++) {
+				for (let x = Math.max(0, x1); x < Math.min(w, x2); x++) {
+					const i = 4 * (y * w + x);
+					s += Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
+					n += 3;
+				}
+			}
+			return n ? s / n : 0;
+		});
+	}, goFaces);
+	check(goDiff.length > 0 && Math.min(...goDiff) >= 10, `pure Go: every face box changed (lowest mean |Δ| ${Math.min(...goDiff).toFixed(1)})`);
+
+	const nRuns = Math.max(1, Number(process.env.E2E_RUNS || 3));
+	await anonymize(page, group); // the same file as the pure-Go page's, back from the 1 MP one
+	const ortMs = [];
+	for (let k = 0; k < nRuns; k++) {
+		ortMs.push((await anonymize(page, null)).last.ms);
+	}
+	const ortTime = median(ortMs);
+	const goTime = goRes.last.ms;
+	log(`group.jpg, models loaded, from the page's request to the result: onnxruntime-web ${ortMs.map((ms) => ms.toFixed(0)).join(", ")} ms ` +
+		`(median ${ortTime.toFixed(0)}), pure Go ${goTime.toFixed(0)} ms: ${(goTime / ortTime).toFixed(1)}× faster; ` +
+		`target ≤ 1500 ms and ≥ 5×: ${ortTime <= 1500 && goTime >= 5 * ortTime ? "met" : "NOT met"}`);
+	backendTimes = `backend times: ort-web ${ortTime.toFixed(0)} ms, go ${goTime.toFixed(0)} ms`;
+	await goPage.close();
+
+	// 5: a bad option is reported on the page.
 	for (const c of await page.$$('input[name="class"]:checked')) {
 		await c.uncheck();
 	}
@@ -323,6 +414,10 @@ try {
 }
 if (failures) {
 	log(`${failures} failure(s)`);
-	process.exit(1);
+} else {
+	log("PASS");
 }
-log("PASS");
+if (backendTimes) {
+	console.log(backendTimes);
+}
+process.exit(failures ? 1 : 0);
