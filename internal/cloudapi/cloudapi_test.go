@@ -21,6 +21,7 @@ import (
 	"github.com/veilkit/veil/internal/s3test"
 	"github.com/veilkit/veil/internal/taskstore"
 	"golang.org/x/crypto/bcrypt"
+	xdraw "golang.org/x/image/draw"
 )
 
 var (
@@ -529,4 +530,73 @@ func TestToken(t *testing.T) {
 			t.Errorf("Authorization %q: %s, want %d", c.header, resp.Status, c.want)
 		}
 	}
+}
+
+// TestLeaseRenewed checks that a worker keeps its task through processing
+// that lasts several leases: renewed every third of a lease, it is never
+// taken by another worker, which tries all along, and the task is done
+// at the first attempt.
+func TestLeaseRenewed(t *testing.T) {
+	const lease = 600 * time.Millisecond
+	a := newTestAPI(t, 1, func(c *Config) { c.Lease = lease })
+	src, err := veil.Decode(bytes.NewReader(mustRead(t, "../../testdata/group.jpg")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := image.NewRGBA(image.Rect(0, 0, 3600, 2390)) // 8.6 MP: seconds of work
+	xdraw.ApproxBiLinear.Scale(big, big.Rect, src, src.Bounds(), xdraw.Src, nil)
+	var buf bytes.Buffer
+	if err := veil.Encode(&buf, big, veil.EncodeOptions{Format: "jpeg", Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	id, up := a.create(t, `{"anonymization_method":"blur","face":true}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	stolen := make(chan int64, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		// Once a worker processes the task, try to take it.
+		for ctx.Err() == nil {
+			if tk, err := a.cfg.Tasks.Get(ctx, id); err == nil && tk.Status == taskstore.StatusProcessing {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		for ctx.Err() == nil {
+			if tk, err := a.cfg.Tasks.Claim(ctx, "thief", time.Minute); err == nil {
+				stolen <- tk.ID
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	put(t, up, "image/jpeg", buf.Bytes())
+	m := a.wait(t, id)
+	cancel()
+	wg.Wait()
+	select {
+	case sid := <-stolen:
+		t.Fatalf("task %d claimed by another worker while it was processed", sid)
+	default:
+	}
+	got, err := a.cfg.Tasks.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := taskResult(got).Seconds
+	if m["task_status"] != "done" || got.Attempts != 1 {
+		t.Errorf("task %v after %d attempts", m["task_status"], got.Attempts)
+	}
+	if took < 2*lease.Seconds() {
+		t.Errorf("processing took %.2f s, under two leases (%v): the test proves nothing", took, lease)
+	}
+	t.Logf("processed in %.2f s with a lease of %v", took, lease)
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
