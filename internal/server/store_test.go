@@ -1,17 +1,81 @@
 package server
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/veilkit/veil/internal/pgtest"
+	"github.com/veilkit/veil/internal/taskstore"
 )
 
-// TestOpenStoreTempFiles checks that opening the store removes exactly
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// openRecords opens the default record store of a server whose output
+// folder is output (creating the folder), as another process would, and
+// closes it when t ends.
+func openRecords(t *testing.T, output string) taskstore.Store {
+	t.Helper()
+	if err := os.MkdirAll(output, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	st, err := taskstore.Open(context.Background(), "sqlite:"+filepath.Join(output, "tasks.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// recordsOf returns the task records of recs by ID.
+func recordsOf(t *testing.T, recs taskstore.RecordStore) map[string][]byte {
+	t.Helper()
+	rs, err := recs.Records(context.Background(), recordKind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := make(map[string][]byte, len(rs))
+	for _, r := range rs {
+		m[r.ID] = r.Data
+	}
+	return m
+}
+
+// storedRecords returns the task records in the default record store of
+// a server whose output folder is output, by ID.
+func storedRecords(t *testing.T, output string) map[string][]byte {
+	t.Helper()
+	return recordsOf(t, openRecords(t, output))
+}
+
+// putRecords stores the records of tasks in the default record store of a
+// server whose output folder is output, as a crash would leave them.
+func putRecords(t *testing.T, output string, tasks ...Task) {
+	t.Helper()
+	st := openRecords(t, output)
+	for _, tk := range tasks {
+		b, err := marshalTask(tk)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.PutRecord(context.Background(), recordKind, tk.ID, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestImportFiles checks that the task records earlier versions kept as
+// files (OUTPUT/tasks/ID.json) are moved into the record store, and that
 // the temporary files atomicfile.WriteFile leaves when a crash cuts a
-// record's write (".NAME.tmp" and digits), and leaves other files, even
-// dot files that hold ".tmp", alone.
-func TestOpenStoreTempFiles(t *testing.T) {
+// record's write (".NAME.tmp" and digits) are removed, while other files,
+// even dot files that hold ".tmp", are left alone, and with them the
+// folder.
+func TestImportFiles(t *testing.T) {
 	id := newID()
 	for _, tt := range []struct {
 		name    string
@@ -25,45 +89,148 @@ func TestOpenStoreTempFiles(t *testing.T) {
 		{"x.json.tmp123", false},   // no leading dot
 		{".cache.tmp1.txt", false}, // digits not at the end
 		{".tmp", false},
+		{"notes.json", false}, // not an id
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
+			out := t.TempDir()
+			dir := filepath.Join(out, "tasks")
+			os.Mkdir(dir, 0o755)
 			p := filepath.Join(dir, tt.name)
 			if err := os.WriteFile(p, []byte("{"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if _, _, err := openStore(dir); err != nil {
-				t.Fatal(err)
+			n, err := importFiles(openRecords(t, out), dir)
+			if err != nil || n != 0 {
+				t.Fatalf("importFiles = %d, %v; want 0, nil", n, err)
 			}
-			_, err := os.Stat(p)
+			_, err = os.Stat(p)
 			if removed := os.IsNotExist(err); removed != tt.removed {
 				t.Errorf("removed %v, want %v (%v)", removed, tt.removed, err)
+			}
+			if _, err := os.Stat(dir); os.IsNotExist(err) == !tt.removed {
+				t.Errorf("folder removed %v, want %v", os.IsNotExist(err), tt.removed)
 			}
 		})
 	}
 
-	// A folder by a temporary file's name is not the store's to remove,
-	// and a record beside the files is read.
-	dir := t.TempDir()
+	// Records are moved, and read by openStore; a folder by a temporary
+	// file's name is not the store's to remove, and keeps the folder.
+	out := t.TempDir()
+	dir := filepath.Join(out, "tasks")
 	sub := filepath.Join(dir, ".d.json.tmp1")
-	if err := os.Mkdir(sub, 0o755); err != nil {
+	if err := os.MkdirAll(sub, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s, _, err := openStore(dir)
+	want := map[string]Task{}
+	for _, status := range []string{StatusDone, StatusProcessing} {
+		tk := Task{ID: newID(), Status: status, Filename: "a&b.jpg", Created: time.Now().UTC()}
+		want[tk.ID] = tk
+		b, _ := json.MarshalIndent(tk, "", "  ")
+		if err := os.WriteFile(filepath.Join(dir, tk.ID+".json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := openRecords(t, out)
+	if n, err := importFiles(recs, dir); err != nil || n != len(want) {
+		t.Fatalf("importFiles = %d, %v; want %d, nil", n, err, len(want))
+	}
+	if des, _ := os.ReadDir(dir); len(des) != 1 {
+		t.Errorf("left in %s: %v, want only %s", dir, des, sub)
+	}
+	s, interrupted, err := openStore(recs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.write(Task{ID: id, Status: StatusDone, Created: time.Now().UTC()}); err != nil {
-		t.Fatal(err)
+	for id, w := range want {
+		got, ok := s.get(id)
+		if !ok || got.Status != w.Status || got.Filename != w.Filename || !got.Created.Equal(w.Created) {
+			t.Errorf("record %s: %+v, %v; want %+v", id, got, ok, w)
+		}
+		if w.Status == StatusProcessing && (len(interrupted) != 1 || interrupted[0] != id) {
+			t.Errorf("interrupted %v, want [%s]", interrupted, id)
+		}
 	}
-	s, _, err = openStore(dir)
-	if err != nil {
-		t.Fatal(err)
+
+	// An unreadable record is an error, and is left where it is.
+	bad := filepath.Join(dir, newID()+".json")
+	os.WriteFile(bad, []byte("{"), 0o644)
+	if _, err := importFiles(recs, dir); err == nil || !strings.Contains(err.Error(), "unreadable") {
+		t.Errorf("importFiles of an unreadable record: %v", err)
 	}
-	if _, ok := s.get(id); !ok {
-		t.Errorf("record %s not read", id)
+	if _, err := os.Stat(bad); err != nil {
+		t.Error(err)
 	}
-	if _, err := os.Stat(sub); err != nil {
-		t.Errorf("folder %s: %v", sub, err)
+}
+
+// TestRecordsSurviveRestart checks that the task records are kept in the
+// record store, that given (Config.Records: SQLite or PostgreSQL, which
+// the server leaves open) or the default (OUTPUT/tasks.db): a task's
+// record survives a restart, is gone with the task, and no record is
+// written as a file.
+func TestRecordsSurviveRestart(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		dsn  func(t *testing.T) string // "": the default
+	}{
+		{"default", nil},
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "shared.db") }},
+		{"postgres", func(t *testing.T) string { return pgtest.Start(t) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := Config{
+				Engine: testEngine(t), InputDir: filepath.Join(dir, "in"), OutputDir: filepath.Join(dir, "out"),
+				Logf: t.Logf,
+			}
+			if tt.dsn != nil {
+				st, err := taskstore.Open(context.Background(), tt.dsn(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { st.Close() })
+				cfg.Records = st
+			}
+			records := func() map[string][]byte {
+				if cfg.Records != nil {
+					return recordsOf(t, cfg.Records)
+				}
+				return storedRecords(t, cfg.OutputDir)
+			}
+
+			s1 := startTestServer(t, cfg, nil)
+			r := decodeJSON[map[string]string](t, s1.upload(t, "?license-plate=true", "plate.jpg", "image/jpeg", readFile(t, "plate.jpg"), nil))
+			id := r["id"]
+			s1.ts.Close()
+			if err := s1.Close(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			if rec := records()[id]; !bytes.Contains(rec, []byte(`"id":"`+id+`"`)) || !bytes.Contains(rec, []byte(`"status":"done"`)) {
+				t.Errorf("record of %s in the store: %s", id, rec)
+			}
+			for _, p := range []string{filepath.Join(cfg.OutputDir, "tasks"), filepath.Join(cfg.OutputDir, id+".json")} {
+				if _, err := os.Stat(p); !os.IsNotExist(err) {
+					t.Errorf("%s: %v, want none", p, err)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(cfg.OutputDir, "tasks.db")); (cfg.Records == nil) == os.IsNotExist(err) {
+				t.Errorf("tasks.db in the output folder: %v", err)
+			}
+
+			s2 := startTestServer(t, cfg, nil)
+			resp, b := s2.do(t, "GET", "/v1/task/"+id, nil)
+			var tr taskReply
+			if json.Unmarshal(b, &tr) != nil || tr.Status != StatusDone {
+				t.Errorf("task after restart: %d %s", resp.StatusCode, b)
+			}
+			if resp, _ := s2.do(t, "GET", "/v1/file/"+id+"/anonymised", nil); resp.StatusCode != 200 {
+				t.Errorf("anonymised after restart: %d", resp.StatusCode)
+			}
+			if resp, b := s2.do(t, "DELETE", "/v1/task/"+id, nil); resp.StatusCode != 200 {
+				t.Fatalf("delete: %d %s", resp.StatusCode, b)
+			}
+			if rec, ok := records()[id]; ok {
+				t.Errorf("record after delete: %s", rec)
+			}
+		})
 	}
 }
