@@ -54,12 +54,14 @@ type Config struct {
 	APIEndpoint string
 	// InputDir holds the uploads, OutputDir the results.
 	InputDir, OutputDir string
-	// Records keeps the task records (as records of kind "v1"), such as
-	// the task store of the Cloud API v2, so that both APIs keep theirs
-	// in one database; the server does not close it. When it is nil, the
-	// server keeps them in the SQLite file tasks.db in OutputDir, which
-	// it closes with Close. Either way, the records that earlier versions
-	// kept as files in OutputDir/tasks are moved into it at start.
+	// Records keeps the task records, such as the task store of the
+	// Cloud API v2, so that both APIs keep theirs in one database; the
+	// server does not close it. When it is nil, the server keeps them in
+	// the SQLite file tasks.db in OutputDir, which it closes with Close.
+	// Their kind, "v1:" and an ID kept in OutputDir/.task-records, is the
+	// output folder's own: servers with output folders of their own may
+	// share the store. Either way, the records that earlier versions kept
+	// as files in OutputDir/tasks are moved into it at start.
 	Records taskstore.RecordStore
 	// Token, when set, is required as "Authorization: Bearer TOKEN" by
 	// every endpoint but GET /v1/status.
@@ -244,13 +246,17 @@ func build(cfg Config) (_ *Server, err error) {
 			}
 		}()
 	}
+	kind, err := recordKindOf(cfg.OutputDir)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	legacy := filepath.Join(cfg.OutputDir, "tasks")
-	if n, err := importFiles(recs, legacy); err != nil {
+	if n, err := importFiles(recs, kind, legacy); err != nil {
 		return nil, fmt.Errorf("server: moving the task records of %s: %w", legacy, err)
 	} else if n > 0 {
 		cfg.Logf("moved %d task records from %s into the task store", n, legacy)
 	}
-	st, interrupted, err := openStore(recs)
+	st, interrupted, err := openStore(recs, kind)
 	if err != nil {
 		return nil, fmt.Errorf("server: reading the task records: %w", err)
 	}

@@ -923,8 +923,9 @@ func TestKeepSync(t *testing.T) {
 }
 
 // TestOutputModes checks that the files the server writes (the upload,
-// the outputs) have the mode os.Create gives a file. The task record is
-// in the database (tasks.db), SQLite's file.
+// the outputs, the kind of the task records) have the mode os.Create
+// gives a file. The task record is in the database (tasks.db), SQLite's
+// file.
 func TestOutputModes(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no umask on Windows")
@@ -954,7 +955,7 @@ func TestOutputModes(t *testing.T) {
 			return nil
 		})
 	}
-	if n != 5 { // the upload, 4 outputs
-		t.Errorf("%d files for task %s, want 5", n, r["id"])
+	if n != 6 { // the upload, 4 outputs, .task-records
+		t.Errorf("%d files for task %s, want 6", n, r["id"])
 	}
 }

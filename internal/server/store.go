@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -71,13 +72,42 @@ type entry struct {
 	waited bool
 }
 
-// recordKind is the kind of the task records in the record store.
-const recordKind = "v1"
+// kindFile is the file of the output folder that holds the kind of its
+// task records in the record store: "v1:" and a random ID, made at the
+// first start. So the records of each output folder are its own: servers
+// with output folders of their own may share one record store (such as
+// the database of the Cloud API v2's tasks, which several processes
+// share) without seeing each other's tasks, whose files they lack.
+const kindFile = ".task-records"
+
+// recordKindOf returns the kind of the task records of the output folder
+// dir, making it when dir has none.
+func recordKindOf(dir string) (string, error) {
+	p := filepath.Join(dir, kindFile)
+	b, err := os.ReadFile(p)
+	if err == nil {
+		kind := strings.TrimSpace(string(b))
+		if id, ok := strings.CutPrefix(kind, "v1:"); !ok || !validID(id) {
+			return "", fmt.Errorf("%s: %q is not a kind of task records", p, clip(kind, maxEcho))
+		}
+		return kind, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	kind := "v1:" + newID()
+	err = atomicfile.WriteFile(p, 0o666, func(w io.Writer) error {
+		_, err := io.WriteString(w, kind+"\n")
+		return err
+	})
+	return kind, err
+}
 
 // store holds the task records: in memory, written through to a record
-// store (kind recordKind, the task's ID, its JSON).
+// store (kind kind, the task's ID, its JSON).
 type store struct {
 	recs  taskstore.RecordStore
+	kind  string
 	mu    sync.Mutex
 	tasks map[string]*entry
 	// failWrite, when set (by tests), is called before a record is
@@ -89,16 +119,16 @@ type store struct {
 
 var errNoTask = errors.New("no such task")
 
-// openStore reads the task records of recs. interrupted returns the ids
-// of the tasks that a crash left new, queued or processing, oldest
-// first: their records are as the crash left them, for the caller to
-// re-queue or fail.
-func openStore(recs taskstore.RecordStore) (s *store, interrupted []string, err error) {
-	rs, err := recs.Records(context.Background(), recordKind)
+// openStore reads the task records of kind in recs. interrupted returns
+// the ids of the tasks that a crash left new, queued or processing,
+// oldest first: their records are as the crash left them, for the caller
+// to re-queue or fail.
+func openStore(recs taskstore.RecordStore, kind string) (s *store, interrupted []string, err error) {
+	rs, err := recs.Records(context.Background(), kind)
 	if err != nil {
 		return nil, nil, err
 	}
-	s = &store{recs: recs, tasks: make(map[string]*entry, len(rs))}
+	s = &store{recs: recs, kind: kind, tasks: make(map[string]*entry, len(rs))}
 	for _, r := range rs {
 		var t Task
 		if err := json.Unmarshal(r.Data, &t); err != nil || t.ID != r.ID || !validID(r.ID) {
@@ -119,11 +149,12 @@ func openStore(recs taskstore.RecordStore) (s *store, interrupted []string, err 
 }
 
 // importFiles moves the task records that earlier versions kept as files
-// in dir, one per task (ID.json), into recs, and removes them, with the
+// in dir, one per task (ID.json), into recs as records of kind, and
+// removes them, with the
 // temporary files a crash left when it cut a record's write
 // (atomicfile's), and dir itself when that leaves it empty. Other files
 // are left alone. It returns the number of records moved.
-func importFiles(recs taskstore.RecordStore, dir string) (int, error) {
+func importFiles(recs taskstore.RecordStore, kind, dir string) (int, error) {
 	des, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, nil
@@ -155,7 +186,7 @@ func importFiles(recs taskstore.RecordStore, dir string) (int, error) {
 		if b, err = marshalTask(t); err != nil {
 			return n, err
 		}
-		if err := recs.PutRecord(context.Background(), recordKind, id, b); err != nil {
+		if err := recs.PutRecord(context.Background(), kind, id, b); err != nil {
 			return n, err
 		}
 		if err := os.Remove(filepath.Join(dir, name)); err != nil {
@@ -197,7 +228,7 @@ func (s *store) write(t Task) error {
 	if err != nil {
 		return err
 	}
-	return s.recs.PutRecord(context.Background(), recordKind, t.ID, b)
+	return s.recs.PutRecord(context.Background(), s.kind, t.ID, b)
 }
 
 // add persists and inserts a new task; waited says whether a request
@@ -340,5 +371,5 @@ func (s *store) remove(id string, force bool) error {
 	e.removed = true
 	delete(s.tasks, id)
 	s.mu.Unlock()
-	return s.recs.DeleteRecord(context.Background(), recordKind, id)
+	return s.recs.DeleteRecord(context.Background(), s.kind, id)
 }

@@ -32,10 +32,21 @@ func openRecords(t *testing.T, output string) taskstore.Store {
 	return st
 }
 
-// recordsOf returns the task records of recs by ID.
-func recordsOf(t *testing.T, recs taskstore.RecordStore) map[string][]byte {
+// kindOf returns the kind of the task records of the output folder
+// output, making it when there is none, as the server does.
+func kindOf(t *testing.T, output string) string {
 	t.Helper()
-	rs, err := recs.Records(context.Background(), recordKind)
+	kind, err := recordKindOf(output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kind
+}
+
+// recordsOf returns the task records of kind in recs, by ID.
+func recordsOf(t *testing.T, recs taskstore.RecordStore, kind string) map[string][]byte {
+	t.Helper()
+	rs, err := recs.Records(context.Background(), kind)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +61,7 @@ func recordsOf(t *testing.T, recs taskstore.RecordStore) map[string][]byte {
 // a server whose output folder is output, by ID.
 func storedRecords(t *testing.T, output string) map[string][]byte {
 	t.Helper()
-	return recordsOf(t, openRecords(t, output))
+	return recordsOf(t, openRecords(t, output), kindOf(t, output))
 }
 
 // putRecords stores the records of tasks in the default record store of a
@@ -58,12 +69,13 @@ func storedRecords(t *testing.T, output string) map[string][]byte {
 func putRecords(t *testing.T, output string, tasks ...Task) {
 	t.Helper()
 	st := openRecords(t, output)
+	kind := kindOf(t, output)
 	for _, tk := range tasks {
 		b, err := marshalTask(tk)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.PutRecord(context.Background(), recordKind, tk.ID, b); err != nil {
+		if err := st.PutRecord(context.Background(), kind, tk.ID, b); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -99,7 +111,7 @@ func TestImportFiles(t *testing.T) {
 			if err := os.WriteFile(p, []byte("{"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			n, err := importFiles(openRecords(t, out), dir)
+			n, err := importFiles(openRecords(t, out), "v1:"+newID(), dir)
 			if err != nil || n != 0 {
 				t.Fatalf("importFiles = %d, %v; want 0, nil", n, err)
 			}
@@ -131,13 +143,14 @@ func TestImportFiles(t *testing.T) {
 		}
 	}
 	recs := openRecords(t, out)
-	if n, err := importFiles(recs, dir); err != nil || n != len(want) {
+	kind := "v1:" + newID()
+	if n, err := importFiles(recs, kind, dir); err != nil || n != len(want) {
 		t.Fatalf("importFiles = %d, %v; want %d, nil", n, err, len(want))
 	}
 	if des, _ := os.ReadDir(dir); len(des) != 1 {
 		t.Errorf("left in %s: %v, want only %s", dir, des, sub)
 	}
-	s, interrupted, err := openStore(recs)
+	s, interrupted, err := openStore(recs, kind)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +167,7 @@ func TestImportFiles(t *testing.T) {
 	// An unreadable record is an error, and is left where it is.
 	bad := filepath.Join(dir, newID()+".json")
 	os.WriteFile(bad, []byte("{"), 0o644)
-	if _, err := importFiles(recs, dir); err == nil || !strings.Contains(err.Error(), "unreadable") {
+	if _, err := importFiles(recs, kind, dir); err == nil || !strings.Contains(err.Error(), "unreadable") {
 		t.Errorf("importFiles of an unreadable record: %v", err)
 	}
 	if _, err := os.Stat(bad); err != nil {
@@ -162,11 +175,31 @@ func TestImportFiles(t *testing.T) {
 	}
 }
 
+// TestRecordKindOf checks that an output folder's kind of task records is
+// made once and kept, and that a file that holds no kind is an error.
+func TestRecordKindOf(t *testing.T) {
+	dir := t.TempDir()
+	kind := kindOf(t, dir)
+	if !strings.HasPrefix(kind, "v1:") || !validID(strings.TrimPrefix(kind, "v1:")) {
+		t.Errorf("kind %q, want v1:ID", kind)
+	}
+	if again := kindOf(t, dir); again != kind {
+		t.Errorf("kind %q, then %q", kind, again)
+	}
+	for _, bad := range []string{"", "v1", "v1:x", "v2:" + newID()} {
+		os.WriteFile(filepath.Join(dir, kindFile), []byte(bad), 0o644)
+		if got, err := recordKindOf(dir); err == nil {
+			t.Errorf("%q: kind %q, want an error", bad, got)
+		}
+	}
+}
+
 // TestRecordsSurviveRestart checks that the task records are kept in the
 // record store, that given (Config.Records: SQLite or PostgreSQL, which
 // the server leaves open) or the default (OUTPUT/tasks.db): a task's
 // record survives a restart, is gone with the task, and no record is
-// written as a file.
+// written as a file; a server with another output folder sharing the
+// store does not see it.
 func TestRecordsSurviveRestart(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -192,7 +225,7 @@ func TestRecordsSurviveRestart(t *testing.T) {
 			}
 			records := func() map[string][]byte {
 				if cfg.Records != nil {
-					return recordsOf(t, cfg.Records)
+					return recordsOf(t, cfg.Records, kindOf(t, cfg.OutputDir))
 				}
 				return storedRecords(t, cfg.OutputDir)
 			}
@@ -214,6 +247,21 @@ func TestRecordsSurviveRestart(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(cfg.OutputDir, "tasks.db")); (cfg.Records == nil) == os.IsNotExist(err) {
 				t.Errorf("tasks.db in the output folder: %v", err)
+			}
+
+			if cfg.Records != nil {
+				// A server with an output folder of its own, sharing the
+				// store, has tasks of its own.
+				other := cfg
+				other.InputDir, other.OutputDir = filepath.Join(dir, "in2"), filepath.Join(dir, "out2")
+				s := startTestServer(t, other, nil)
+				resp, b := s.do(t, "GET", "/v1/task/"+id, nil)
+				wantDetail(t, "another output folder's task", resp.StatusCode, b, 422, "No task")
+				if _, b := s.do(t, "GET", "/v1/task/list", nil); strings.TrimSpace(string(b)) != "[]" {
+					t.Errorf("task list of another output folder: %s", b)
+				}
+				s.ts.Close()
+				s.Close(t.Context())
 			}
 
 			s2 := startTestServer(t, cfg, nil)
