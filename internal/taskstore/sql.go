@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
+	"modernc.org/sqlite"               // the "sqlite" database/sql driver
 )
 
 // Open opens the store dsn names and creates its table when it is
@@ -499,7 +501,7 @@ func (s *sqlStore) PutRecord(ctx context.Context, kind, id string, data []byte) 
 	_, err := s.db.ExecContext(ctx, `INSERT INTO veil_records (kind, id, data) VALUES ($1, $2, $3)
 		ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data`, kind, id, string(data))
 	if err != nil {
-		return fmt.Errorf("taskstore: storing record %s %s: %w", kind, id, err)
+		return fmt.Errorf("taskstore: storing record %s %s: %w", kind, id, fullErr(err))
 	}
 	return nil
 }
@@ -508,7 +510,7 @@ func (s *sqlStore) PutRecord(ctx context.Context, kind, id string, data []byte) 
 // error.
 func (s *sqlStore) DeleteRecord(ctx context.Context, kind, id string) error {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM veil_records WHERE kind = $1 AND id = $2`, kind, id); err != nil {
-		return fmt.Errorf("taskstore: deleting record %s %s: %w", kind, id, err)
+		return fmt.Errorf("taskstore: deleting record %s %s: %w", kind, id, fullErr(err))
 	}
 	return nil
 }
@@ -538,6 +540,19 @@ func (s *sqlStore) Records(ctx context.Context, kind string) ([]Record, error) {
 		return nil, fmt.Errorf("taskstore: reading the records of %s: %w", kind, err)
 	}
 	return recs, nil
+}
+
+// fullErr returns err, which also matches syscall.ENOSPC (errors.Is)
+// where it says that the database or its disk is full: SQLite's
+// SQLITE_FULL, PostgreSQL's disk_full (53100).
+func fullErr(err error) error {
+	const sqliteFull = 13 // SQLITE_FULL
+	var se *sqlite.Error
+	var pe *pgconn.PgError
+	if errors.As(err, &se) && se.Code()&0xff == sqliteFull || errors.As(err, &pe) && pe.Code == "53100" {
+		return fmt.Errorf("%w (%w)", err, syscall.ENOSPC)
+	}
+	return err
 }
 
 // Close closes the store's connections.

@@ -188,7 +188,8 @@ type Record struct {
 // such as "v1") and ID. Its methods are safe for concurrent use.
 type RecordStore interface {
 	// PutRecord stores data as the record id of kind, replacing the
-	// record by that kind and ID if there is one.
+	// record by that kind and ID if there is one. Where the database or
+	// its disk is full, the error matches syscall.ENOSPC (errors.Is).
 	PutRecord(ctx context.Context, kind, id string, data []byte) error
 	// DeleteRecord removes the record id of kind; there being none is no
 	// error.

@@ -1,16 +1,20 @@
 package taskstore
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/veilkit/veil/internal/pgtest"
 )
 
@@ -628,6 +632,38 @@ func testRecords(t *testing.T, dsn string) {
 					t.Errorf("%s: Records(%s) = %q, want %q", st.name, kind, got, want)
 				}
 			}
+		}
+	}
+}
+
+// TestRecordsFull checks that PutRecord's error says so, matching
+// syscall.ENOSPC, when the database is full: a SQLite file bounded by
+// max_page_count, and PostgreSQL's disk_full.
+func TestRecordsFull(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "tasks.db")+"?_pragma=max_page_count(8)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sqlStore{db: db}
+	defer s.Close()
+	if err := s.exec(ctx, append([]string{sqliteSchema, recordsSchema}, indexes...)); err != nil {
+		t.Fatal(err)
+	}
+	err = s.PutRecord(ctx, "v1", "a", bytes.Repeat([]byte("x"), 64<<10))
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("PutRecord into a full SQLite file: %v, want one matching ENOSPC", err)
+	}
+	for _, tt := range []struct {
+		err  error
+		full bool
+	}{
+		{&pgconn.PgError{Code: "53100", Message: "could not extend file"}, true},
+		{&pgconn.PgError{Code: "23505"}, false},
+		{errors.New("other"), false},
+	} {
+		if got := errors.Is(fullErr(tt.err), syscall.ENOSPC); got != tt.full {
+			t.Errorf("fullErr(%v) matches ENOSPC: %v, want %v", tt.err, got, tt.full)
 		}
 	}
 }
