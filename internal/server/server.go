@@ -8,12 +8,11 @@
 // (their request waits for the task), so the memory in use is bounded
 // whatever the load; too many uploads, or a full queue, answer 503 with
 // Retry-After. Each task has a record, kept in memory and written through
-// to a database (Config.Records: by default a SQLite file in OUTPUT), that
-// survives a restart. A task a crash
-// interrupted is re-queued on the next start when its input is intact
-// (at most maxAttempts starts in all; its record says so), else marked
-// failed; what a crash left without a record (a partial upload, outputs)
-// is removed.
+// to a database (Config.Records; by default a SQLite file in OUTPUT), that
+// survives a restart. A task a crash interrupted is re-queued on the
+// next start when its input is intact (at most maxAttempts starts in
+// all; its record says so), else marked failed; what a crash left
+// without a record (a partial upload, outputs) is removed.
 //
 // Files: the upload is INPUT/ID.EXT; the outputs are in OUTPUT/ID/:
 // anonymised.png (lossless; encoded as asked on download),
@@ -235,13 +234,14 @@ func build(cfg Config) (_ *Server, err error) {
 	recs := cfg.Records
 	var closeRecs func() error
 	if recs == nil {
-		ts, err := taskstore.Open(context.Background(), "sqlite:"+filepath.Join(cfg.OutputDir, "tasks.db"))
+		var ts taskstore.Store
+		ts, err = taskstore.Open(context.Background(), "sqlite:"+filepath.Join(cfg.OutputDir, "tasks.db"))
 		if err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 		recs, closeRecs = ts, ts.Close
 		defer func() {
-			if err != nil {
+			if err != nil { // build's result
 				ts.Close()
 			}
 		}()

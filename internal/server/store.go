@@ -150,10 +150,10 @@ func openStore(recs taskstore.RecordStore, kind string) (s *store, interrupted [
 
 // importFiles moves the task records that earlier versions kept as files
 // in dir, one per task (ID.json), into recs as records of kind, and
-// removes them, with the
-// temporary files a crash left when it cut a record's write
-// (atomicfile's), and dir itself when that leaves it empty. Other files
-// are left alone. It returns the number of records moved.
+// removes them, with the temporary files a crash left when it cut a
+// record's write (atomicfile's), and dir itself when that leaves it
+// empty. Other files are left alone. It returns the number of records
+// moved.
 func importFiles(recs taskstore.RecordStore, kind, dir string) (int, error) {
 	des, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -190,6 +191,30 @@ func TestRecordKindOf(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, kindFile), []byte(bad), 0o644)
 		if got, err := recordKindOf(dir); err == nil {
 			t.Errorf("%q: kind %q, want an error", bad, got)
+		}
+	}
+}
+
+// TestBuildFailureClosesRecords checks that a server that fails to start
+// closes the record store it opened (its SQLite file).
+func TestBuildFailureClosesRecords(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc/self/fd")
+	}
+	dir := t.TempDir()
+	cfg := Config{Engine: testEngine(t), InputDir: filepath.Join(dir, "in"), OutputDir: filepath.Join(dir, "out"), Logf: t.Logf}
+	os.MkdirAll(cfg.OutputDir, 0o755)
+	os.WriteFile(filepath.Join(cfg.OutputDir, kindFile), []byte("not a kind"), 0o644)
+	if _, err := build(cfg); err == nil {
+		t.Fatal("build succeeded with an unreadable kind file")
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, fd := range fds {
+		if p, _ := os.Readlink(filepath.Join("/proc/self/fd", fd.Name())); strings.HasPrefix(p, filepath.Join(cfg.OutputDir, "tasks.db")) {
+			t.Errorf("%s left open", p)
 		}
 	}
 }
