@@ -37,8 +37,10 @@ bodies are received at once (more: 503 with Retry-After); a body that pauses
 for -upload-idle-timeout, or arrives slower than -min-upload-rate on average,
 is cut (408). A full disk is 507. After a crash, tasks whose input is intact
 are queued again (3 starts at most). Uploads are kept in -input, results
-and the task records (tasks/ID.json, which survive a restart) in -output;
-delete them with DELETE /v1/task/{id} or /v1/task/list?confirm=true. As
+in -output, and the task records, which survive a restart, in -db with the
+Cloud API v2's tasks (those of each -output folder apart; records of an
+earlier version in -output/tasks are moved there at start); delete them
+with DELETE /v1/task/{id} or /v1/task/list?confirm=true. As
 the Celantur container, which holds the data of one image that the next
 upload overwrites, veil serve keeps the last -keep-sync synchronous uploads
 (default 1; 0 keeps them all): when one ends, older ones are deleted. By
@@ -77,7 +79,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	endpoint := fs.String("api-endpoint", "", "the `URL` the returned links start with (default http://ADDR/)")
 	data, dataErr := defaultDataDir()
 	input := fs.String("input", filepath.Join(data, "input"), "keep the uploads in `folder`")
-	output := fs.String("output", filepath.Join(data, "output"), "keep the results and task records in `folder`")
+	output := fs.String("output", filepath.Join(data, "output"), "keep the results in `folder`")
 	token := fs.String("token", "", "require \"Authorization: Bearer `TOKEN`\" (default: no authentication)")
 	workers := fs.Int("workers", 2, "tasks processed at once")
 	queue := fs.Int("queue", 64, "tasks that may wait for a worker")
@@ -89,7 +91,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	minRate := fs.Int64("min-upload-rate", 64, "fail an upload whose body arrives slower than `KiB/s` on average (408)")
 	taskTimeout := fs.Duration("task-timeout", 10*time.Minute, "fail a task that is not done after `duration` of processing")
 	keepSync := fs.Int("keep-sync", 1, "keep the tasks and files of the last `N` synchronous uploads (0: all)")
-	db := fs.String("db", "", "the Cloud API v2's task store: `DSN` sqlite:PATH or postgres://... (default: a SQLite file in the data folder)")
+	db := fs.String("db", "", "the task store of the Cloud API v2 and of v1's task records: `DSN` sqlite:PATH or postgres://...\n(default: a SQLite file in the data folder)")
 	bucket := fs.String("bucket", "", "the Cloud API v2's blob store: a folder or s3://`URL` (default: a folder in the data folder)")
 	usersFile := fs.String("users", "", "enable POST /v2/signin for the users of `file` (name:bcrypt-hash lines); each sees only their tasks")
 	workersOnly := fs.Bool("workers-only", false, "run only Cloud API v2 workers (no HTTP API), sharing -db and -bucket with API processes")
@@ -158,7 +160,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ln.Close()
 		return err
 	}
-	v2, v2Close, err := openV2(ctx, v2opts)
+	v2, tasks, v2Close, err := openV2(ctx, v2opts)
 	if err != nil {
 		ln.Close()
 		return err
@@ -176,6 +178,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		APIEndpoint:       *endpoint,
 		InputDir:          *input,
 		OutputDir:         *output,
+		Records:           tasks,
 		Token:             *token,
 		Workers:           *workers,
 		Queue:             *queue,
@@ -207,7 +210,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux.Handle("/blob/", v2)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: logger}
 	fmt.Fprintf(stdout, "veil serve: uploads in %s, results in %s, task records in %s\n",
-		*input, *output, filepath.Join(*output, "tasks"))
+		*input, *output, redactDSN(v2opts.db))
 	fmt.Fprintf(stdout, "veil serve: listening on http://%s/ (API endpoint %s; Ctrl-C to stop)\n", ln.Addr(), *endpoint)
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
@@ -218,7 +221,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	hs.Shutdown(sctx)
-	srv.Close(sctx)
+	srv.Close(sctx) // before v2Close closes the task store it writes to
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}

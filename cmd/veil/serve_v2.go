@@ -49,29 +49,34 @@ func (o *v2Options) setDefaults() error {
 	return nil
 }
 
+// redactDSN returns dsn with the password of a PostgreSQL DSN left out.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return dsn
+}
+
 // where says where the Cloud API v2 keeps its tasks and files, the
 // password of a PostgreSQL DSN left out.
 func (o *v2Options) where() string {
-	db := o.db
-	if u, err := url.Parse(db); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			db = u.String()
-		}
-	}
-	return fmt.Sprintf("Cloud API v2 tasks in %s, files in %s", db, o.bucket)
+	return fmt.Sprintf("Cloud API v2 tasks in %s, files in %s", redactDSN(o.db), o.bucket)
 }
 
 // openV2 opens the Cloud API v2's stores and starts its watcher and
 // workers (until ctx is done or stop is called); it returns the API's
-// handler (nil with workersOnly).
-func openV2(ctx context.Context, o v2Options) (h http.Handler, stop func(), err error) {
+// handler (nil with workersOnly) and its task store, which the Container
+// REST API v1 keeps its task records in too. stop closes the stores.
+func openV2(ctx context.Context, o v2Options) (h http.Handler, tasks taskstore.Store, stop func(), err error) {
 	if err := o.setDefaults(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	tasks, err := taskstore.Open(context.WithoutCancel(ctx), o.db)
+	tasks, err = taskstore.Open(context.WithoutCancel(ctx), o.db)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var api atomic.Pointer[cloudapi.API]
 	blobs, err := blobstore.Open(context.WithoutCancel(ctx), o.bucket, blobstore.Options{BaseURL: o.endpoint, MaxPutBytes: o.maxUpload,
@@ -82,7 +87,7 @@ func openV2(ctx context.Context, o v2Options) (h http.Handler, stop func(), err 
 		}})
 	if err != nil {
 		tasks.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	cfg := cloudapi.Config{Engine: o.engine, Tasks: tasks, Blobs: blobs, BaseURL: o.endpoint, Token: o.token,
 		Workers: o.workers, Lease: o.lease, MaxPixels: o.maxPixels, MaxUploadBytes: o.maxUpload, Logf: o.logf}
@@ -90,7 +95,7 @@ func openV2(ctx context.Context, o v2Options) (h http.Handler, stop func(), err 
 		if cfg.Users, err = cloudapi.ReadUsers(o.users); err != nil {
 			blobs.Close()
 			tasks.Close()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
 	if o.workersOnly {
@@ -100,15 +105,15 @@ func openV2(ctx context.Context, o v2Options) (h http.Handler, stop func(), err 
 			defer close(done)
 			cloudapi.RunWorkers(ctx, cfg)
 		}()
-		return nil, func() { cancel(); <-done; blobs.Close(); tasks.Close() }, nil
+		return nil, tasks, func() { cancel(); <-done; blobs.Close(); tasks.Close() }, nil
 	}
 	a, err := cloudapi.New(cfg)
 	if err != nil {
 		blobs.Close()
 		tasks.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	api.Store(a)
 	a.Start(ctx)
-	return a.Handler(), func() { a.Close(); blobs.Close(); tasks.Close() }, nil
+	return a.Handler(), tasks, func() { a.Close(); blobs.Close(); tasks.Close() }, nil
 }

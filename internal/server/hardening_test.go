@@ -124,7 +124,7 @@ func TestDiskFull(t *testing.T) {
 		s := newTestServer(t, nil, nil)
 		s.store.failWrite = func(tk Task) error {
 			if tk.Status == failing {
-				return &os.PathError{Op: "write", Path: s.store.path(tk.ID), Err: syscall.ENOSPC}
+				return &os.PathError{Op: "write", Path: "tasks.db", Err: syscall.ENOSPC}
 			}
 			return nil
 		}
@@ -172,10 +172,8 @@ func TestRestartRequeues(t *testing.T) {
 		Engine: testEngine(t), InputDir: filepath.Join(dir, "in"), OutputDir: filepath.Join(dir, "out"),
 		Logf: t.Logf,
 	}
-	for _, d := range []string{cfg.InputDir, filepath.Join(cfg.OutputDir, "tasks")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.MkdirAll(cfg.InputDir, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	jpg := readFile(t, "plate.jpg")
 	type crashed struct {
@@ -200,10 +198,7 @@ func TestRestartRequeues(t *testing.T) {
 		ids[name] = id
 		tk := Task{ID: id, Status: c.status, Kind: "image", ContentType: "image/jpeg", Input: id + ".jpg",
 			InputSize: c.size, Attempts: c.attempts, Query: "license-plate=true", Created: time.Now().UTC()}
-		b, _ := json.Marshal(tk)
-		if err := os.WriteFile(filepath.Join(cfg.OutputDir, "tasks", id+".json"), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		putRecords(t, cfg.OutputDir, tk)
 		if c.input != nil {
 			os.WriteFile(filepath.Join(cfg.InputDir, tk.Input), c.input, 0o644)
 		}
@@ -241,9 +236,9 @@ func TestRestartRequeues(t *testing.T) {
 		} else if _, err := os.Stat(filepath.Join(cfg.OutputDir, id)); !os.IsNotExist(err) {
 			t.Errorf("%s: partial outputs kept", name)
 		}
-		rec, _ := os.ReadFile(filepath.Join(cfg.OutputDir, "tasks", id+".json"))
+		rec := storedRecords(t, cfg.OutputDir)[id]
 		if !bytes.Contains(rec, []byte(`"`+c.want+`"`)) || !bytes.Contains(rec, []byte(c.says)) {
-			t.Errorf("%s: record on disk: %s", name, rec)
+			t.Errorf("%s: record in the store: %s", name, rec)
 		}
 	}
 }
@@ -257,7 +252,6 @@ func TestRestartRequeueBounded(t *testing.T) {
 		Queue: 2, Workers: 1, Logf: t.Logf,
 	}
 	os.MkdirAll(cfg.InputDir, 0o755)
-	os.MkdirAll(filepath.Join(cfg.OutputDir, "tasks"), 0o755)
 	jpg := readFile(t, "plate.jpg")
 	var ids []string
 	for k := range 3 {
@@ -265,8 +259,7 @@ func TestRestartRequeueBounded(t *testing.T) {
 		ids = append(ids, id)
 		tk := Task{ID: id, Status: StatusQueued, Kind: "image", ContentType: "image/jpeg", Input: id + ".jpg",
 			InputSize: int64(len(jpg)), Created: time.Now().UTC().Add(time.Duration(k) * time.Second)}
-		b, _ := json.Marshal(tk)
-		os.WriteFile(filepath.Join(cfg.OutputDir, "tasks", id+".json"), b, 0o644)
+		putRecords(t, cfg.OutputDir, tk)
 		os.WriteFile(filepath.Join(cfg.InputDir, tk.Input), jpg, 0o644)
 	}
 	release := make(chan struct{})

@@ -7,12 +7,12 @@
 // bounded pool of workers fed by a bounded queue, synchronous ones too
 // (their request waits for the task), so the memory in use is bounded
 // whatever the load; too many uploads, or a full queue, answer 503 with
-// Retry-After. Each task has a record, one JSON file per task in
-// OUTPUT/tasks written atomically, that survives a restart. A task a crash
-// interrupted is re-queued on the next start when its input is intact
-// (at most maxAttempts starts in all; its record says so), else marked
-// failed; what a crash left without a record (a partial upload, outputs)
-// is removed.
+// Retry-After. Each task has a record, kept in memory and written through
+// to a database (Config.Records; by default a SQLite file in OUTPUT), that
+// survives a restart. A task a crash interrupted is re-queued on the
+// next start when its input is intact (at most maxAttempts starts in
+// all; its record says so), else marked failed; what a crash left
+// without a record (a partial upload, outputs) is removed.
 //
 // Files: the upload is INPUT/ID.EXT; the outputs are in OUTPUT/ID/:
 // anonymised.png (lossless; encoded as asked on download),
@@ -41,6 +41,7 @@ import (
 
 	"github.com/veilkit/veil"
 	"github.com/veilkit/veil/internal/atomicfile"
+	"github.com/veilkit/veil/internal/taskstore"
 )
 
 // Config configures a Server. Engine, InputDir and OutputDir are
@@ -50,9 +51,17 @@ type Config struct {
 	// APIEndpoint is the base of the URLs the upload returns, such as
 	// http://localhost:7000/ (Celantur's --api-endpoint).
 	APIEndpoint string
-	// InputDir holds the uploads, OutputDir the results and, in its
-	// tasks folder, the task records.
+	// InputDir holds the uploads, OutputDir the results.
 	InputDir, OutputDir string
+	// Records keeps the task records, such as the task store of the
+	// Cloud API v2, so that both APIs keep theirs in one database; the
+	// server does not close it. When it is nil, the server keeps them in
+	// the SQLite file tasks.db in OutputDir, which it closes with Close.
+	// Their kind, "v1:" and an ID kept in OutputDir/.task-records, is the
+	// output folder's own: servers with output folders of their own may
+	// share the store. Either way, the records that earlier versions kept
+	// as files in OutputDir/tasks are moved into it at start.
+	Records taskstore.RecordStore
 	// Token, when set, is required as "Authorization: Bearer TOKEN" by
 	// every endpoint but GET /v1/status.
 	Token string
@@ -130,8 +139,12 @@ type Server struct {
 	hookSem    chan struct{}
 	hookClient *http.Client
 	closeOnce  sync.Once
-	closedMu   sync.RWMutex
-	closed     bool
+	// closeRecs closes the record store the server opened (nil: it
+	// opened none); recsOnce makes Close do so once.
+	closeRecs func() error
+	recsOnce  sync.Once
+	closedMu  sync.RWMutex
+	closed    bool
 	// beforeRun, when set (by tests), is called by a worker before it
 	// processes a task.
 	beforeRun func(id string)
@@ -152,7 +165,7 @@ func New(cfg Config) (*Server, error) {
 }
 
 // build returns the server, not started.
-func build(cfg Config) (*Server, error) {
+func build(cfg Config) (_ *Server, err error) {
 	if cfg.Engine == nil {
 		return nil, errors.New("server: no engine")
 	}
@@ -218,16 +231,42 @@ func build(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	st, interrupted, err := openStore(filepath.Join(cfg.OutputDir, "tasks"))
+	recs := cfg.Records
+	var closeRecs func() error
+	if recs == nil {
+		var ts taskstore.Store
+		ts, err = taskstore.Open(context.Background(), "sqlite:"+filepath.Join(cfg.OutputDir, "tasks.db"))
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		recs, closeRecs = ts, ts.Close
+		defer func() {
+			if err != nil { // build's result
+				ts.Close()
+			}
+		}()
+	}
+	kind, err := recordKindOf(cfg.OutputDir)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	legacy := filepath.Join(cfg.OutputDir, "tasks")
+	if n, err := importFiles(recs, kind, legacy); err != nil {
+		return nil, fmt.Errorf("server: moving the task records of %s: %w", legacy, err)
+	} else if n > 0 {
+		cfg.Logf("moved %d task records from %s into the task store", n, legacy)
+	}
+	st, interrupted, err := openStore(recs, kind)
+	if err != nil {
+		return nil, fmt.Errorf("server: reading the task records: %w", err)
 	}
 	st.logf = cfg.Logf
 	s := &Server{
-		cfg:     cfg,
-		store:   st,
-		jobs:    make(chan string, cfg.Queue),
-		uploads: make(chan struct{}, cfg.MaxUploads),
+		cfg:       cfg,
+		store:     st,
+		closeRecs: closeRecs,
+		jobs:      make(chan string, cfg.Queue),
+		uploads:   make(chan struct{}, cfg.MaxUploads),
 		writeInput: func(name string, write func(io.Writer) error) error {
 			return atomicfile.WriteFile(name, 0o666, write)
 		},
@@ -305,7 +344,8 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // Close stops taking uploads and waits, until ctx is done, for the tasks
 // being processed and the webhooks being sent; then it cancels them. Tasks
-// still queued are marked failed.
+// still queued are marked failed. Then it closes the record store it
+// opened (none when Config.Records is set).
 func (s *Server) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
 		s.closedMu.Lock()
@@ -335,6 +375,13 @@ func (s *Server) Close(ctx context.Context) error {
 		default:
 			s.procCancel()
 			s.hookCancel()
+			s.recsOnce.Do(func() {
+				if s.closeRecs != nil {
+					if cerr := s.closeRecs(); err == nil {
+						err = cerr
+					}
+				}
+			})
 			return err
 		}
 	}

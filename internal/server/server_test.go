@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -392,7 +393,7 @@ func TestUploadErrors(t *testing.T) {
 	if n := dirLen(t, s.in); n != 0 {
 		t.Errorf("%d files left in the input folder", n)
 	}
-	if n := dirLen(t, filepath.Join(s.out, "tasks")); n != 0 {
+	if n := len(storedRecords(t, s.out)); n != 0 {
 		t.Errorf("%d task records left", n)
 	}
 }
@@ -548,7 +549,7 @@ func TestAsyncWebhook(t *testing.T) {
 	resp2, b := s.do(t, "GET", "/v1/file/"+id+"/anonymised", nil)
 	wantDetail(t, "anonymised before done", resp2.StatusCode, b, 422, "wait until it is done")
 	// The secret is not stored.
-	rec, _ := os.ReadFile(filepath.Join(s.out, "tasks", id+".json"))
+	rec := storedRecords(t, s.out)[id]
 	if bytes.Contains(rec, []byte("s3cret")) || bytes.Contains(b, []byte("s3cret")) {
 		t.Errorf("the webhook secret is stored: %s", rec)
 	}
@@ -636,16 +637,24 @@ func TestRestartRecovery(t *testing.T) {
 	s1.ts.Close()
 	s1.Close(t.Context())
 
-	// A crash left a task processing (with a partial output) and one queued.
+	// A crash left a task processing (with a partial output) and one
+	// queued; an earlier version, the queued one's record as a file, and a
+	// temporary file of a record's write.
 	crashed := map[string]string{newID(): StatusProcessing, newID(): StatusQueued}
+	legacy := filepath.Join(cfg.OutputDir, "tasks")
+	os.Mkdir(legacy, 0o755)
 	for id, st := range crashed {
 		tk := Task{ID: id, Status: st, Kind: "image", ContentType: "image/jpeg", Input: id + ".jpg", Created: time.Now().UTC()}
-		b, _ := json.Marshal(tk)
-		os.WriteFile(filepath.Join(cfg.OutputDir, "tasks", id+".json"), b, 0o644)
+		if st == StatusQueued {
+			b, _ := json.Marshal(tk)
+			os.WriteFile(filepath.Join(legacy, id+".json"), b, 0o644)
+		} else {
+			putRecords(t, cfg.OutputDir, tk)
+		}
 		os.MkdirAll(filepath.Join(cfg.OutputDir, id), 0o755)
 		os.WriteFile(filepath.Join(cfg.OutputDir, id, fileBinary), []byte("partial"), 0o644)
 	}
-	os.WriteFile(filepath.Join(cfg.OutputDir, "tasks", ".x.json.tmp123"), []byte("{"), 0o644)
+	os.WriteFile(filepath.Join(legacy, ".x.json.tmp123"), []byte("{"), 0o644)
 
 	s2 := startTestServer(t, cfg, nil)
 	resp, b := s2.do(t, "GET", "/v1/task/"+done, nil)
@@ -665,14 +674,14 @@ func TestRestartRecovery(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(cfg.OutputDir, id)); !os.IsNotExist(err) {
 			t.Errorf("partial outputs of %s kept", id)
 		}
-		// And on disk.
-		rec, _ := os.ReadFile(filepath.Join(cfg.OutputDir, "tasks", id+".json"))
+		// And in the store.
+		rec := storedRecords(t, cfg.OutputDir)[id]
 		if !bytes.Contains(rec, []byte(`"failed"`)) {
-			t.Errorf("record on disk: %s", rec)
+			t.Errorf("record in the store: %s", rec)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(cfg.OutputDir, "tasks", ".x.json.tmp123")); !os.IsNotExist(err) {
-		t.Error("temporary file left")
+	if _, err := os.Stat(legacy); !os.IsNotExist(err) {
+		t.Errorf("%s left: %v", legacy, err)
 	}
 	_, b = s2.do(t, "GET", "/v1/task/list", nil)
 	var list []Task
@@ -720,7 +729,7 @@ func TestDeleteScopes(t *testing.T) {
 	}
 	resp, b = s.do(t, "GET", "/v1/task/"+ids[1], nil)
 	wantDetail(t, "deleted task", resp.StatusCode, b, 422, "No task")
-	if _, err := os.Stat(filepath.Join(s.out, "tasks", ids[1]+".json")); !os.IsNotExist(err) {
+	if _, ok := storedRecords(t, s.out)[ids[1]]; ok {
 		t.Error("record kept")
 	}
 
@@ -750,7 +759,7 @@ func TestDeleteScopes(t *testing.T) {
 	if strings.TrimSpace(string(b)) != "[]" {
 		t.Errorf("task list after delete all: %s", b)
 	}
-	if n := dirLen(t, filepath.Join(s.out, "tasks")); n != 0 {
+	if n := len(storedRecords(t, s.out)); n != 0 {
 		t.Errorf("%d records left", n)
 	}
 }
@@ -907,13 +916,16 @@ func TestKeepSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { def.Close(context.Background()) })
 	if def.cfg.KeepSync != 1 {
 		t.Errorf("default KeepSync %d, want 1", def.cfg.KeepSync)
 	}
 }
 
 // TestOutputModes checks that the files the server writes (the upload,
-// the outputs, the task record) have the mode os.Create gives a file.
+// the outputs, the kind of the task records) have the mode os.Create
+// gives a file. The task record is in the database (tasks.db), SQLite's
+// file.
 func TestOutputModes(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no umask on Windows")
@@ -933,7 +945,7 @@ func TestOutputModes(t *testing.T) {
 	n := 0
 	for _, dir := range []string{s.in, s.out} {
 		filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
+			if err != nil || d.IsDir() || strings.HasPrefix(d.Name(), "tasks.db") {
 				return err
 			}
 			n++
@@ -943,7 +955,7 @@ func TestOutputModes(t *testing.T) {
 			return nil
 		})
 	}
-	if n != 6 { // the upload, 4 outputs, the record
+	if n != 6 { // the upload, 4 outputs, .task-records
 		t.Errorf("%d files for task %s, want 6", n, r["id"])
 	}
 }

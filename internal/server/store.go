@@ -1,6 +1,8 @@
 package server
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/veilkit/veil/internal/atomicfile"
+	"github.com/veilkit/veil/internal/taskstore"
 )
 
 // Task states.
@@ -24,7 +27,8 @@ const (
 	StatusFailed     = "failed"     // see Error
 )
 
-// Task is the record of one upload, persisted as TASKS/ID.json.
+// Task is the record of one upload, persisted as JSON in the record
+// store.
 type Task struct {
 	ID          string    `json:"id"`
 	Status      string    `json:"status"`
@@ -68,10 +72,42 @@ type entry struct {
 	waited bool
 }
 
-// store holds the task records: in memory, and one JSON file per task
-// in dir, each written atomically.
+// kindFile is the file of the output folder that holds the kind of its
+// task records in the record store: "v1:" and a random ID, made at the
+// first start. So the records of each output folder are its own: servers
+// with output folders of their own may share one record store (such as
+// the database of the Cloud API v2's tasks, which several processes
+// share) without seeing each other's tasks, whose files they lack.
+const kindFile = ".task-records"
+
+// recordKindOf returns the kind of the task records of the output folder
+// dir, making it when dir has none.
+func recordKindOf(dir string) (string, error) {
+	p := filepath.Join(dir, kindFile)
+	b, err := os.ReadFile(p)
+	if err == nil {
+		kind := strings.TrimSpace(string(b))
+		if id, ok := strings.CutPrefix(kind, "v1:"); !ok || !validID(id) {
+			return "", fmt.Errorf("%s: %q is not a kind of task records", p, clip(kind, maxEcho))
+		}
+		return kind, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	kind := "v1:" + newID()
+	err = atomicfile.WriteFile(p, 0o666, func(w io.Writer) error {
+		_, err := io.WriteString(w, kind+"\n")
+		return err
+	})
+	return kind, err
+}
+
+// store holds the task records: in memory, written through to a record
+// store (kind kind, the task's ID, its JSON).
 type store struct {
-	dir   string
+	recs  taskstore.RecordStore
+	kind  string
 	mu    sync.Mutex
 	tasks map[string]*entry
 	// failWrite, when set (by tests), is called before a record is
@@ -83,48 +119,83 @@ type store struct {
 
 var errNoTask = errors.New("no such task")
 
-// openStore reads the records in dir. interrupted returns the ids of the
-// tasks that a crash left new, queued or processing, oldest first: their
-// records are as the crash left them, for the caller to re-queue or fail.
-func openStore(dir string) (s *store, interrupted []string, err error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, nil, err
-	}
-	s = &store{dir: dir, tasks: make(map[string]*entry)}
-	des, err := os.ReadDir(dir)
+// openStore reads the task records of kind in recs. interrupted returns
+// the ids of the tasks that a crash left new, queued or processing,
+// oldest first: their records are as the crash left them, for the caller
+// to re-queue or fail.
+func openStore(recs taskstore.RecordStore, kind string) (s *store, interrupted []string, err error) {
+	rs, err := recs.Records(context.Background(), kind)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, de := range des {
-		name := de.Name()
-		if _, ok := atomicfile.TempFor(name); ok && de.Type().IsRegular() {
-			os.Remove(filepath.Join(dir, name)) // a record's write cut by a crash
-			continue
-		}
-		id, ok := strings.CutSuffix(name, ".json")
-		if !ok || !validID(id) {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return nil, nil, err
-		}
+	s = &store{recs: recs, kind: kind, tasks: make(map[string]*entry, len(rs))}
+	for _, r := range rs {
 		var t Task
-		if err := json.Unmarshal(b, &t); err != nil || t.ID != id {
-			return nil, nil, fmt.Errorf("task record %s: unreadable (%v)", name, err)
+		if err := json.Unmarshal(r.Data, &t); err != nil || t.ID != r.ID || !validID(r.ID) {
+			return nil, nil, fmt.Errorf("task record %q: unreadable (%v)", r.ID, err)
 		}
 		e := &entry{t: t, done: make(chan struct{})}
 		if t.active() {
-			interrupted = append(interrupted, id)
+			interrupted = append(interrupted, t.ID)
 		} else {
 			close(e.done)
 		}
-		s.tasks[id] = e
+		s.tasks[t.ID] = e
 	}
 	slices.SortFunc(interrupted, func(a, b string) int {
 		return compareTasks(s.tasks[a].t, s.tasks[b].t)
 	})
 	return s, interrupted, nil
+}
+
+// importFiles moves the task records that earlier versions kept as files
+// in dir, one per task (ID.json), into recs as records of kind, and
+// removes them, with the temporary files a crash left when it cut a
+// record's write (atomicfile's), and dir itself when that leaves it
+// empty. Other files are left alone. It returns the number of records
+// moved.
+func importFiles(recs taskstore.RecordStore, kind, dir string) (int, error) {
+	des, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, de := range des {
+		name := de.Name()
+		if _, ok := atomicfile.TempFor(name); ok && de.Type().IsRegular() {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil {
+				return n, err
+			}
+			continue
+		}
+		id, ok := strings.CutSuffix(name, ".json")
+		if !ok || !validID(id) || !de.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return n, err
+		}
+		var t Task
+		if err := json.Unmarshal(b, &t); err != nil || t.ID != id {
+			return n, fmt.Errorf("task record %s: unreadable (%v)", filepath.Join(dir, name), err)
+		}
+		if b, err = marshalTask(t); err != nil {
+			return n, err
+		}
+		if err := recs.PutRecord(context.Background(), kind, id, b); err != nil {
+			return n, err
+		}
+		if err := os.Remove(filepath.Join(dir, name)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	os.Remove(dir) // only if empty
+	return n, nil
 }
 
 // compareTasks orders tasks oldest first.
@@ -135,20 +206,29 @@ func compareTasks(a, b Task) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
-func (s *store) path(id string) string { return filepath.Join(s.dir, id+".json") }
+// marshalTask returns the record of t.
+func marshalTask(t Task) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(t); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
 
+// write stores the record of t.
 func (s *store) write(t Task) error {
 	if s.failWrite != nil {
 		if err := s.failWrite(t); err != nil {
 			return err
 		}
 	}
-	return atomicfile.WriteFile(s.path(t.ID), 0o666, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		return enc.Encode(t)
-	})
+	b, err := marshalTask(t)
+	if err != nil {
+		return err
+	}
+	return s.recs.PutRecord(context.Background(), s.kind, t.ID, b)
 }
 
 // add persists and inserts a new task; waited says whether a request
@@ -291,8 +371,5 @@ func (s *store) remove(id string, force bool) error {
 	e.removed = true
 	delete(s.tasks, id)
 	s.mu.Unlock()
-	if err := os.Remove(s.path(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	return nil
+	return s.recs.DeleteRecord(context.Background(), s.kind, id)
 }

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
+	"modernc.org/sqlite"               // the "sqlite" database/sql driver
 )
 
 // Open opens the store dsn names and creates its table when it is
@@ -80,6 +82,15 @@ var indexes = []string{
 	`CREATE INDEX IF NOT EXISTS veil_tasks_claim ON veil_tasks (id) WHERE status IN ('queued', 'processing')`,
 }
 
+// recordsSchema is the table of the records of other APIs
+// (RecordStore); both databases take it.
+const recordsSchema = `CREATE TABLE IF NOT EXISTS veil_records (
+	kind TEXT NOT NULL,
+	id   TEXT NOT NULL,
+	data TEXT NOT NULL,
+	PRIMARY KEY (kind, id)
+)`
+
 // schemaLock is the PostgreSQL advisory lock that serializes the
 // creation of the schema ("veiltask").
 const schemaLock int64 = 0x7665696c7461736b
@@ -107,7 +118,7 @@ func openPostgres(ctx context.Context, dsn string) (Store, error) {
 	// The advisory lock makes processes that open a new database at
 	// once create the schema one after the other: CREATE TABLE IF NOT
 	// EXISTS alone can fail on a unique violation in the catalog.
-	schema := append([]string{fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", schemaLock), postgresSchema}, indexes...)
+	schema := append([]string{fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", schemaLock), postgresSchema, recordsSchema}, indexes...)
 	if err := s.exec(ctx, schema); err != nil {
 		db.Close()
 		return nil, err
@@ -137,7 +148,7 @@ func openSQLite(ctx context.Context, path string) (Store, error) {
 		db.SetMaxOpenConns(1)
 	}
 	s := &sqlStore{db: db}
-	if err := s.exec(ctx, append([]string{sqliteSchema}, indexes...)); err != nil {
+	if err := s.exec(ctx, append([]string{sqliteSchema, recordsSchema}, indexes...)); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -482,6 +493,66 @@ func (s *sqlStore) Delete(ctx context.Context, id int64) error {
 		return fmt.Errorf("%w: %d", ErrNotFound, id)
 	}
 	return nil
+}
+
+// PutRecord stores data as the record id of kind, replacing the record
+// by that kind and ID if there is one.
+func (s *sqlStore) PutRecord(ctx context.Context, kind, id string, data []byte) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO veil_records (kind, id, data) VALUES ($1, $2, $3)
+		ON CONFLICT (kind, id) DO UPDATE SET data = excluded.data`, kind, id, string(data))
+	if err != nil {
+		return fmt.Errorf("taskstore: storing record %s %s: %w", kind, id, fullErr(err))
+	}
+	return nil
+}
+
+// DeleteRecord removes the record id of kind; there being none is no
+// error.
+func (s *sqlStore) DeleteRecord(ctx context.Context, kind, id string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM veil_records WHERE kind = $1 AND id = $2`, kind, id); err != nil {
+		return fmt.Errorf("taskstore: deleting record %s %s: %w", kind, id, fullErr(err))
+	}
+	return nil
+}
+
+// Records returns the records of kind, in the byte order of their IDs.
+func (s *sqlStore) Records(ctx context.Context, kind string) ([]Record, error) {
+	order := "id"
+	if s.pg {
+		order = `id COLLATE "C"` // as SQLite's BINARY
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, data FROM veil_records WHERE kind = $1 ORDER BY `+order, kind)
+	if err != nil {
+		return nil, fmt.Errorf("taskstore: reading the records of %s: %w", kind, err)
+	}
+	defer rows.Close()
+	var recs []Record
+	for rows.Next() {
+		var r Record
+		var data string
+		if err := rows.Scan(&r.ID, &data); err != nil {
+			return nil, fmt.Errorf("taskstore: reading the records of %s: %w", kind, err)
+		}
+		r.Data = []byte(data)
+		recs = append(recs, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("taskstore: reading the records of %s: %w", kind, err)
+	}
+	return recs, nil
+}
+
+// fullErr returns err, which also matches syscall.ENOSPC (errors.Is)
+// where it says that the database or its disk is full: SQLite's
+// SQLITE_FULL, PostgreSQL's disk_full (53100).
+func fullErr(err error) error {
+	const sqliteFull = 13 // SQLITE_FULL
+	var se *sqlite.Error
+	var pe *pgconn.PgError
+	if errors.As(err, &se) && se.Code()&0xff == sqliteFull || errors.As(err, &pe) && pe.Code == "53100" {
+		return fmt.Errorf("%w (%w)", err, syscall.ENOSPC)
+	}
+	return err
 }
 
 // Close closes the store's connections.

@@ -52,6 +52,13 @@
 //
 // Missing tasks give ErrNotFound, from every method that takes an ID
 // (Renew and Finish too).
+//
+// # Records
+//
+// A Store also keeps the records of other APIs, such as the Container
+// REST API v1's tasks, so that they live in the same database: opaque
+// text by kind and ID, in the table veil_records, which Open creates with
+// veil_tasks (see RecordStore).
 package taskstore
 
 import (
@@ -165,4 +172,29 @@ type Store interface {
 	Delete(ctx context.Context, id int64) error
 	// Close closes the store.
 	Close() error
+
+	RecordStore
+}
+
+// Record is a record of another API's: its ID and its data, which the
+// store keeps as they are. Data is text (UTF-8 without NUL bytes), such
+// as JSON.
+type Record struct {
+	ID   string
+	Data []byte
+}
+
+// RecordStore keeps the records of other APIs, by kind (the API's name,
+// such as "v1") and ID. Its methods are safe for concurrent use.
+type RecordStore interface {
+	// PutRecord stores data as the record id of kind, replacing the
+	// record by that kind and ID if there is one. Where the database or
+	// its disk is full, the error matches syscall.ENOSPC (errors.Is).
+	PutRecord(ctx context.Context, kind, id string, data []byte) error
+	// DeleteRecord removes the record id of kind; there being none is no
+	// error.
+	DeleteRecord(ctx context.Context, kind, id string) error
+	// Records returns the records of kind, in the byte order of their
+	// IDs.
+	Records(ctx context.Context, kind string) ([]Record, error)
 }

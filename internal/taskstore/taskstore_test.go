@@ -1,16 +1,20 @@
 package taskstore
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/veilkit/veil/internal/pgtest"
 )
 
@@ -44,6 +48,7 @@ func testStore(t *testing.T, newDB func(t *testing.T) string) {
 		{"Finish", testFinish},
 		{"ConcurrentClaims", testConcurrentClaims},
 		{"ConcurrentOpen", testConcurrentOpen},
+		{"Records", testRecords},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.test(t, newDB(t)) })
@@ -558,6 +563,108 @@ func testConcurrentOpen(t *testing.T, dsn string) {
 	c := create(t, stores[0], Task{Owner: "a"})[0]
 	for _, s := range stores[1:] {
 		checkTask(t, "Get through another store", get(t, s, c.ID), c)
+	}
+}
+
+// testRecords checks PutRecord, DeleteRecord and Records: records are
+// kept by kind and ID, replaced by a put of the same ones, read back
+// through another store, and gone once deleted.
+func testRecords(t *testing.T, dsn string) {
+	ctx := context.Background()
+	s := open(t, dsn)
+	type op struct {
+		del      bool // DeleteRecord, else PutRecord
+		kind, id string
+		data     string
+	}
+	steps := []struct {
+		name string
+		ops  []op
+		want map[string][]Record // by kind, after the ops
+	}{
+		{"none", nil, map[string][]Record{"v1": nil}},
+		{"put", []op{
+			{kind: "v1", id: "b", data: `{"id":"b"}`},
+			{kind: "v1", id: "a", data: `{"id":"a","note":"é & <x>"}`},
+			{kind: "other", id: "a", data: `"another kind"`},
+		}, map[string][]Record{
+			"v1":    {{"a", []byte(`{"id":"a","note":"é & <x>"}`)}, {"b", []byte(`{"id":"b"}`)}},
+			"other": {{"a", []byte(`"another kind"`)}},
+			"v2":    nil,
+		}},
+		{"replace", []op{{kind: "v1", id: "b", data: `{"id":"b","status":"done"}`}}, map[string][]Record{
+			"v1":    {{"a", []byte(`{"id":"a","note":"é & <x>"}`)}, {"b", []byte(`{"id":"b","status":"done"}`)}},
+			"other": {{"a", []byte(`"another kind"`)}},
+		}},
+		{"delete", []op{
+			{del: true, kind: "v1", id: "a"},
+			{del: true, kind: "v1", id: "missing"},
+			{del: true, kind: "nokind", id: "b"},
+		}, map[string][]Record{
+			"v1":    {{"b", []byte(`{"id":"b","status":"done"}`)}},
+			"other": {{"a", []byte(`"another kind"`)}},
+		}},
+		{"delete all", []op{
+			{del: true, kind: "v1", id: "b"},
+			{del: true, kind: "other", id: "a"},
+		}, map[string][]Record{"v1": nil, "other": nil}},
+	}
+	for _, st := range steps {
+		for _, o := range st.ops {
+			var err error
+			if o.del {
+				err = s.DeleteRecord(ctx, o.kind, o.id)
+			} else {
+				err = s.PutRecord(ctx, o.kind, o.id, []byte(o.data))
+			}
+			if err != nil {
+				t.Fatalf("%s: %+v: %v", st.name, o, err)
+			}
+		}
+		// Another store, as another process would, reads the same.
+		for _, r := range []Store{s, open(t, dsn)} {
+			for kind, want := range st.want {
+				got, err := r.Records(ctx, kind)
+				if err != nil {
+					t.Fatalf("%s: Records(%s): %v", st.name, kind, err)
+				}
+				if len(got) != len(want) || len(want) > 0 && !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: Records(%s) = %q, want %q", st.name, kind, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestRecordsFull checks that PutRecord's error says so, matching
+// syscall.ENOSPC, when the database is full: a SQLite file bounded by
+// max_page_count, and PostgreSQL's disk_full.
+func TestRecordsFull(t *testing.T) {
+	ctx := context.Background()
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "tasks.db")+"?_pragma=max_page_count(8)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sqlStore{db: db}
+	defer s.Close()
+	if err := s.exec(ctx, append([]string{sqliteSchema, recordsSchema}, indexes...)); err != nil {
+		t.Fatal(err)
+	}
+	err = s.PutRecord(ctx, "v1", "a", bytes.Repeat([]byte("x"), 64<<10))
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("PutRecord into a full SQLite file: %v, want one matching ENOSPC", err)
+	}
+	for _, tt := range []struct {
+		err  error
+		full bool
+	}{
+		{&pgconn.PgError{Code: "53100", Message: "could not extend file"}, true},
+		{&pgconn.PgError{Code: "23505"}, false},
+		{errors.New("other"), false},
+	} {
+		if got := errors.Is(fullErr(tt.err), syscall.ENOSPC); got != tt.full {
+			t.Errorf("fullErr(%v) matches ENOSPC: %v, want %v", tt.err, got, tt.full)
+		}
 	}
 }
 
