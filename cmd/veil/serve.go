@@ -17,6 +17,7 @@ import (
 
 	"github.com/veilkit/veil"
 	"github.com/veilkit/veil/internal/server"
+	"github.com/veilkit/veil/internal/taskstore"
 )
 
 const serveDescription = `
@@ -210,7 +211,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mux.Handle("/blob/", v2)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: logger}
 	fmt.Fprintf(stdout, "veil serve: uploads in %s, results in %s, task records in %s\n",
-		*input, *output, redactDSN(v2opts.db))
+		*input, *output, taskstore.Redact(v2opts.db))
 	fmt.Fprintf(stdout, "veil serve: listening on http://%s/ (API endpoint %s; Ctrl-C to stop)\n", ln.Addr(), *endpoint)
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -49,21 +48,10 @@ func (o *v2Options) setDefaults() error {
 	return nil
 }
 
-// redactDSN returns dsn with the password of a PostgreSQL DSN left out.
-func redactDSN(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			return u.String()
-		}
-	}
-	return dsn
-}
-
 // where says where the Cloud API v2 keeps its tasks and files, the
 // password of a PostgreSQL DSN left out.
 func (o *v2Options) where() string {
-	return fmt.Sprintf("Cloud API v2 tasks in %s, files in %s", redactDSN(o.db), o.bucket)
+	return fmt.Sprintf("Cloud API v2 tasks in %s, files in %s", taskstore.Redact(o.db), o.bucket)
 }
 
 // openV2 opens the Cloud API v2's stores and starts its watcher and

@@ -65,6 +65,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/url"
 	"time"
 )
 
@@ -197,4 +198,16 @@ type RecordStore interface {
 	// Records returns the records of kind, in the byte order of their
 	// IDs.
 	Records(ctx context.Context, kind string) ([]Record, error)
+}
+
+// Redact returns dsn with the password of a postgres:// DSN replaced by
+// xxxxx, for messages and logs.
+func Redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return dsn
 }

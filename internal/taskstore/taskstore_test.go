@@ -687,3 +687,15 @@ func TestOpen(t *testing.T) {
 	c = create(t, mem, Task{Owner: "m"})[0]
 	checkTask(t, "in memory", get(t, mem, c.ID), c)
 }
+
+func TestRedact(t *testing.T) {
+	for _, tt := range []struct{ dsn, want string }{
+		{"postgres://veil:s3cret@db:5432/veil?sslmode=disable", "postgres://veil:xxxxx@db:5432/veil?sslmode=disable"},
+		{"postgres://veil@db/veil", "postgres://veil@db/veil"},
+		{"sqlite:/var/lib/veil/tasks.db", "sqlite:/var/lib/veil/tasks.db"},
+	} {
+		if got := Redact(tt.dsn); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.dsn, got, tt.want)
+		}
+	}
+}

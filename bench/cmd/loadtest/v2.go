@@ -15,6 +15,7 @@ import (
 	"github.com/veilkit/veil"
 	"github.com/veilkit/veil/internal/servetest"
 	"github.com/veilkit/veil/internal/simd"
+	"github.com/veilkit/veil/internal/taskstore"
 	"github.com/veilkit/veil/internal/v2client"
 )
 
@@ -47,7 +48,7 @@ func runV2(ctx context.Context, cfg v2Config) (failed int) {
 		bucket = filepath.Join(cfg.dir, "blobs")
 	}
 	fmt.Printf("Cloud API v2: task store %s, bucket %s; %d tasks per run from %d clients; %d worker(s) per process, -threads %d\n",
-		redactDSN(db), bucket, cfg.tasks, cfg.clients, cfg.perProc, cfg.threads)
+		taskstore.Redact(db), bucket, cfg.tasks, cfg.clients, cfg.perProc, cfg.threads)
 	fmt.Printf("%-16s %8s %10s %10s %10s\n", "worker procs", "tasks", "seconds", "tasks/s", "p50 s")
 	for _, n := range cfg.workerProcs {
 		f, err := runV2Deployment(ctx, cfg, db, bucket, n)
@@ -154,16 +155,6 @@ func v2Task(ctx context.Context, c *v2client.Client, cfg v2Config, k int) error 
 		return fmt.Errorf("task %d: anonymized image: %v", id, err)
 	}
 	return nil
-}
-
-// redactDSN hides the password of a postgres:// DSN.
-func redactDSN(dsn string) string {
-	if i, j := strings.Index(dsn, "://"), strings.LastIndex(dsn, "@"); i >= 0 && j > i {
-		if k := strings.Index(dsn[i+3:j], ":"); k >= 0 {
-			return dsn[:i+3+k] + ":***" + dsn[j:]
-		}
-	}
-	return dsn
 }
 
 // mainV2 is main with -v2: it returns the exit status.
