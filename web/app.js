@@ -16,7 +16,7 @@ const ui = {
 // The runtime of the models: ?backend=ort-web or ?backend=go in the
 // page's address asks for one; auto (the default) takes onnxruntime-web
 // when it loads and the pure-Go runtime otherwise.
-// ?threads=N sets onnxruntime-web's threads (default: one per core, at
+// ?threads=N sets onnxruntime-web's threads (default: half the cores, at
 // most 4).
 const pageParams = new URLSearchParams(location.search);
 const wantedBackend = ["auto", "ort-web", "go"].includes(pageParams.get("backend")) ? pageParams.get("backend") : "auto";

@@ -4,8 +4,8 @@
 // npm's onnxruntime-web by web/build.sh: WebAssembly with SIMD and
 // threads) when it loads, else on veil's pure-Go runtime. The worker's
 // URL may ask for one (worker.js?backend=ort-web or ?backend=go; auto
-// otherwise) and set onnxruntime-web's threads (&threads=N; default one
-// per core, at most 4).
+// otherwise) and set onnxruntime-web's threads (&threads=N; default half
+// the cores, at most 4).
 //
 // Messages in:  {type: "anonymize", id, bytes: ArrayBuffer, options}
 // Messages out: {type: "loading", message}        (what is being loaded)
@@ -38,7 +38,11 @@ function loadORT() {
 	env.wasm.wasmPaths = new URL("ort/", self.location.href).href;
 	// Threads need SharedArrayBuffer, which needs cross-origin isolation
 	// (veil serve-web sends the headers); otherwise one thread.
-	const threads = Number(params.get("threads")) || Math.min(4, navigator.hardwareConcurrency || 1);
+	// Half the cores, at most 4 (onnxruntime-web's own default): the
+	// page, the image's decoding and encoding in Go and the rest of the
+	// machine keep the other half. On a busy 2-core machine a second
+	// thread made the runs slower and irregular (docs/browser.md).
+	const threads = Number(params.get("threads")) || Math.min(4, Math.ceil((navigator.hardwareConcurrency || 1) / 2));
 	env.wasm.numThreads = self.crossOriginIsolated ? threads : 1;
 	env.wasm.proxy = false;
 	return "";

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"image"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -91,7 +92,29 @@ func newORTWebEngine(ort js.Value, report func(string)) (*veil.Engine, error) {
 		return nil, err
 	}
 	report("loading the models on onnxruntime-web")
-	return veil.New(veil.WithBackend(&reportingBackend{Backend: b, report: report}))
+	e, err := veil.New(veil.WithBackend(&reportingBackend{Backend: b, report: report}))
+	if err != nil {
+		return nil, err
+	}
+	report("warming up onnxruntime-web")
+	if err := warmUp(e); err != nil {
+		return nil, fmt.Errorf("warming up: %w", err)
+	}
+	return e, nil
+}
+
+// warmUp runs e once on a blank 1024×768 image, faces and plates (and so
+// the vehicles of the plate cascade). onnxruntime-web's first run of a
+// model grows its WebAssembly memory and arenas, which takes several
+// times as long as a later run: done here, the first image is as fast as
+// the next.
+func warmUp(e *veil.Engine) error {
+	img := image.NewRGBA(image.Rect(0, 0, 1024, 768))
+	for k := range img.Pix {
+		img.Pix[k] = 128
+	}
+	_, err := e.Anonymize(context.Background(), img, veil.Params{Method: veil.DetectOnly})
+	return err
 }
 
 // A reportingBackend reports each model it loads.

@@ -28,7 +28,8 @@
 // Environment: CHROMIUM (default /usr/bin/chromium), E2E_TIMEOUT_S
 // (default 300, per anonymization), E2E_RUNS (default 3: the timed runs
 // of group.jpg on onnxruntime-web, the median is printed; the pure-Go
-// runtime's first run is timed).
+// runtime's first run is timed), E2E_THREADS (onnxruntime-web's threads;
+// default the page's: half the cores).
 
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
@@ -185,10 +186,11 @@ try {
 	context.on("request", (r) => requests.push({ url: r.url(), method: r.method() }));
 	const pageErrors = [];
 
-	const { page, demo: start } = await open(base, pageErrors);
+	const { page, demo: start } = await open(base + (process.env.E2E_THREADS ? `?threads=${process.env.E2E_THREADS}` : ""), pageErrors);
 	check(start.backend === "ort-web", `the page runs the models on onnxruntime-web (backend ${start.backend}${start.backendNote ? ": " + start.backendNote : ""})`);
 	check(await page.evaluate(() => self.crossOriginIsolated), "the page is cross-origin isolated (onnxruntime-web's threads)");
 	const backendLine = await page.textContent("#backend");
+	log(`onnxruntime-web: ${backendLine}`);
 	check(/onnxruntime-web/.test(backendLine), `the page says so: "${backendLine}"`);
 	check(/Nothing is uploaded/.test(await page.textContent("#privacy")), "the page says nothing is uploaded");
 	check(requests.some((r) => r.url === base + "veil.wasm"), "the worker loaded veil.wasm (requests are seen)");
