@@ -56,6 +56,6 @@ for f in index.html style.css app.js worker.js wasm_exec.js veil.wasm $(for o in
 	gz=$(gzip -9 -c "web/$f" | wc -c)
 	total=$((total + raw))
 	total_gz=$((total_gz + gz))
-	printf 'web/%-32s %10d bytes, gzip -9 %10d bytes (%s MB)\n' "$f" "$raw" "$gz" "$(awk "BEGIN{printf \"%.2f\", $gz/1e6}")"
+	printf 'web/%-32s %10d bytes, gzip -9 %10d bytes\n' "$f" "$raw" "$gz"
 done
 printf 'the page downloads %d bytes (%s MB), %d bytes (%s MB) with gzip -9\n' "$total" "$(awk "BEGIN{printf \"%.1f\", $total/1e6}")" "$total_gz" "$(awk "BEGIN{printf \"%.1f\", $total_gz/1e6}")"

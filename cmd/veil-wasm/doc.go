@@ -5,10 +5,18 @@
 //	veil.version   string: the build's version
 //	veil.ready     Promise<true>: resolves when the engine (the embedded
 //	               models) is loaded, rejects if it cannot be
+//	veil.backend   "ort-web" | "go", once ready: the runtime of the models
+//	veil.backendNote  string, for "go" in auto: why not onnxruntime-web
 //	veil.anonymize(bytes: Uint8Array | ArrayBuffer, options?: object)
 //	    → Promise<{image: Uint8Array, format: "jpeg" | "png",
 //	               detections: string, count: number,
-//	               width: number, height: number}>
+//	               width: number, height: number, backend: string}>
+//
+// The models run on onnxruntime-web (package onnx/ortweb) when the page
+// has loaded it as globalThis.ort, and on veil's pure-Go runtime
+// otherwise. globalThis.veilOptions, when set before the program starts,
+// may choose: {backend: "auto" | "ort-web" | "go", onLoad: function},
+// onLoad being called with what is being loaded.
 //
 // bytes is a JPEG or PNG file; detections is the Celantur metadata JSON.
 // The options carry the Celantur parameter names: classes (an array of
