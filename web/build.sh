@@ -37,15 +37,21 @@ elif ! command -v npm >/dev/null; then
 else
 	dist=web/node_modules/onnxruntime-web/dist
 	want=$(sed -n 's/.*"onnxruntime-web": *"\([^"]*\)".*/\1/p' web/package.json)
-	have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' web/node_modules/onnxruntime-web/package.json 2>/dev/null | head -1)
-	if [ "$have" != "$want" ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
-		(cd web && npm ci --no-audit --no-fund --ignore-scripts)
+	have=""
+	if [ -f web/node_modules/onnxruntime-web/package.json ]; then
+		have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' web/node_modules/onnxruntime-web/package.json | head -1)
 	fi
-	mkdir -p web/ort
-	for f in $ort_files; do
-		cp "$dist/$f" web/ort/
-	done
-	echo "web/build.sh: onnxruntime-web $want in web/ort/"
+	if [ "$have" != "$want" ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+		(cd web && npm ci --no-audit --no-fund --ignore-scripts) ||
+			echo "web/build.sh: npm ci in web/ failed: no web/ort/, the page runs the models on the pure-Go runtime (slower)" >&2
+	fi
+	if [ -f "$dist/ort-wasm-simd-threaded.wasm" ]; then
+		mkdir -p web/ort
+		for f in $ort_files; do
+			cp "$dist/$f" web/ort/
+		done
+		echo "web/build.sh: onnxruntime-web $want in web/ort/"
+	fi
 fi
 
 # What the page downloads: every file, raw and gzip -9.
