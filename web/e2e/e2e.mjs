@@ -189,6 +189,7 @@ try {
 	const { page, demo: start } = await open(base + (process.env.E2E_THREADS ? `?threads=${process.env.E2E_THREADS}` : ""), pageErrors);
 	check(start.backend === "ort-web", `the page runs the models on onnxruntime-web (backend ${start.backend}${start.backendNote ? ": " + start.backendNote : ""})`);
 	check(await page.evaluate(() => self.crossOriginIsolated), "the page is cross-origin isolated (onnxruntime-web's threads)");
+	check(/warming up onnxruntime-web/.test(start.loading), `the page showed what it was loading (last: "${start.loading}")`);
 	const backendLine = await page.textContent("#backend");
 	log(`onnxruntime-web: ${backendLine}`);
 	check(/onnxruntime-web/.test(backendLine), `the page says so: "${backendLine}"`);
