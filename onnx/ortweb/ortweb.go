@@ -26,9 +26,10 @@ var run sync.Mutex
 
 // New returns a backend on the onnxruntime-web module ort (the object
 // its script sets as globalThis.ort), running models with the execution
-// provider ep: "wasm" (the default when "") or "webgpu". It fails when
-// ort is not onnxruntime-web; whether its WebAssembly loads is only known
-// at the first Load.
+// provider ep: "wasm" (the default when "") or "webgpu" (which needs a
+// bundle with WebGPU, such as ort.webgpu.min.js, and a browser with it;
+// web/ uses wasm only). It fails when ort is not onnxruntime-web; whether
+// its WebAssembly loads is only known at the first Load.
 func New(ort js.Value, ep string) (*Backend, error) {
 	if ep == "" {
 		ep = "wasm"
