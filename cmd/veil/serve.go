@@ -27,7 +27,8 @@ Serve answers the Celantur Container REST API v1 (POST /v1/file, GET
 and /v1/task/{id}) with veil's engine: clients of the Celantur container
 switch by changing a URL.
 
-Uploads are processed by -workers workers; up to -queue tasks wait for one
+Uploads are processed by -workers workers (tasks of v1 and of the Cloud API
+v2 below share them); up to -queue tasks wait for one
 (more: 503 with Retry-After). Uploads with the header x-is-async: true return
 at once; the others wait for their task. A task not done after -task-timeout
 of processing fails, with no output.
@@ -82,7 +83,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	input := fs.String("input", filepath.Join(data, "input"), "keep the uploads in `folder`")
 	output := fs.String("output", filepath.Join(data, "output"), "keep the results in `folder`")
 	token := fs.String("token", "", "require \"Authorization: Bearer `TOKEN`\" (default: no authentication)")
-	workers := fs.Int("workers", 2, "tasks processed at once")
+	workers := fs.Int("workers", 2, "tasks processed at once, v1's and the Cloud API v2's together")
 	queue := fs.Int("queue", 64, "tasks that may wait for a worker")
 	maxMB := fs.Int64("max-upload-mb", 512, "largest upload in `MiB`")
 	maxPixels := fs.Int("max-pixels", 100_000_000, "largest image in pixels")
@@ -96,7 +97,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	bucket := fs.String("bucket", "", "the Cloud API v2's blob store: a folder or s3://`URL` (default: a folder in the data folder)")
 	usersFile := fs.String("users", "", "enable POST /v2/signin for the users of `file` (name:bcrypt-hash lines); each sees only their tasks")
 	workersOnly := fs.Bool("workers-only", false, "run only Cloud API v2 workers (no HTTP API), sharing -db and -bucket with API processes")
-	v2Workers := fs.Int("v2-workers", -1, "Cloud API v2 tasks processed at once in this process (default: -workers;\n0: none, for an API process whose tasks -workers-only processes process)")
+	v2Workers := fs.Int("v2-workers", -1, "Cloud API v2 workers in this process, which share the -workers places with v1's\n(default: -workers; 0: none, for an API process whose tasks -workers-only processes process)")
 	lease := fs.Duration("lease", 30*time.Second, "a Cloud API v2 worker's hold on its task: a task whose worker died is taken over after `duration`")
 	classes := []veil.Class{veil.Face, veil.LicensePlate}
 	fs.Var(&classesValue{list: &classes}, "a",
@@ -154,8 +155,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		*endpoint = "http://" + ln.Addr().String() + "/"
 	}
 	logger := log.New(stderr, "veil serve: ", log.LstdFlags)
+	// v1's workers and the Cloud API v2's share -workers places: the
+	// process runs at most that many tasks at once, whichever API they
+	// came from.
+	var slots chan struct{}
+	if !*workersOnly {
+		slots = make(chan struct{}, *workers)
+	}
 	v2opts := v2Options{db: *db, bucket: *bucket, users: *usersFile, data: data,
-		workersOnly: *workersOnly, endpoint: *endpoint, token: *token, engine: engine, workers: *v2Workers,
+		workersOnly: *workersOnly, endpoint: *endpoint, token: *token, engine: engine, workers: *v2Workers, slots: slots,
 		lease: *lease, maxPixels: *maxPixels, maxUpload: *maxMB << 20, logf: logger.Printf}
 	if err := v2opts.setDefaults(); err != nil {
 		ln.Close()
@@ -182,6 +190,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Records:           tasks,
 		Token:             *token,
 		Workers:           *workers,
+		Slots:             slots,
 		Queue:             *queue,
 		MaxUploadBytes:    *maxMB << 20,
 		MaxPixels:         *maxPixels,

@@ -23,6 +23,7 @@ type v2Options struct {
 	endpoint, token         string
 	engine                  *veil.Engine
 	workers, maxPixels      int
+	slots                   chan struct{} // shared with v1's workers
 	lease                   time.Duration
 	maxUpload               int64
 	logf                    func(string, ...any)
@@ -78,7 +79,7 @@ func openV2(ctx context.Context, o v2Options) (h http.Handler, tasks taskstore.S
 		return nil, nil, nil, err
 	}
 	cfg := cloudapi.Config{Engine: o.engine, Tasks: tasks, Blobs: blobs, BaseURL: o.endpoint, Token: o.token,
-		Workers: o.workers, Lease: o.lease, MaxPixels: o.maxPixels, MaxUploadBytes: o.maxUpload, Logf: o.logf}
+		Workers: o.workers, Slots: o.slots, Lease: o.lease, MaxPixels: o.maxPixels, MaxUploadBytes: o.maxUpload, Logf: o.logf}
 	if o.users != "" {
 		if cfg.Users, err = cloudapi.ReadUsers(o.users); err != nil {
 			blobs.Close()

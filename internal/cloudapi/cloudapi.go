@@ -65,6 +65,11 @@ type Config struct {
 	// Workers is the number of tasks processed at once by Start or
 	// RunWorkers (0: Start runs no worker, the API only).
 	Workers int
+	// Slots, when not nil, is shared with other processing in the process
+	// (veil serve's v1 API): a worker holds one of its places from before
+	// it claims a task until the task ends, so that all of them together
+	// process at most cap(Slots) tasks at once.
+	Slots chan struct{}
 	// MaxPixels bounds the pixels of an image (default 100 million),
 	// MaxUploadBytes the size of an upload (default 512 MiB): a larger
 	// one fails with IMAGE_DEFECT.

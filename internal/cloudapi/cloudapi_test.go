@@ -600,3 +600,21 @@ func mustRead(t *testing.T, name string) []byte {
 	}
 	return b
 }
+
+// TestSlots checks that a worker waits for a place of Config.Slots, which
+// veil serve shares with v1's workers, before it claims a task.
+func TestSlots(t *testing.T) {
+	slots := make(chan struct{}, 1)
+	slots <- struct{}{} // taken by a v1 task
+	a := newTestAPI(t, 1, func(c *Config) { c.Slots = slots })
+	id, up := a.create(t, `{"anonymization_method":"blur","face":true}`)
+	put(t, up, "image/jpeg", mustRead(t, "../../testdata/street.jpg"))
+	time.Sleep(300 * time.Millisecond)
+	if tk, _ := a.cfg.Tasks.Get(context.Background(), id); tk.Status != taskstore.StatusQueued {
+		t.Fatalf("task %s while every place is taken, want queued", tk.Status)
+	}
+	<-slots
+	if m := a.wait(t, id); m["task_status"] != "done" {
+		t.Errorf("task %v once a place is free", m["task_status"])
+	}
+}

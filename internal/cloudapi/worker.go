@@ -150,16 +150,28 @@ func NewWorker(cfg Config, name string) *Worker {
 // sends.
 func (w *Worker) Run(ctx context.Context) {
 	defer w.c.hooks.Wait()
+	slots := w.c.cfg.Slots
 	for ctx.Err() == nil {
+		if slots != nil {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
 		t, err := w.c.cfg.Tasks.Claim(ctx, w.name, w.c.cfg.Lease)
+		if err == nil {
+			w.handle(ctx, t)
+		}
+		if slots != nil {
+			<-slots
+		}
 		if err != nil {
 			if !errors.Is(err, taskstore.ErrNoTask) && ctx.Err() == nil {
 				w.c.logf("worker %s: %v", w.name, err)
 			}
 			sleep(ctx, w.c.cfg.PollInterval)
-			continue
 		}
-		w.handle(ctx, t)
 	}
 }
 

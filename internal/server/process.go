@@ -42,7 +42,17 @@ func (s *Server) worker() {
 		case <-s.quit:
 			return
 		case id := <-s.jobs:
+			if s.cfg.Slots != nil {
+				select {
+				case s.cfg.Slots <- struct{}{}:
+				case <-s.quit:
+					return // the task stays queued in its record: requeued at the next start
+				}
+			}
 			s.run(id)
+			if s.cfg.Slots != nil {
+				<-s.cfg.Slots
+			}
 		}
 	}
 }

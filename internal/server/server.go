@@ -68,6 +68,11 @@ type Config struct {
 	// Workers is the number of tasks processed at once (default 2);
 	// Queue the number of tasks that may wait for a worker (default 64).
 	Workers, Queue int
+	// Slots, when not nil, is shared with other processing in the process
+	// (veil serve's Cloud API v2): a worker holds one of its places while
+	// it processes a task, so that all of them together process at most
+	// cap(Slots) tasks at once.
+	Slots chan struct{}
 	// MaxUploadBytes bounds the request body of an upload (default 512 MiB):
 	// a larger declared Content-Length is refused (413) before the body
 	// is read, and a body that proves larger is cut there. MaxPixels bounds
