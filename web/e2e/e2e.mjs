@@ -49,6 +49,56 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "veil-e2e-"));
 const cleanups = [() => fs.rmSync(tmp, { recursive: true, force: true })];
 let failures = 0;
 
+// compareImages runs in the page: the mean absolute difference of the
+// RGB values of #original and #result in each face box, and far from
+// every detection (all).
+async function compareImages({ faces, all }) {
+	const pixels = (img) => {
+		const c = document.createElement("canvas");
+		c.width = img.naturalWidth;
+		c.height = img.naturalHeight;
+		const g = c.getContext("2d", { willReadFrequently: true });
+		g.drawImage(img, 0, 0);
+		return g.getImageData(0, 0, c.width, c.height);
+	};
+	const a = pixels(document.getElementById("original"));
+	const b = pixels(document.getElementById("result"));
+	if (a.width !== b.width || a.height !== b.height) {
+		return { error: `sizes differ: ${a.width}×${a.height} and ${b.width}×${b.height}` };
+	}
+	const w = a.width, h = a.height;
+	// The mean absolute difference of the RGB values in a box.
+	const mad = ([x1, y1, x2, y2]) => {
+		let s = 0, n = 0;
+		for (let y = Math.max(0, y1); y < Math.min(h, y2); y++) {
+			for (let x = Math.max(0, x1); x < Math.min(w, x2); x++) {
+				const i = 4 * (y * w + x);
+				s += Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
+				n += 3;
+			}
+		}
+		return n ? s / n : 0;
+	};
+	// Far from detections: outside every box grown by its size on each
+	// side (a face's shape and soft edge reach 0.2 + 0.3 of it).
+	const near = new Uint8Array(w * h);
+	for (const [x1, y1, x2, y2] of all) {
+		const gx = x2 - x1, gy = y2 - y1;
+		for (let y = Math.max(0, y1 - gy); y < Math.min(h, y2 + gy); y++) {
+			near.fill(1, y * w + Math.max(0, x1 - gx), y * w + Math.min(w, x2 + gx));
+		}
+	}
+	let s = 0, n = 0;
+	for (let p = 0; p < w * h; p++) {
+		if (!near[p]) {
+			const i = 4 * p;
+			s += Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
+			n += 3;
+		}
+	}
+	return { faces: faces.map(mad), outside: n ? s / n : 0, outsidePixels: n / 3, size: [w, h] };
+}
+
 function log(...a) {
 	console.log("e2e:", ...a);
 }
@@ -228,52 +278,7 @@ try {
 	check(await page.textContent("#count") === String(native.length), "the page shows the count");
 
 	const faces = browser.filter((d) => d.type === "face").map((d) => d.box);
-	const diff = await page.evaluate(async ({ faces, all }) => {
-		const pixels = (img) => {
-			const c = document.createElement("canvas");
-			c.width = img.naturalWidth;
-			c.height = img.naturalHeight;
-			const g = c.getContext("2d", { willReadFrequently: true });
-			g.drawImage(img, 0, 0);
-			return g.getImageData(0, 0, c.width, c.height);
-		};
-		const a = pixels(document.getElementById("original"));
-		const b = pixels(document.getElementById("result"));
-		if (a.width !== b.width || a.height !== b.height) {
-			return { error: `sizes differ: ${a.width}×${a.height} and ${b.width}×${b.height}` };
-		}
-		const w = a.width, h = a.height;
-		// The mean absolute difference of the RGB values in a box.
-		const mad = ([x1, y1, x2, y2]) => {
-			let s = 0, n = 0;
-			for (let y = Math.max(0, y1); y < Math.min(h, y2); y++) {
-				for (let x = Math.max(0, x1); x < Math.min(w, x2); x++) {
-					const i = 4 * (y * w + x);
-					s += Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
-					n += 3;
-				}
-			}
-			return n ? s / n : 0;
-		};
-		// Far from detections: outside every box grown by its size on each
-		// side (a face's shape and soft edge reach 0.2 + 0.3 of it).
-		const near = new Uint8Array(w * h);
-		for (const [x1, y1, x2, y2] of all) {
-			const gx = x2 - x1, gy = y2 - y1;
-			for (let y = Math.max(0, y1 - gy); y < Math.min(h, y2 + gy); y++) {
-				near.fill(1, y * w + Math.max(0, x1 - gx), y * w + Math.min(w, x2 + gx));
-			}
-		}
-		let s = 0, n = 0;
-		for (let p = 0; p < w * h; p++) {
-			if (!near[p]) {
-				const i = 4 * p;
-				s += Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
-				n += 3;
-			}
-		}
-		return { faces: faces.map(mad), outside: n ? s / n : 0, outsidePixels: n / 3, size: [w, h] };
-	}, { faces, all: browser.map((d) => d.box) });
+	const diff = await page.evaluate(compareImages, { faces, all: browser.map((d) => d.box) });
 	if (diff.error) {
 		throw new Error(diff.error);
 	}
@@ -344,30 +349,7 @@ try {
 		`both backends found the same ${browser.length} objects (pure Go: ${goDets.length}; boxes within 2 px)`);
 	check(badScores.length === 0, `their scores are within 0.01 (largest difference ${worstScore.toFixed(4)})`);
 	const goFaces = goDets.filter((d) => d.type === "face").map((d) => d.box);
-	const goDiff = await goPage.evaluate(async (faces) => {
-		const pixels = (img) => {
-			const c = document.createElement("canvas");
-			c.width = img.naturalWidth;
-			c.height = img.naturalHeight;
-			const g = c.getContext("2d", { willReadFrequently: true });
-			g.drawImage(img, 0, 0);
-			return g.getImageData(0, 0, c.width, c.height);
-		};
-		const a = pixels(document.getElementById("original"));
-		const b = pixels(document.getElementById("result"));
-		const w = a.width, h = a.height;
-		return faces.map(([x1, y1, x2, y2]) => {
-			let s = 0, n = 0;
-			for (let y = Math.max(0, y1); y < Math.min(h, y2); y++) {
-				for (let x = Math.max(0, x1); x < Math.min(w, x2); x++) {
-					const i = 4 * (y * w + x);
-					s += Math.abs(a.data[i] - b.data[i]) + Math.abs(a.data[i + 1] - b.data[i + 1]) + Math.abs(a.data[i + 2] - b.data[i + 2]);
-					n += 3;
-				}
-			}
-			return n ? s / n : 0;
-		});
-	}, goFaces);
+	const goDiff = (await goPage.evaluate(compareImages, { faces: goFaces, all: goDets.map((d) => d.box) })).faces;
 	check(goDiff.length > 0 && Math.min(...goDiff) >= 10, `pure Go: every face box changed (lowest mean |Δ| ${Math.min(...goDiff).toFixed(1)})`);
 
 	const nRuns = Math.max(1, Number(process.env.E2E_RUNS || 3));
