@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall/js"
 	"testing"
+
+	"github.com/veilkit/veil/onnx/ortweb"
 )
 
 // nodeORT returns onnxruntime-web as web/build.sh's npm ci installs it,
@@ -23,28 +25,6 @@ func nodeORT(t *testing.T) js.Value {
 		return js.Undefined()
 	}
 	return req.Invoke(dir)
-}
-
-// await waits for the promise p to settle.
-func await(p js.Value) (js.Value, error) {
-	type settled struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan settled, 1)
-	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ch <- settled{v: args[0]}
-		return nil
-	})
-	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ch <- settled{err: js.Error{Value: args[0]}}
-		return nil
-	})
-	defer then.Release()
-	defer catch.Release()
-	p.Call("then", then, catch)
-	s := <-ch
-	return s.v, s.err
 }
 
 // TestJSAPI calls globalThis.veil as a page would (under node, with
@@ -63,7 +43,7 @@ func TestJSAPI(t *testing.T) {
 	if v := veil.Get("version"); v.Type() != js.TypeString || v.String() == "" {
 		t.Errorf("veil.version = %v", v)
 	}
-	if _, err := await(veil.Get("ready")); err != nil {
+	if _, err := ortweb.Await(veil.Get("ready")); err != nil {
 		t.Fatal("veil.ready:", err)
 	}
 	if b := veil.Get("backend"); b.Type() != js.TypeString || b.String() != wantBackend {
@@ -87,7 +67,7 @@ func TestJSAPI(t *testing.T) {
 	opts.Set("method", "pixelate")
 	opts.Set("face-threshold", 0.5)
 	opts.Set("onProgress", onProgress)
-	r, err := await(veil.Call("anonymize", arr, opts))
+	r, err := ortweb.Await(veil.Call("anonymize", arr, opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +87,7 @@ func TestJSAPI(t *testing.T) {
 	}
 
 	// An ArrayBuffer works too; bad input and options reject with a message.
-	if _, err := await(veil.Call("anonymize", arr.Get("buffer"), map[string]any{"method": "detect"})); err != nil {
+	if _, err := ortweb.Await(veil.Call("anonymize", arr.Get("buffer"), map[string]any{"method": "detect"})); err != nil {
 		t.Errorf("ArrayBuffer: %v", err)
 	}
 	for _, c := range []struct {
@@ -121,7 +101,7 @@ func TestJSAPI(t *testing.T) {
 		{[]any{arr, "blur"}, "options: want an object"},
 		{[]any{js.Global().Get("Uint8Array").New(10)}, "veil: bad image"},
 	} {
-		_, err := await(veil.Call("anonymize", c.args...))
+		_, err := ortweb.Await(veil.Call("anonymize", c.args...))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("anonymize(%v): error %v, want one containing %q", c.args, err, c.want)
 		}

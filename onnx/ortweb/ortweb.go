@@ -71,7 +71,7 @@ func (b *Backend) Load(data []byte, threads int) (onnx.BackendModel, error) {
 	// and from each other (as in onnx/ort).
 	opts.Set("extra", js.ValueOf(map[string]any{"session": map[string]any{"intra_op": map[string]any{"allow_spinning": "0"}}}))
 	run.Lock()
-	s, err := await(b.ort.Get("InferenceSession").Call("create", buf, opts))
+	s, err := Await(b.ort.Get("InferenceSession").Call("create", buf, opts))
 	run.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("ortweb: creating the session: %w", err)
@@ -95,7 +95,7 @@ func (m *model) Close() error {
 		go func() {
 			run.Lock()
 			defer run.Unlock()
-			await(m.s.Call("release"))
+			Await(m.s.Call("release"))
 		}()
 	})
 	return nil
@@ -124,7 +124,7 @@ func (m *model) Run(ctx context.Context, inputs map[string]*onnx.Tensor, outputs
 		run.Unlock()
 		return nil, err
 	}
-	res, err := await(m.s.Call("run", feeds, js.ValueOf(fetches)))
+	res, err := Await(m.s.Call("run", feeds, js.ValueOf(fetches)))
 	run.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("ortweb: %w", err)
@@ -250,10 +250,10 @@ func stringsOf(v js.Value) []string {
 	return s
 }
 
-// await waits for the promise p to settle and returns its value, or its
-// rejection as an error. It blocks the calling goroutine, not the event
-// loop: never call it from a js.FuncOf callback.
-func await(p js.Value) (js.Value, error) {
+// Await waits for the promise p to settle and returns its value, or its
+// rejection as an error (an Error's message). It blocks the calling
+// goroutine, not the event loop: never call it from a js.FuncOf callback.
+func Await(p js.Value) (js.Value, error) {
 	type settled struct {
 		v   js.Value
 		err error
