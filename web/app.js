@@ -16,6 +16,8 @@ const ui = {
 // The runtime of the models: ?backend=ort-web or ?backend=go in the
 // page's address asks for one; auto (the default) takes onnxruntime-web
 // when it loads and the pure-Go runtime otherwise.
+// ?ep=wasm or ?ep=webgpu chooses onnxruntime-web's execution provider
+// (default: WebGPU where the browser has an adapter, else WebAssembly).
 // ?threads=N sets onnxruntime-web's threads (default: half the cores, at
 // most 4).
 const pageParams = new URLSearchParams(location.search);
@@ -23,6 +25,9 @@ const wantedBackend = ["auto", "ort-web", "go"].includes(pageParams.get("backend
 const workerParams = new URLSearchParams({ backend: wantedBackend });
 if (/^[1-9][0-9]?$/.test(pageParams.get("threads") || "")) {
 	workerParams.set("threads", pageParams.get("threads"));
+}
+if (["wasm", "webgpu"].includes(pageParams.get("ep"))) {
+	workerParams.set("ep", pageParams.get("ep"));
 }
 const backendNames = { "ort-web": "onnxruntime-web", go: "pure Go" };
 
@@ -33,6 +38,8 @@ const demo = {
 	loading: "", // what the worker is loading
 	backend: "", // the runtime of the models: "ort-web" or "go"
 	backendNote: "", // why not onnxruntime-web, when the pure-Go runtime runs
+	ep: "", // onnxruntime-web's execution provider: "wasm" or "webgpu"
+	epNote: "", // why not WebGPU, when it failed
 	last: null, // {name, count, ms, workerMs, format, width, height, detections, backend}
 	error: "",
 	runs: 0, // finished runs, results and errors
@@ -187,9 +194,13 @@ function startWorker() {
 			demo.version = m.version;
 			demo.backend = m.backend;
 			demo.backendNote = m.backendNote || "";
-			ui.backend.textContent = m.backend === "ort-web"
-				? `Models run on onnxruntime-web (WebAssembly SIMD, ${m.threads} thread${m.threads === 1 ? "" : "s"}).`
-				: `Models run on veil's pure-Go runtime (WebAssembly, one thread)${demo.backendNote ? `: ${demo.backendNote}` : ""}.`;
+			demo.ep = m.ep || "";
+			demo.epNote = m.epNote || "";
+			ui.backend.textContent = m.backend !== "ort-web"
+				? `Models run on veil's pure-Go runtime (WebAssembly, one thread)${demo.backendNote ? `: ${demo.backendNote}` : ""}.`
+				: m.ep === "webgpu"
+					? "Models run on onnxruntime-web (WebGPU)."
+					: `Models run on onnxruntime-web (WebAssembly SIMD, ${m.threads} thread${m.threads === 1 ? "" : "s"})${demo.epNote ? `: ${demo.epNote}` : ""}.`;
 			ui.version.textContent = `veil ${m.version}`;
 			if (!running) {
 				setState("ready");

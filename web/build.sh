@@ -29,6 +29,10 @@ fi
 # backend only) and its SIMD + threads WebAssembly with the module that
 # starts it (and its threads' workers).
 ort_files="ort.wasm.min.js ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm"
+# With WebGPU (where the browser has an adapter, the worker loads these
+# instead): the script with the WebGPU execution provider and its
+# WebAssembly (its asyncify build).
+ort_gpu_files="ort.webgpu.min.js ort-wasm-simd-threaded.asyncify.mjs ort-wasm-simd-threaded.asyncify.wasm"
 rm -rf web/ort
 if [ "${VEIL_WEB_NO_ORT:-}" = 1 ]; then
 	echo "web/build.sh: VEIL_WEB_NO_ORT=1: no web/ort/, the page runs the models on the pure-Go runtime"
@@ -47,7 +51,7 @@ else
 	fi
 	if [ -f "$dist/ort-wasm-simd-threaded.wasm" ]; then
 		mkdir -p web/ort
-		for f in $ort_files; do
+		for f in $ort_files $ort_gpu_files; do
 			cp "$dist/$f" web/ort/
 		done
 		echo "web/build.sh: onnxruntime-web $want in web/ort/"
@@ -65,3 +69,17 @@ for f in index.html style.css app.js worker.js wasm_exec.js veil.wasm $(for o in
 	printf 'web/%-32s %10d bytes, gzip -9 %10d bytes\n' "$f" "$raw" "$gz"
 done
 printf 'the page downloads %d bytes (%s MB), %d bytes (%s MB) with gzip -9\n' "$total" "$(awk "BEGIN{printf \"%.1f\", $total/1e6}")" "$total_gz" "$(awk "BEGIN{printf \"%.1f\", $total_gz/1e6}")"
+# Where the browser has WebGPU, these instead of the three ort/ files above.
+gpu=0
+gpu_gz=0
+for f in $ort_gpu_files; do
+	[ -f "web/ort/$f" ] || continue
+	raw=$(wc -c <"web/ort/$f")
+	gz=$(gzip -9 -c "web/ort/$f" | wc -c)
+	gpu=$((gpu + raw))
+	gpu_gz=$((gpu_gz + gz))
+	printf 'web/%-32s %10d bytes, gzip -9 %10d bytes (WebGPU only)\n' "ort/$f" "$raw" "$gz"
+done
+if [ "$gpu" -gt 0 ]; then
+	printf 'with WebGPU the ort/ files above are replaced by %d bytes (%s MB), %d bytes (%s MB) with gzip -9\n' "$gpu" "$(awk "BEGIN{printf \"%.1f\", $gpu/1e6}")" "$gpu_gz" "$(awk "BEGIN{printf \"%.1f\", $gpu_gz/1e6}")"
+fi

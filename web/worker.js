@@ -2,14 +2,16 @@
 // anonymizing blocks the thread it runs on, so it runs here and the page
 // stays responsive. The models run on onnxruntime-web (ort/, copied from
 // npm's onnxruntime-web by web/build.sh: WebAssembly with SIMD and
-// threads) when it loads, else on veil's pure-Go runtime. The worker's
-// URL may ask for one (worker.js?backend=ort-web or ?backend=go; auto
-// otherwise) and set onnxruntime-web's threads (&threads=N; default half
-// the cores, at most 4).
+// threads, or WebGPU where the browser has it) when it loads, else on
+// veil's pure-Go runtime. The worker's URL may ask for one
+// (worker.js?backend=ort-web or ?backend=go; auto otherwise), for
+// onnxruntime-web's execution provider (&ep=wasm or &ep=webgpu; by
+// default WebGPU where the browser has a hardware adapter) and set its threads
+// (&threads=N; default half the cores, at most 4).
 //
 // Messages in:  {type: "anonymize", id, bytes: ArrayBuffer, options}
 // Messages out: {type: "loading", message}        (what is being loaded)
-//               {type: "ready", version, backend, backendNote, threads}
+//               {type: "ready", version, backend, backendNote, threads, ep, epNote}
 //               {type: "fatal", message}          (veil could not start)
 //               {type: "progress", id, stage}     ("decoding", "detecting", "encoding")
 //               {type: "result", id, image: ArrayBuffer, format, detections, count, width, height, backend, ms}
@@ -21,17 +23,38 @@ importScripts("wasm_exec.js");
 const params = new URLSearchParams(self.location.search);
 const wanted = params.get("backend") || "auto";
 
-// loadORT loads onnxruntime-web (globalThis.ort) unless the pure-Go
-// runtime is asked for, and returns why it is not there ("" if it is).
-function loadORT() {
-	if (wanted === "go") {
-		return "the pure-Go runtime was asked for";
-	}
-	postMessage({ type: "loading", message: "loading onnxruntime-web" });
+// webgpuAdapter reports whether the browser offers a WebGPU adapter that
+// is not a fallback one (a software renderer, slower than WebAssembly).
+async function webgpuAdapter() {
 	try {
-		importScripts("ort/ort.wasm.min.js");
+		const a = self.navigator.gpu && await self.navigator.gpu.requestAdapter();
+		return Boolean(a) && !(a.isFallbackAdapter || (a.info && a.info.isFallbackAdapter));
 	} catch (e) {
-		return "onnxruntime-web is not served (web/ort/: run web/build.sh with npm installed)";
+		return false;
+	}
+}
+
+// loadORT loads onnxruntime-web (globalThis.ort) unless the pure-Go
+// runtime is asked for. It returns why it is not there (note, "" if it
+// is) and its execution provider (ep): "webgpu" where the browser has a
+// WebGPU adapter (the worker's &ep=wasm or &ep=webgpu may choose), else
+// "wasm".
+async function loadORT() {
+	if (wanted === "go") {
+		return { note: "the pure-Go runtime was asked for", ep: "" };
+	}
+	let ep = params.get("ep") || "auto";
+	if (ep !== "wasm" && ep !== "webgpu") {
+		ep = (await webgpuAdapter()) ? "webgpu" : "wasm";
+	}
+	postMessage({ type: "loading", message: `loading onnxruntime-web (${ep === "webgpu" ? "WebGPU" : "WebAssembly"})` });
+	try {
+		importScripts(ep === "webgpu" ? "ort/ort.webgpu.min.js" : "ort/ort.wasm.min.js");
+	} catch (e) {
+		if (ep !== "webgpu") {
+			return { note: "onnxruntime-web is not served (web/ort/: run web/build.sh with npm installed)", ep: "" };
+		}
+		return loadORTWasm();
 	}
 	const env = globalThis.ort.env;
 	env.logLevel = "error";
@@ -45,13 +68,21 @@ function loadORT() {
 	const threads = Number(params.get("threads")) || Math.min(4, Math.ceil((navigator.hardwareConcurrency || 1) / 2));
 	env.wasm.numThreads = self.crossOriginIsolated ? threads : 1;
 	env.wasm.proxy = false;
-	return "";
+	return { note: "", ep };
+}
+
+// loadORTWasm is loadORT with the WebAssembly execution provider, for a
+// server without the WebGPU files.
+function loadORTWasm() {
+	params.set("ep", "wasm");
+	return loadORT();
 }
 
 async function start() {
-	const ortNote = loadORT();
+	const { note: ortNote, ep } = await loadORT();
 	self.veilOptions = {
 		backend: wanted,
+		ep,
 		onLoad: (message) => postMessage({ type: "loading", message }),
 	};
 	postMessage({ type: "loading", message: "loading veil.wasm" });
@@ -80,6 +111,8 @@ async function start() {
 		veil,
 		backendNote: veil.backend === "go" ? (ortNote || veil.backendNote || "") : "",
 		threads: veil.backend === "ort-web" ? globalThis.ort.env.wasm.numThreads : 1,
+		ep: veil.executionProvider || "",
+		epNote: veil.executionProviderNote || "",
 	};
 }
 
@@ -87,7 +120,7 @@ const ready = start();
 ready.then(
 	(r) => postMessage({
 		type: "ready", version: r.veil.version, backend: r.veil.backend,
-		backendNote: r.backendNote, threads: r.threads,
+		backendNote: r.backendNote, threads: r.threads, ep: r.ep, epNote: r.epNote,
 	}),
 	(e) => postMessage({ type: "fatal", message: String((e && e.message) || e) }),
 );

@@ -24,6 +24,8 @@ var (
 	engine        *veil.Engine
 	engineBackend string
 	engineNote    string
+	engineEP      string // onnxruntime-web's execution provider: "wasm" or "webgpu"
+	engineEPNote  string // why not WebGPU, when it was asked for and failed
 	engineErr     error
 )
 
@@ -36,23 +38,37 @@ const (
 
 func getEngine() (*veil.Engine, error) {
 	engineOnce.Do(func() {
-		engine, engineBackend, engineNote, engineErr = loadEngine(js.Global().Get("veilOptions"), js.Global().Get("ort"))
+		var l loaded
+		l, engineErr = loadEngine(js.Global().Get("veilOptions"), js.Global().Get("ort"))
+		engine, engineBackend, engineNote, engineEP, engineEPNote = l.e, l.backend, l.note, l.ep, l.epNote
 	})
 	return engine, engineErr
+}
+
+// loaded is the engine loadEngine made: the backend that runs its
+// models and, for the pure-Go runtime in auto, why not onnxruntime-web
+// (note); on onnxruntime-web, its execution provider (ep) and, when
+// WebGPU was asked for and failed, why (epNote).
+type loaded struct {
+	e                         *veil.Engine
+	backend, note, ep, epNote string
 }
 
 // loadEngine makes the engine as cfg (globalThis.veilOptions, read when
 // the program starts) asks: its backend ("auto", the default:
 // onnxruntime-web when the page loaded it (ort, globalThis.ort), else the
 // pure-Go runtime; "ort-web": onnxruntime-web or an error; "go": the
-// pure-Go runtime) and onLoad, a function called with what is being
-// loaded. It returns the engine, the backend that runs its models and,
-// for the pure-Go runtime in auto, why not onnxruntime-web.
-func loadEngine(cfg, ort js.Value) (e *veil.Engine, backend, note string, err error) {
-	want, report := "auto", func(string) {}
+// pure-Go runtime), ep, onnxruntime-web's execution provider ("wasm", the
+// default, or "webgpu", which falls back to "wasm" when it fails), and
+// onLoad, a function called with what is being loaded.
+func loadEngine(cfg, ort js.Value) (l loaded, err error) {
+	want, ep, report := "auto", "wasm", func(string) {}
 	if cfg.Type() == js.TypeObject {
 		if b := cfg.Get("backend"); b.Type() == js.TypeString && b.String() != "" {
 			want = b.String()
+		}
+		if v := cfg.Get("ep"); v.Type() == js.TypeString && v.String() != "" {
+			ep = v.String()
 		}
 		if f := cfg.Get("onLoad"); f.Type() == js.TypeFunction {
 			report = func(msg string) {
@@ -64,34 +80,51 @@ func loadEngine(cfg, ort js.Value) (e *veil.Engine, backend, note string, err er
 	switch want {
 	case "auto", backendORTWeb, backendGo:
 	default:
-		return nil, "", "", fmt.Errorf("veilOptions.backend: want auto, ort-web or go, got %q", want)
+		return l, fmt.Errorf("veilOptions.backend: want auto, ort-web or go, got %q", want)
+	}
+	if ep != "wasm" && ep != "webgpu" {
+		return l, fmt.Errorf("veilOptions.ep: want wasm or webgpu, got %q", ep)
 	}
 	if want != backendGo {
-		e, err := newORTWebEngine(ort, report)
+		e, err := newORTWebEngine(ort, ep, report)
+		if err != nil && ep == "webgpu" {
+			// The WebGPU bundle runs WebAssembly too.
+			l.epNote = "WebGPU failed: " + err.Error()
+			ep = "wasm"
+			report("WebGPU failed; loading the models on onnxruntime-web's WebAssembly")
+			e, err = newORTWebEngine(ort, ep, report)
+		}
 		if err == nil {
-			return e, backendORTWeb, "", nil
+			l.e, l.backend, l.ep = e, backendORTWeb, ep
+			return l, nil
 		}
 		if want == backendORTWeb {
-			return nil, "", "", fmt.Errorf("loading the models on onnxruntime-web: %w", err)
+			return loaded{}, fmt.Errorf("loading the models on onnxruntime-web: %w", err)
 		}
-		note = err.Error()
+		l.note = err.Error()
+		if l.epNote != "" {
+			l.note += " (after " + l.epNote + ")"
+		}
+		l.epNote = ""
 	}
 	report("loading the models (pure Go)")
-	e, err = veil.New()
+	l.e, err = veil.New()
 	if err != nil {
-		return nil, "", "", fmt.Errorf("loading the models: %w", err)
+		return loaded{}, fmt.Errorf("loading the models: %w", err)
 	}
-	return e, backendGo, note, nil
+	l.backend = backendGo
+	return l, nil
 }
 
 // newORTWebEngine makes an engine whose models run on onnxruntime-web
-// (ort, the module), reporting each model as it loads.
-func newORTWebEngine(ort js.Value, report func(string)) (*veil.Engine, error) {
-	b, err := ortweb.New(ort, "")
+// (ort, the module) with the execution provider ep, reporting each model
+// as it loads.
+func newORTWebEngine(ort js.Value, ep string, report func(string)) (*veil.Engine, error) {
+	b, err := ortweb.New(ort, ep)
 	if err != nil {
 		return nil, err
 	}
-	report("loading the models on onnxruntime-web")
+	report("loading the models on onnxruntime-web (" + ep + ")")
 	e, err := veil.New(veil.WithBackend(&reportingBackend{Backend: b, report: report}))
 	if err != nil {
 		return nil, err
@@ -146,6 +179,12 @@ func register() {
 		api.Set("backend", engineBackend)
 		if engineNote != "" {
 			api.Set("backendNote", engineNote)
+		}
+		if engineEP != "" {
+			api.Set("executionProvider", engineEP)
+		}
+		if engineEPNote != "" {
+			api.Set("executionProviderNote", engineEPNote)
 		}
 		return true, nil
 	}))
@@ -213,6 +252,9 @@ func jsAnonymize(_ js.Value, args []js.Value) any {
 		out.Set("width", r.width)
 		out.Set("height", r.height)
 		out.Set("backend", engineBackend)
+		if engineEP != "" {
+			out.Set("executionProvider", engineEP)
+		}
 		return out, nil
 	})
 }

@@ -108,25 +108,29 @@ func TestJSAPI(t *testing.T) {
 	}
 }
 
-// TestLoadEngine makes the engine with each backend veilOptions may ask
-// for, with and without onnxruntime-web.
+// TestLoadEngine makes the engine with each backend and execution
+// provider veilOptions may ask for, with and without onnxruntime-web.
 func TestLoadEngine(t *testing.T) {
 	ort := nodeORT(t)
 	for _, c := range []struct {
-		backend     string
-		ort         js.Value
-		want        string // the backend, "" for an error
-		note, error string // what the note or the error contains
+		backend, ep  string
+		ort          js.Value
+		want, epWant string // the backend, "" for an error; the execution provider
+		note, error  string // what the note (or, on onnxruntime-web, the execution provider's note) or the error contains
 	}{
-		{"go", ort, backendGo, "", ""},
-		{"", js.Undefined(), backendGo, "onnxruntime-web is not loaded", ""},
-		{"auto", js.Global().Get("Object").New(), backendGo, "onnxruntime-web is not loaded", ""},
-		{"ort-web", js.Undefined(), "", "", "loading the models on onnxruntime-web: ortweb: onnxruntime-web is not loaded"},
-		{"webgl", ort, "", "", `want auto, ort-web or go, got "webgl"`},
-		{"auto", ort, backendORTWeb, "", ""},
+		{"go", "", ort, backendGo, "", "", ""},
+		{"", "", js.Undefined(), backendGo, "", "onnxruntime-web is not loaded", ""},
+		{"auto", "", js.Global().Get("Object").New(), backendGo, "", "onnxruntime-web is not loaded", ""},
+		{"ort-web", "", js.Undefined(), "", "", "", "loading the models on onnxruntime-web: ortweb: onnxruntime-web is not loaded"},
+		{"webgl", "", ort, "", "", "", `want auto, ort-web or go, got "webgl"`},
+		{"auto", "cuda", ort, "", "", "", `veilOptions.ep: want wasm or webgpu, got "cuda"`},
+		{"auto", "", ort, backendORTWeb, "wasm", "", ""},
+		// node has no WebGPU: the WebAssembly execution provider, saying why.
+		{"auto", "webgpu", ort, backendORTWeb, "wasm", "WebGPU failed", ""},
 	} {
+		name := c.backend + "/" + c.ep
 		if c.want == backendORTWeb && c.ort.Type() != js.TypeObject {
-			t.Logf("%s: skipped: no web/node_modules/onnxruntime-web", c.backend)
+			t.Logf("%s: skipped: no web/node_modules/onnxruntime-web", name)
 			continue
 		}
 		var loads []string
@@ -136,21 +140,28 @@ func TestLoadEngine(t *testing.T) {
 		})
 		cfg := js.Global().Get("Object").New()
 		cfg.Set("backend", c.backend)
+		if c.ep != "" {
+			cfg.Set("ep", c.ep)
+		}
 		cfg.Set("onLoad", onLoad)
-		e, backend, note, err := loadEngine(cfg, c.ort)
+		l, err := loadEngine(cfg, c.ort)
 		onLoad.Release()
 		if c.want == "" {
 			if err == nil || !strings.Contains(err.Error(), c.error) {
-				t.Errorf("%q: error %v, want one containing %q", c.backend, err, c.error)
+				t.Errorf("%q: error %v, want one containing %q", name, err, c.error)
 			}
 			continue
 		}
-		if err != nil || e == nil || backend != c.want || !strings.Contains(note, c.note) || (c.note == "") != (note == "") {
-			t.Errorf("%q: engine %v backend %q note %q error %v; want backend %s, note containing %q",
-				c.backend, e != nil, backend, note, err, c.want, c.note)
+		note := l.note
+		if c.want == backendORTWeb {
+			note = l.epNote
+		}
+		if err != nil || l.e == nil || l.backend != c.want || l.ep != c.epWant || !strings.Contains(note, c.note) || (c.note == "") != (note == "") {
+			t.Errorf("%q: engine %v backend %q ep %q note %q error %v; want backend %s, ep %q, note containing %q",
+				name, l.e != nil, l.backend, l.ep, note, err, c.want, c.epWant, c.note)
 		}
 		if len(loads) == 0 || (c.want == backendORTWeb && !strings.Contains(strings.Join(loads, "; "), "loading model 4")) {
-			t.Errorf("%q: onLoad was called with %q", c.backend, loads)
+			t.Errorf("%q: onLoad was called with %q", name, loads)
 		}
 	}
 }

@@ -176,8 +176,8 @@ function detections(s) {
 
 // open opens the page at url and waits for it to be ready; it returns the
 // page and its demo state.
-async function open(url, pageErrors) {
-	const page = await context.newPage();
+async function open(url, pageErrors, ctx = context) {
+	const page = await ctx.newPage();
 	page.on("pageerror", (e) => pageErrors.push(String(e)));
 	page.on("console", (m) => {
 		if (m.type() === "error") {
@@ -238,6 +238,7 @@ try {
 
 	const { page, demo: start } = await open(base + (process.env.E2E_THREADS ? `?threads=${process.env.E2E_THREADS}` : ""), pageErrors);
 	check(start.backend === "ort-web", `the page runs the models on onnxruntime-web (backend ${start.backend}${start.backendNote ? ": " + start.backendNote : ""})`);
+	check(start.ep === "wasm", `without a WebGPU adapter (--disable-gpu), on WebAssembly (execution provider ${start.ep})`);
 	check(await page.evaluate(() => self.crossOriginIsolated), "the page is cross-origin isolated (onnxruntime-web's threads)");
 	check(/warming up onnxruntime-web/.test(start.loading), `the page showed what it was loading (last: "${start.loading}")`);
 	const backendLine = await page.textContent("#backend");
@@ -365,6 +366,46 @@ try {
 		`target ≤ 1500 ms and ≥ 5×: ${ortTime <= 1500 && goTime >= 5 * ortTime ? "met" : "NOT met"}`);
 	backendTimes = `backend times: ort-web ${ortTime.toFixed(0)} ms, go ${goTime.toFixed(0)} ms`;
 	await goPage.close();
+
+	// 4: WebGPU (?ep=webgpu; by default the page takes it where the
+	// browser has a hardware adapter): Chromium's --enable-unsafe-webgpu
+	// gives headless Chromium SwiftShader's adapter, on the CPU (its time
+	// says nothing of a GPU's). The page finds what the WebAssembly run
+	// found.
+	// SwiftShader makes it slow (minutes): only with E2E_WEBGPU=1.
+	if (process.env.E2E_WEBGPU !== "1") {
+		log("WebGPU: skipped (E2E_WEBGPU=1 runs the page on SwiftShader's WebGPU adapter, about 4 minutes)");
+	} else {
+		const gpuProfile = fs.mkdtempSync(path.join(tmp, "profile-gpu-"));
+		const gpuContext = await chromium.launchPersistentContext(gpuProfile, {
+			executablePath,
+			headless: true,
+			viewport: { width: 1400, height: 1000 },
+			args: ["--no-sandbox", "--enable-unsafe-webgpu", "--disable-background-networking",
+				"--disable-component-update", "--disable-sync", "--no-first-run",
+				"--disable-default-apps", "--disable-extensions"],
+		});
+		cleanups.push(() => gpuContext.close().catch(() => {}));
+		gpuContext.on("request", (r) => requests.push({ url: r.url(), method: r.method() }));
+		const { page: gpuPage, demo: gpuStart } = await open(base + "?ep=webgpu", pageErrors, gpuContext);
+		const gpuLine = await gpuPage.textContent("#backend");
+		log(`with a WebGPU adapter: ${gpuLine}`);
+		check(gpuStart.backend === "ort-web" && gpuStart.ep === "webgpu",
+			`with a WebGPU adapter, the page runs the models on onnxruntime-web's WebGPU (${gpuStart.backend}, ${gpuStart.ep}${gpuStart.epNote ? ": " + gpuStart.epNote : ""})`);
+		check(/WebGPU/.test(gpuLine), `the page says so: "${gpuLine}"`);
+		check(requests.some((r) => r.url === base + "ort/ort-wasm-simd-threaded.asyncify.wasm"), "the worker loaded onnxruntime-web's WebGPU build from the page's origin");
+		const gpuRes = await anonymize(gpuPage, group);
+		const gpuDets = detections(gpuRes.last.detections);
+		const gpuPairs = gpuDets.map((g) => browser.find((o) => o.type === g.type && o.box.every((v, k) => Math.abs(v - g.box[k]) <= 2)));
+		const gpuWorst = Math.max(0, ...gpuDets.map((g, k) => gpuPairs[k] ? Math.abs(g.score - gpuPairs[k].score) : 0));
+		check(gpuDets.length === browser.length && gpuPairs.every(Boolean) && gpuWorst <= 0.01,
+			`WebGPU found the same ${browser.length} objects as WebAssembly (${gpuDets.length}; boxes within 2 px, scores within 0.01: largest difference ${gpuWorst.toFixed(4)})`);
+		const gpuFaces = gpuDets.filter((d) => d.type === "face").map((d) => d.box);
+		const gpuDiff = (await gpuPage.evaluate(compareImages, { faces: gpuFaces, all: gpuDets.map((d) => d.box) })).faces;
+		check(gpuDiff.length > 0 && Math.min(...gpuDiff) >= 10, `WebGPU: every face box changed (lowest mean |Δ| ${Math.min(...gpuDiff).toFixed(1)})`);
+		log(`group.jpg on WebGPU (SwiftShader, on the CPU): ${gpuRes.last.ms.toFixed(0)} ms`);
+		await gpuContext.close();
+	}
 
 	// 5: a bad option is reported on the page.
 	for (const c of await page.$$('input[name="class"]:checked')) {
