@@ -4,8 +4,8 @@
 # skip when it is absent.
 #
 # Each phase prints a line when it starts and one with its duration when it
-# ends, so a run is never silent for minutes. A full run takes about 9 minutes
-# on 2 cores of an AMD EPYC (CI: 529 s).
+# ends, so a run is never silent for minutes. A full run takes 8-10 minutes
+# on 2 cores of an AMD EPYC (476-587 s; CI before the PostgreSQL and S3 tests: 529 s).
 set -euo pipefail
 cd "$(dirname "$0")"
 
