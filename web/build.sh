@@ -58,28 +58,25 @@ else
 	fi
 fi
 
-# What the page downloads: every file, raw and gzip -9.
-total=0
-total_gz=0
-for f in index.html style.css app.js worker.js wasm_exec.js veil.wasm $(for o in $ort_files; do [ -f "web/ort/$o" ] && echo "ort/$o"; done); do
-	raw=$(wc -c <"web/$f")
-	gz=$(gzip -9 -c "web/$f" | wc -c)
-	total=$((total + raw))
-	total_gz=$((total_gz + gz))
-	printf 'web/%-32s %10d bytes, gzip -9 %10d bytes\n' "$f" "$raw" "$gz"
-done
-printf 'the page downloads %d bytes (%s MB), %d bytes (%s MB) with gzip -9\n' "$total" "$(awk "BEGIN{printf \"%.1f\", $total/1e6}")" "$total_gz" "$(awk "BEGIN{printf \"%.1f\", $total_gz/1e6}")"
-# Where the browser has WebGPU, these instead of the three ort/ files above.
-gpu=0
-gpu_gz=0
-for f in $ort_gpu_files; do
-	[ -f "web/ort/$f" ] || continue
-	raw=$(wc -c <"web/ort/$f")
-	gz=$(gzip -9 -c "web/ort/$f" | wc -c)
-	gpu=$((gpu + raw))
-	gpu_gz=$((gpu_gz + gz))
-	printf 'web/%-32s %10d bytes, gzip -9 %10d bytes (WebGPU only)\n' "ort/$f" "$raw" "$gz"
-done
-if [ "$gpu" -gt 0 ]; then
-	printf 'with WebGPU the ort/ files above are replaced by %d bytes (%s MB), %d bytes (%s MB) with gzip -9\n' "$gpu" "$(awk "BEGIN{printf \"%.1f\", $gpu/1e6}")" "$gpu_gz" "$(awk "BEGIN{printf \"%.1f\", $gpu_gz/1e6}")"
-fi
+# sizes PREFIX FILE...: prints the raw and gzip -9 size of each file of
+# web/ that exists, then their sum, the line starting with PREFIX.
+sizes() {
+	local prefix=$1 total=0 total_gz=0 f raw gz
+	shift
+	for f in "$@"; do
+		[ -f "web/$f" ] || continue
+		raw=$(wc -c <"web/$f")
+		gz=$(gzip -9 -c "web/$f" | wc -c)
+		total=$((total + raw))
+		total_gz=$((total_gz + gz))
+		printf 'web/%-40s %10d bytes, gzip -9 %10d bytes\n' "$f" "$raw" "$gz"
+	done
+	if [ "$total" -gt 0 ]; then
+		printf '%s %d bytes (%s MB), %d bytes (%s MB) with gzip -9\n' "$prefix" "$total" "$(awk "BEGIN{printf \"%.1f\", $total/1e6}")" "$total_gz" "$(awk "BEGIN{printf \"%.1f\", $total_gz/1e6}")"
+	fi
+}
+
+# What the page downloads: every file, raw and gzip -9; where the browser
+# has WebGPU, the ort/ files of WebGPU instead of the three above.
+sizes "the page downloads" index.html style.css app.js worker.js wasm_exec.js veil.wasm $(for o in $ort_files; do echo "ort/$o"; done)
+sizes "with WebGPU its ort/ files are instead" $(for o in $ort_gpu_files; do echo "ort/$o"; done)

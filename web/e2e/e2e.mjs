@@ -222,18 +222,23 @@ try {
 	const base = await serve();
 	log(`serving web/ at ${base}`);
 
-	// A fresh profile in a temporary folder, no background traffic.
-	const profile = fs.mkdtempSync(path.join(tmp, "profile-"));
-	context = await chromium.launchPersistentContext(profile, {
-		executablePath,
-		headless: true,
-		viewport: { width: 1400, height: 1000 },
-		args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-			"--disable-component-update", "--disable-sync", "--no-first-run",
-			"--disable-default-apps", "--disable-extensions"],
-	});
+	// launch starts Chromium with a fresh profile in a temporary folder,
+	// no background traffic, and the flag gpu; every request it makes is
+	// kept in requests.
 	const requests = [];
-	context.on("request", (r) => requests.push({ url: r.url(), method: r.method() }));
+	const launch = async (gpu) => {
+		const ctx = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(tmp, "profile-")), {
+			executablePath,
+			headless: true,
+			viewport: { width: 1400, height: 1000 },
+			args: ["--no-sandbox", gpu, "--disable-background-networking",
+				"--disable-component-update", "--disable-sync", "--no-first-run",
+				"--disable-default-apps", "--disable-extensions"],
+		});
+		ctx.on("request", (r) => requests.push({ url: r.url(), method: r.method() }));
+		return ctx;
+	};
+	context = await launch("--disable-gpu");
 	const pageErrors = [];
 
 	const { page, demo: start } = await open(base + (process.env.E2E_THREADS ? `?threads=${process.env.E2E_THREADS}` : ""), pageErrors);
@@ -376,17 +381,8 @@ try {
 	if (process.env.E2E_WEBGPU !== "1") {
 		log("WebGPU: skipped (E2E_WEBGPU=1 runs the page on SwiftShader's WebGPU adapter, about 4 minutes)");
 	} else {
-		const gpuProfile = fs.mkdtempSync(path.join(tmp, "profile-gpu-"));
-		const gpuContext = await chromium.launchPersistentContext(gpuProfile, {
-			executablePath,
-			headless: true,
-			viewport: { width: 1400, height: 1000 },
-			args: ["--no-sandbox", "--enable-unsafe-webgpu", "--disable-background-networking",
-				"--disable-component-update", "--disable-sync", "--no-first-run",
-				"--disable-default-apps", "--disable-extensions"],
-		});
+		const gpuContext = await launch("--enable-unsafe-webgpu");
 		cleanups.push(() => gpuContext.close().catch(() => {}));
-		gpuContext.on("request", (r) => requests.push({ url: r.url(), method: r.method() }));
 		const { page: gpuPage, demo: gpuStart } = await open(base + "?ep=webgpu", pageErrors, gpuContext);
 		const gpuLine = await gpuPage.textContent("#backend");
 		log(`with a WebGPU adapter: ${gpuLine}`);
