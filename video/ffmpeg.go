@@ -596,7 +596,7 @@ func CreateWriter(ctx context.Context, path string, info *Info, o WriterOptions)
 	}
 	encArgs, muxArgs := writerArgs(path, &in, o)
 	w := &Writer{ctx: ctx, path: path, w: in.Width, h: in.Height, rot: in.Rotation, times: in.times,
-		sourceTimes: in.times != nil && o.AudioFrom != "",
+		sourceTimes: keepsSourceTimes(&in, o),
 		frameDur:    max(int64(1e9*float64(in.FrameRate[1])/float64(in.FrameRate[0])), 1)}
 	w.enc = newProc(ctx, "ffmpeg encoding "+path, bin, encArgs...)
 	if w.stdin, err = w.enc.cmd.StdinPipe(); err != nil {
@@ -645,6 +645,15 @@ func recordsRotation(path string) bool {
 	return false
 }
 
+// keepsSourceTimes reports whether a Writer of info's frames with o keeps
+// the source's timestamps (ffmpeg -copyts) rather than starting at 0: when
+// it copies the source's audio, which keeps its own, so that a video that
+// starts after its audio does not play early. It needs the frames'
+// timestamps (an Info of a Reader).
+func keepsSourceTimes(info *Info, o WriterOptions) bool {
+	return info.times != nil && o.AudioFrom != ""
+}
+
 // writerArgs returns the arguments of the ffmpeg encoding info's frames,
 // read as raw RGBA in the stored orientation from its standard input, into
 // path. When info.Rotation is not 0 the encoder writes NUT to its standard
@@ -665,10 +674,7 @@ func writerArgs(path string, info *Info, o WriterOptions) (enc, mux []string) {
 	if info.times != nil {
 		// Each frame with its timestamp, in Matroska (see Writer.Write).
 		enc = []string{"-nostdin", "-v", "error"}
-		if o.AudioFrom != "" {
-			// The frames keep the source's timestamps, and the audio its
-			// own: ffmpeg would otherwise move each input to start at 0,
-			// and a video that starts after its audio would play early.
+		if keepsSourceTimes(info, o) {
 			enc = append(enc, "-copyts")
 		}
 		enc = append(enc, "-f", "matroska", "-i", "-")
@@ -688,7 +694,7 @@ func writerArgs(path string, info *Info, o WriterOptions) (enc, mux []string) {
 
 	if info.Rotation != 0 {
 		mux = []string{"-nostdin", "-v", "error"}
-		if o.AudioFrom != "" && info.times != nil {
+		if keepsSourceTimes(info, o) {
 			mux = append(mux, "-copyts")
 		}
 		mux = append(mux, "-f", "nut", "-i", "-")

@@ -55,14 +55,12 @@ func (o *v2Options) where() string {
 	return fmt.Sprintf("Cloud API v2 tasks in %s, files in %s", taskstore.Redact(o.db), o.bucket)
 }
 
-// openV2 opens the Cloud API v2's stores and starts its watcher and
-// workers (until ctx is done or stop is called); it returns the API's
-// handler (nil with workersOnly) and its task store, which the Container
-// REST API v1 keeps its task records in too. stop closes the stores.
+// openV2 opens the Cloud API v2's stores (o's db and bucket, which
+// setDefaults has set) and starts its watcher and workers (until ctx is
+// done or stop is called); it returns the API's handler (nil with
+// workersOnly) and its task store, which the Container REST API v1 keeps
+// its task records in too. stop closes the stores.
 func openV2(ctx context.Context, o v2Options) (h http.Handler, tasks taskstore.Store, stop func(), err error) {
-	if err := o.setDefaults(); err != nil {
-		return nil, nil, nil, err
-	}
 	tasks, err = taskstore.Open(context.WithoutCancel(ctx), o.db)
 	if err != nil {
 		return nil, nil, nil, err
