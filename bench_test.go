@@ -165,3 +165,33 @@ func BenchmarkAnonymizeFrame1080p(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkHeads1080p detects faces, and faces and plates, in a 1080p
+// frame with the head backstop (its person pass) and without it
+// (Params.NoHeads), side by side at 2 threads. With plates the plate
+// cascade runs the person and vehicle detector anyway, so the backstop
+// should cost little more there than the persons' decoding.
+func BenchmarkHeads1080p(b *testing.B) {
+	frame := frame1080p(b)
+	e, err := New(WithThreads(2))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The first runs allocate the models' buffers.
+	if _, err := e.Detect(context.Background(), frame, Params{}); err != nil {
+		b.Fatal(err)
+	}
+	for _, classes := range [][]Class{{Face}, {Face, LicensePlate}} {
+		for _, noHeads := range []bool{false, true} {
+			name := fmt.Sprintf("classes=%d/noheads=%t", len(classes), noHeads)
+			b.Run(name, func(b *testing.B) {
+				p := Params{Classes: classes, NoHeads: noHeads}
+				for b.Loop() {
+					if _, err := e.Detect(context.Background(), frame, p); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -95,13 +95,16 @@ type Segmenter interface {
 // An Engine detects and anonymizes. It is safe for concurrent use.
 type Engine struct {
 	detectors map[Class]detect.Detector
-	// cascadeVehicles finds the vehicles the plate cascade searches when
-	// vehicles are not asked for themselves: the vehicle detector, but
-	// without its tile pass (it finds small vehicles, whose plates are too
-	// small to read anyway, and costs several passes).
-	cascadeVehicles detect.Detector
-	segmenter       Segmenter
-	plateCascade    bool
+	// untiled are the person and vehicle detectors without their tile
+	// pass (the same detector when it has none, one for both classes when
+	// they share one). When neither class is asked for itself, they find
+	// the vehicles the plate cascade searches and the persons of the head
+	// backstop: the tile pass finds small vehicles, whose plates are too
+	// small to read anyway, and small persons, whose faces the face model
+	// searches at full resolution, and costs several passes.
+	untiled      map[Class]detect.Detector
+	segmenter    Segmenter
+	plateCascade bool
 }
 
 type config struct {
@@ -220,13 +223,19 @@ func New(opts ...Option) (*Engine, error) {
 		}
 		cfg.segmenter = s
 	}
-	// The plate cascade looks for vehicles in regions already small: no
-	// tile pass there.
-	cv := cfg.detectors[Vehicle]
-	if t, ok := cv.(detect.Tiled); ok {
-		cv = t.WithoutTiles()
+	untiled := make(map[Class]detect.Detector)
+	for _, c := range []Class{Person, Vehicle} {
+		d := cfg.detectors[c]
+		if c == Vehicle && sameDetector(d, cfg.detectors[Person]) {
+			untiled[c] = untiled[Person]
+			continue
+		}
+		if t, ok := d.(detect.Tiled); ok {
+			d = t.WithoutTiles()
+		}
+		untiled[c] = d
 	}
-	return &Engine{detectors: cfg.detectors, cascadeVehicles: cv, segmenter: cfg.segmenter, plateCascade: cfg.plateCascade}, nil
+	return &Engine{detectors: cfg.detectors, untiled: untiled, segmenter: cfg.segmenter, plateCascade: cfg.plateCascade}, nil
 }
 
 // objectOdds calibrates YOLOX-nano's person and vehicle scores (see
@@ -274,6 +283,13 @@ type Params struct {
 	// Per-class score thresholds in [0, 1]; 0 means the default. A
 	// threshold below MinThreshold counts as MinThreshold.
 	FaceThreshold, LicensePlateThreshold, PersonThreshold, VehicleThreshold float32
+	// NoHeads turns the head backstop off. With it on (the default), a
+	// search for faces also runs the person detector, and each person it
+	// finds (at PersonThreshold) whose head region holds no face gets
+	// that region reported as a face, with Label "head": a face the face
+	// model misses (turned away, lying down, covered, blurred) is still
+	// anonymized when its person is found.
+	NoHeads bool
 	// Format is the tiling: "whole" (or ""), "pano:N" for an
 	// equirectangular panorama of width N (presets 4096, 5400, 5640, 7060,
 	// 7680, 8000, 8192, 11000) or a JSON grid
@@ -427,16 +443,22 @@ func (e *Engine) detect(ctx context.Context, rgba *image.RGBA, tiles []tiling.Ti
 	for c := range want {
 		need[c] = p.threshold(c)
 	}
+	heads := want[Face] && !p.NoHeads
+	if heads {
+		if t, ok := need[Person]; !ok || t > p.threshold(Person) {
+			need[Person] = p.threshold(Person)
+		}
+	}
 	cascade := want[LicensePlate] && e.plateCascade
 	if cascade {
 		if t, ok := need[Vehicle]; !ok || t > cascadeVehicleThreshold {
 			need[Vehicle] = cascadeVehicleThreshold
 		}
 	}
-	// Vehicles wanted only for the plate cascade come from the cascade's
-	// detector (without the small-object tile pass).
-	cascadeOnly := cascade && !want[Vehicle] && !want[Person]
-	found, err := e.run(ctx, rgba, tiles, need, cascadeOnly)
+	// Persons and vehicles wanted only for the head backstop and the plate
+	// cascade come from the detectors without their tile pass.
+	untiled := !want[Vehicle] && !want[Person]
+	found, err := e.run(ctx, rgba, tiles, need, untiled)
 	if err != nil {
 		return nil, err
 	}
@@ -447,11 +469,14 @@ func (e *Engine) detect(ctx context.Context, rgba *image.RGBA, tiles []tiling.Ti
 		}
 		found = dropNested(append(found, plates...), LicensePlate, nestedFrac)
 	}
-	all := found[:0]
+	var all []Detection
 	for _, d := range found {
 		if want[d.Class] && d.Score >= p.threshold(d.Class) {
 			all = append(all, d)
 		}
+	}
+	if heads {
+		all = append(all, headsWithoutFaces(found, all, p.threshold(Person))...)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -459,13 +484,53 @@ func (e *Engine) detect(ctx context.Context, rgba *image.RGBA, tiles []tiling.Ti
 	return mergeTiles(all, tiles), nil
 }
 
+// HeadLabel is the Label of a face reported by the head backstop (see
+// Params.NoHeads).
+const HeadLabel = "head"
+
+// headsWithoutFaces returns, for each person of found scoring at least
+// minScore, its head region as a face (Label HeadLabel, the person's
+// score) unless a face of faces lies there: its centre, or half its
+// box, in the region. The head region is the top of the person's box, as
+// wide as the box and headHeight of its width high (at most the box's
+// height): a standing person's head with room to spare, and most of a
+// portrait's.
+func headsWithoutFaces(found, faces []Detection, minScore float32) []Detection {
+	var heads []Detection
+	for _, d := range found {
+		if d.Class != Person || d.Score < minScore {
+			continue
+		}
+		b := d.Box
+		b.Y2 = min(b.Y2, b.Y1+headHeight*b.W())
+		covered := false
+		for _, f := range faces {
+			cx, cy := (f.Box.X1+f.Box.X2)/2, (f.Box.Y1+f.Box.Y2)/2
+			inside := cx >= b.X1 && cx < b.X2 && cy >= b.Y1 && cy < b.Y2
+			if f.Class == Face && (inside || f.Box.Intersect(b).Area() >= f.Box.Area()/2) {
+				covered = true
+				break
+			}
+		}
+		if !covered {
+			heads = append(heads, Detection{Class: Face, Label: HeadLabel, Score: d.Score, Box: b})
+		}
+	}
+	return heads
+}
+
+// headHeight is a head region's height as a fraction of its person's
+// box width.
+const headHeight = 0.75
+
 // cascadeVehicleThreshold is the vehicle score down to which licence
 // plates are also searched inside vehicle boxes.
 const cascadeVehicleThreshold = 0.3
 
 // run runs each distinct detector once per tile, concurrently, for the
-// classes in need, and returns what scores at least need[class].
-func (e *Engine) run(ctx context.Context, img *image.RGBA, tiles []tiling.Tile, need map[Class]float32, cascadeOnly bool) ([]Detection, error) {
+// classes in need, and returns what scores at least need[class]. With
+// untiled, persons and vehicles come from e.untiled.
+func (e *Engine) run(ctx context.Context, img *image.RGBA, tiles []tiling.Tile, need map[Class]float32, untiled bool) ([]Detection, error) {
 	// A panorama's wrap-around tile is stitched once, for every detector.
 	imgs := make([]*image.RGBA, len(tiles))
 	for k, t := range tiles {
@@ -483,8 +548,8 @@ classes:
 			continue
 		}
 		d := e.detectors[c]
-		if c == Vehicle && cascadeOnly {
-			d = e.cascadeVehicles
+		if untiled && (c == Person || c == Vehicle) {
+			d = e.untiled[c]
 		}
 		for _, j := range jobs {
 			if sameDetector(j.d, d) {

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"image"
+	"image/color"
+	"image/draw"
 	_ "image/jpeg"
 	"os"
 	"testing"
+
+	"github.com/veilkit/veil/detect"
 )
 
 func decodeFile(t testing.TB, path string) image.Image {
@@ -38,7 +42,8 @@ func TestDetectDefaults(t *testing.T) {
 		if d.Class == Face {
 			faces++
 		}
-		if d.Score < DefaultFaceThreshold {
+		// A head region carries its person's score.
+		if d.Score < DefaultFaceThreshold && !(d.Label == HeadLabel && d.Score >= DefaultPersonThreshold) {
 			t.Errorf("detection %+v below the default threshold", d)
 		}
 	}
@@ -121,11 +126,13 @@ func TestDetectTiled(t *testing.T) {
 	}
 	img := decodeFile(t, "testdata/group.jpg")
 	ctx := context.Background()
-	whole, err := e.Detect(ctx, img, Params{Classes: []Class{Face}})
+	// The face model alone: the person boxes behind head regions differ
+	// with tiling.
+	whole, err := e.Detect(ctx, img, Params{Classes: []Class{Face}, NoHeads: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tiled, err := e.Detect(ctx, img, Params{Classes: []Class{Face}, Format: `{"number":[3,2],"overlap":[0.2,0.2]}`})
+	tiled, err := e.Detect(ctx, img, Params{Classes: []Class{Face}, NoHeads: true, Format: `{"number":[3,2],"overlap":[0.2,0.2]}`})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,5 +194,122 @@ func TestPlateFilters(t *testing.T) {
 	got := dropNested(dets, LicensePlate, nestedFrac)
 	if len(got) != 3 || got[1].Score != 0.95 || got[2].Class != Face {
 		t.Errorf("dropNested = %+v", got)
+	}
+}
+
+func TestHeadsWithoutFaces(t *testing.T) {
+	person := func(x1, y1, x2, y2, s float32) Detection {
+		return Detection{Class: Person, Score: s, Box: detect.Box{X1: x1, Y1: y1, X2: x2, Y2: y2}}
+	}
+	face := func(x1, y1, x2, y2 float32) Detection {
+		return Detection{Class: Face, Score: 0.9, Box: detect.Box{X1: x1, Y1: y1, X2: x2, Y2: y2}}
+	}
+	tests := []struct {
+		name  string
+		found []Detection
+		faces []Detection
+		want  []detect.Box // the heads
+	}{
+		{"standing, no face", []Detection{person(100, 100, 140, 220, 0.8)}, nil, []detect.Box{{X1: 100, Y1: 100, X2: 140, Y2: 130}}},
+		{"lying: the whole box", []Detection{person(0, 0, 200, 50, 0.8)}, nil, []detect.Box{{X1: 0, Y1: 0, X2: 200, Y2: 50}}},
+		{"face centred in the head", []Detection{person(100, 100, 140, 220, 0.8)}, []Detection{face(110, 104, 130, 126)}, nil},
+		{"face half in the head", []Detection{person(100, 100, 140, 220, 0.8)}, []Detection{face(110, 120, 130, 140)}, nil},
+		{"face below the head", []Detection{person(100, 100, 140, 220, 0.8)}, []Detection{face(110, 135, 130, 160)},
+			[]detect.Box{{X1: 100, Y1: 100, X2: 140, Y2: 130}}},
+		{"person under the threshold", []Detection{person(100, 100, 140, 220, 0.3)}, nil, nil},
+		{"vehicles have no head", []Detection{{Class: Vehicle, Score: 0.9, Box: detect.Box{X2: 50, Y2: 50}}}, nil, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := headsWithoutFaces(append(tt.found, tt.faces...), tt.faces, 0.4)
+			if len(got) != len(tt.want) {
+				t.Fatalf("heads %v, want %v", got, tt.want)
+			}
+			for i, h := range got {
+				if h.Box != tt.want[i] || h.Class != Face || h.Label != HeadLabel || h.Score != tt.found[0].Score {
+					t.Errorf("head %+v, want box %v, a face labelled %q with its person's score", h, tt.want[i], HeadLabel)
+				}
+			}
+		})
+	}
+}
+
+// TestHeadBackstop covers the faces of the street photo, as a scarf or a
+// turned head would hide them from the face model: each whose person is
+// still found has that person's head region reported as a face, and
+// anonymized.
+func TestHeadBackstop(t *testing.T) {
+	e, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	img := decodeFile(t, "testdata/street.jpg")
+	faces, err := e.Detect(ctx, img, Params{Classes: []Class{Face}, NoHeads: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(faces) < 2 {
+		t.Fatalf("%d faces in the street photo, want 2", len(faces))
+	}
+	hidden := image.NewRGBA(img.Bounds())
+	draw.Draw(hidden, hidden.Rect, img, img.Bounds().Min, draw.Src)
+	for _, f := range faces {
+		r := f.Box.Rect()
+		draw.Draw(hidden, r.Inset(-r.Dx()/4), image.NewUniform(color.RGBA{128, 100, 90, 255}), image.Point{}, draw.Src)
+	}
+	centre := func(d Detection) (float32, float32) { return (d.Box.X1 + d.Box.X2) / 2, (d.Box.Y1 + d.Box.Y2) / 2 }
+	on := func(dets []Detection, f Detection) *Detection {
+		cx, cy := centre(f)
+		for i, d := range dets {
+			if d.Class == Face && d.Box.X1 <= cx && cx < d.Box.X2 && d.Box.Y1 <= cy && cy < d.Box.Y2 {
+				return &dets[i]
+			}
+		}
+		return nil
+	}
+	without, err := e.Detect(ctx, hidden, Params{Classes: []Class{Face}, NoHeads: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	persons, err := e.Detect(ctx, hidden, Params{Classes: []Class{Person}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Anonymize(ctx, hidden, Params{Classes: []Class{Face}, Method: Blacken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var with []Detection
+	for _, o := range res.Objects {
+		with = append(with, o.Detection)
+	}
+	checked := 0
+	for _, f := range faces {
+		if d := on(without, f); d != nil {
+			t.Fatalf("the face model still finds the covered face %v: %+v", f.Box, *d)
+		}
+		cx, cy := centre(f)
+		found := false
+		for _, p := range persons {
+			found = found || p.Box.X1 <= cx && cx < p.Box.X2 && p.Box.Y1 <= cy && cy < p.Box.Y2
+		}
+		if !found {
+			t.Logf("covered face %v: its person is no longer found", f.Box)
+			continue
+		}
+		checked++
+		d := on(with, f)
+		if d == nil || d.Label != HeadLabel {
+			t.Errorf("no head region over the covered face %v among %v", f.Box, with)
+			continue
+		}
+		if got := res.Image.RGBAAt(int(cx), int(cy)); got != (color.RGBA{0, 0, 0, 255}) {
+			t.Errorf("the covered face %v has its centre %v, not blackened", f.Box, got)
+		}
+		t.Logf("head %v (score %.2f) over the covered face %v", d.Box, d.Score, f.Box)
+	}
+	if checked == 0 {
+		t.Error("no covered face's person found")
 	}
 }

@@ -61,7 +61,7 @@ var anonymizeGroups = []struct {
 	flags []string
 }{
 	{"What to anonymize", []string{"a", "face-threshold", "license-plate-threshold",
-		"person-threshold", "vehicle-threshold", "format", "ignores"}},
+		"person-threshold", "vehicle-threshold", "no-heads", "format", "ignores"}},
 	{"How to anonymize", []string{"method", "bbox", "kernel-size-face", "kernel-size-license-plate",
 		"kernel-size-person", "kernel-size-vehicle",
 		"face-anonymization-gradient-start", "face-anonymization-gradient-stop",
@@ -125,6 +125,7 @@ func newAnonymizeFlags(cfg *anonymizeConfig) (*flag.FlagSet, func(*flag.FlagSet)
 		"how to hide the objects (`method`): blur, pixelate or blacken; or detect,\n"+
 			"which writes only the metadata JSON (as --metadata) and no image or video")
 	fs.BoolVar(&p.BBox, "bbox", false, "anonymize the bounding boxes instead of the objects' shapes")
+	fs.BoolVar(&p.NoHeads, "no-heads", false, "turn off the head backstop: without it, a person found whose head holds no\nface found gets its head region anonymized as a face (label \"head\")")
 	for _, k := range []struct{ name, def, usage string }{
 		{"kernel-size-face", fmt.Sprint(veil.DefaultKernelSizeFace),
 			"blur kernel `size` of faces, relative to the face's larger side"},

@@ -34,6 +34,7 @@ func runDetect(args []string, stdout, stderr io.Writer) error {
 		fs.Var(paramValue{&p, t.name, t.def}, t.name, t.what+" score threshold, 0 ≤ score ≤ 1 (0: every candidate, down to veil.MinThreshold)")
 	}
 	p.Format = "whole"
+	fs.BoolVar(&p.NoHeads, "no-heads", false, "turn off the head backstop (a found person's head region without a found face reported as a face, label \"head\")")
 	fs.Var(paramValue{&p, "format", "whole"}, "format", `tiling: whole, pano:N or {"number":[nx,ny],"overlap":[ox,oy]}`)
 	threads := fs.Int("threads", 0, "goroutines per model run (0: GOMAXPROCS)")
 	var bf backendFlags

@@ -222,11 +222,13 @@ func TestParseCOCO(t *testing.T) {
 }
 
 func TestAssign(t *testing.T) {
-	dets := []detBox{{box: box(0, 0, 10, 10), score: 0.5, src: 3}, {box: box(20, 0, 30, 10), score: 0.9, src: 7}}
+	dets := []detBox{{box: box(0, 0, 10, 10), score: 0.5, src: 3}, {box: box(20, 0, 30, 10), score: 0.9, src: 7},
+		{box: box(50, 0, 60, 10), score: 0.7}, {box: box(1, 1, 9, 9), score: 0.2}, {box: box(70, 0, 80, 10), score: 0.8}}
 	gts := []gtBox{{box: box(21, 0, 30, 10)}, {box: box(50, 50, 60, 60)}, {box: box(0, 0, 10, 10), crowd: true}, {box: box(0, 0, 10, 9)}}
-	c, by := assign(dets, gts)
-	if c != (counts{tp: 2, ngt: 3}) || !slices.Equal(by, []int{1, -1, -1, 0}) {
-		t.Errorf("assign = %+v, %v; want tp 2 of 3, [1 -1 -1 0]", c, by)
+	c, by, fps := assign(dets, gts)
+	// dets[3] matches nothing but lies in the crowd region: not false.
+	if c != (counts{tp: 2, fp: 2, ngt: 3}) || !slices.Equal(by, []int{1, -1, -1, 0}) || !slices.Equal(fps, []int{4, 2}) {
+		t.Errorf("assign = %+v, %v, %v; want tp 2 fp 2 of 3, [1 -1 -1 0], false [4 2]", c, by, fps)
 	}
 }
 

@@ -22,7 +22,7 @@ import (
 // labelled objects (-worst-dir) and the re-identification check (-reid).
 var (
 	worstN   = flag.Int("worst", 20, "how many of the worst-covered labelled objects of each dataset and class -worst-dir shows")
-	worstDir = flag.String("worst-dir", "", "folder to write crops of the anonymized output around the -worst worst-covered labelled objects of each dataset and class into, with their index worst.tsv (default: none)")
+	worstDir = flag.String("worst-dir", "", "folder to write crops of the anonymized output around the -worst worst-covered labelled objects of each dataset and class into, with their index worst.tsv and contact sheets of them, worst first (default: none)")
 	reidOn   = flag.Bool("reid", false, "re-identification check: search the anonymized output again with the engine's Detect and, for faces, a plain pass of the face model")
 	reidDir  = flag.String("reid-dir", "", "with -reid: folder to write crops of every object found again into, with their index reid.tsv")
 )
@@ -43,22 +43,25 @@ type inspector struct {
 	worstN   int
 	worstDir string // "" without -worst-dir
 	reidDir  string // "" without -reid-dir
-	// worst and again are the index lines of the datasets done so far.
-	worst []candidate
-	again []refound
+	fpDir    string // "" without -fp-dir
+	// worst, again and falses are the index lines of the datasets done
+	// so far.
+	worst  []candidate
+	again  []refound
+	falses []falsePos
 }
 
 // newInspector returns the inspector the flags ask for, or nil when they
 // ask for none. faceModel is the face model's file for the plain pass
 // ("": the engine's default model).
 func newInspector(e *veil.Engine, faceModel string, threads int) (*inspector, error) {
-	if *worstDir == "" && !*reidOn {
+	if *worstDir == "" && !*reidOn && *fpDir == "" {
 		if *reidDir != "" {
 			return nil, fmt.Errorf("-reid-dir needs -reid")
 		}
 		return nil, nil
 	}
-	ins := &inspector{e: e, worstN: *worstN, worstDir: *worstDir, reidDir: *reidDir}
+	ins := &inspector{e: e, worstN: *worstN, worstDir: *worstDir, reidDir: *reidDir, fpDir: *fpDir}
 	if *reidOn {
 		if faceModel == "" {
 			faceModel = defaultFaceModel
@@ -70,7 +73,7 @@ func newInspector(e *veil.Engine, faceModel string, threads int) (*inspector, er
 		y.Scales = nil
 		ins.plain = y
 	}
-	for _, dir := range []string{ins.worstDir, ins.reidDir} {
+	for _, dir := range []string{ins.worstDir, ins.reidDir, ins.fpDir} {
 		if dir != "" {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return nil, err
@@ -109,6 +112,7 @@ type look struct {
 	// the plain face pass find again; plain is nil without faces.
 	engine, plain []reidCounts
 	again         []refound
+	falses        map[veil.Class][]falsePos
 }
 
 // dataset starts the inspection of ds, run with p.
@@ -116,7 +120,8 @@ func (ins *inspector) dataset(ds dataset, p veil.Params) *look {
 	if ins == nil {
 		return nil
 	}
-	l := &look{ins: ins, ds: ds, p: p, shown: shownSubsets(ds.subsets), worst: make(map[veil.Class]*worstList)}
+	l := &look{ins: ins, ds: ds, p: p, shown: shownSubsets(ds.subsets), worst: make(map[veil.Class]*worstList),
+		falses: make(map[veil.Class][]falsePos)}
 	for c := range l.shown {
 		l.worst[c] = &worstList{n: ins.worstN}
 	}
@@ -153,11 +158,15 @@ func shownSubsets(subs []subset) map[veil.Class]int {
 	return m
 }
 
-// image inspects one image: it anonymizes it, keeps its worst-covered
-// objects and searches the output again.
+// image inspects one image: it keeps crops of its false positives,
+// anonymizes it, keeps its worst-covered objects and searches the output
+// again.
 func (l *look) image(ctx context.Context, sh shot) error {
 	if l == nil {
 		return nil
+	}
+	if l.ins.fpDir != "" {
+		l.keepFalse(sh)
 	}
 	res, err := l.ins.e.Anonymize(ctx, sh.src, l.p)
 	if err != nil {
@@ -180,7 +189,7 @@ func (l *look) keepWorst(sh shot, out *image.RGBA) {
 	for c, k := range l.shown {
 		sub := l.ds.subsets[k]
 		gts := sub.truth(sh.objs)
-		_, by := assign(sub.dets(sh.dets), gts)
+		_, by, _ := assign(sub.dets(sh.dets), gts)
 		inSrc := toFrame(gts, sh.frame, sb)
 		for i, g := range gts {
 			if g.ignore || g.crowd {
@@ -356,6 +365,21 @@ func (l *look) done() error {
 		b.WriteString(worstHeader)
 		writeIndex(&b, ins.worst)
 		if err := os.WriteFile(filepath.Join(ins.worstDir, "worst.tsv"), []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	if ins.fpDir != "" {
+		for _, c := range shownOrder(l.ds.subsets, l.shown) {
+			fs := l.falses[c]
+			if err := writeFalse(ins.fpDir, fs); err != nil {
+				return err
+			}
+			ins.falses = append(ins.falses, fs...)
+		}
+		var b strings.Builder
+		b.WriteString(fpHeader)
+		writeFalseIndex(&b, ins.falses)
+		if err := os.WriteFile(filepath.Join(ins.fpDir, "fp.tsv"), []byte(b.String()), 0o644); err != nil {
 			return err
 		}
 	}

@@ -74,6 +74,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -97,6 +98,9 @@ func main() {
 		faceUnion  = flag.String("face-union", "", "UltraFace ONNX file whose faces are merged with the face model's (detect.Union)")
 		unionIoU   = flag.Float64("union-iou", 0.3, "detect.Union IoU for -face-union")
 		unionIn    = flag.Float64("union-inside", 0.6, "detect.Union Inside for -face-union")
+		turnsMin   = flag.Float64("face-turns-min", 0, "least score of a face of a -face-turns pass (detect.Turned.MinScore)")
+		also       = flag.String("also", "", "classes anonymized besides each dataset's own (comma list, e.g. person): their masks count in cov80/cov90, their detections are not scored")
+		faceTurns  = flag.String("face-turns", "", "quarter turns clockwise (comma list of 1, 2, 3) of extra face passes on the turned image (detect.Turned)")
 		faceThr    = flag.Float64("face-thr", 0, "face threshold (0: engine default)")
 		plateThr   = flag.Float64("plate-thr", 0, "licence-plate threshold (0: engine default)")
 		personThr  = flag.Float64("person-thr", 0, "person threshold (0: engine default)")
@@ -126,7 +130,21 @@ func main() {
 		PersonThreshold: float32(*personThr), VehicleThreshold: float32(*vehicleThr), BBox: *bbox}
 	face := "embedded yunet_n_dynamic"
 	opts := []veil.Option{veil.WithThreads(*threads)}
-	if *faceModel != "" || *faceUnion != "" || *faceMin >= 0 || *faceMax >= 0 {
+	var extra []veil.Class
+	for _, f := range strings.Split(*also, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			c, err := veil.ParseClass(f)
+			if err != nil {
+				fail(fmt.Errorf("-also: %w", err))
+			}
+			extra = append(extra, c)
+		}
+	}
+	turns, err := parseTurns(*faceTurns)
+	if err != nil {
+		fail(err)
+	}
+	if *faceModel != "" || *faceUnion != "" || *faceMin >= 0 || *faceMax >= 0 || len(turns) > 0 {
 		path := *faceModel
 		if path == "" {
 			path = "models/face/yunet_n_dynamic.onnx"
@@ -152,6 +170,10 @@ func main() {
 			d = &detect.Union{Detectors: []detect.Detector{d, uf}, IoU: float32(*unionIoU), Inside: float32(*unionIn)}
 			face += " + " + *faceUnion
 		}
+		if len(turns) > 0 {
+			d = &detect.Turned{Detector: d, Turns: turns, NMSIoU: y.NMSIoU, MinScore: float32(*turnsMin)}
+			face += fmt.Sprintf(", turned %v (min score %.2f)", turns, *turnsMin)
+		}
 		opts = append(opts, veil.WithDetector(veil.Face, d))
 	}
 	objOpts, object, err := objectOptions(*threads)
@@ -174,7 +196,7 @@ func main() {
 	var rows []row
 	var notes []string
 	for _, ds := range sets {
-		r, err := evaluate(context.Background(), e, ds, p, *aspect, *trueSize, ins)
+		r, err := evaluate(context.Background(), e, ds, p, extra, *aspect, *trueSize, ins)
 		if err != nil {
 			fail(fmt.Errorf("%s: %w", ds.name, err))
 		}
@@ -198,13 +220,29 @@ func main() {
 		}
 		return t
 	}
-	notes = append([]string{fmt.Sprintf("settings: face model %s; object model %s; thresholds face %.2f, plate %.2f, person %.2f, vehicle %.2f; threads %d; format %s; bbox %t; wider-aspect %t; wider-true-size %t",
+	notes = append([]string{fmt.Sprintf("settings: face model %s; object model %s; thresholds face %.2f, plate %.2f, person %.2f, vehicle %.2f; threads %d; format %s; bbox %t; wider-aspect %t; wider-true-size %t; also anonymized %v",
 		face, object, th(p.FaceThreshold, veil.DefaultFaceThreshold), th(p.LicensePlateThreshold, veil.DefaultLicensePlateThreshold),
-		th(p.PersonThreshold, veil.DefaultPersonThreshold), th(p.VehicleThreshold, veil.DefaultVehicleThreshold), *threads, *format, *bbox, *aspect, *trueSize),
+		th(p.PersonThreshold, veil.DefaultPersonThreshold), th(p.VehicleThreshold, veil.DefaultVehicleThreshold), *threads, *format, *bbox, *aspect, *trueSize, extra),
 		"matching: IoU >= 0.5, greedy by decreasing score, each ground truth matched at most once; unmatched detections are false positives",
 		"cov80, cov90: share of the labelled objects (not ignored) whose box (COCO: polygon outline) is at least 80% (90%) covered by the anonymization mask (Result.BinaryMask: face ellipses, plate quadrilaterals, person and vehicle segmentation masks), matched or not"},
 		notes...)
 	printTable(os.Stdout, rows, notes)
+}
+
+// parseTurns parses -face-turns.
+func parseTurns(s string) ([]int, error) {
+	var turns []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		q, err := strconv.Atoi(f)
+		if err != nil || q < 1 || q > 3 {
+			return nil, fmt.Errorf("-face-turns: %q is not 1, 2 or 3", f)
+		}
+		turns = append(turns, q)
+	}
+	return turns, nil
 }
 
 // unsquash returns img resized to the aspect of a w×h original: the
@@ -281,6 +319,10 @@ type row struct {
 	Precision  *float64 `json:"precision"`
 	FPPerImage float64  `json:"fp_per_image"`
 	MsPerImage float64  `json:"ms_per_image"`
+	// HeadsPerImage is, on face rows, how many head regions (faces with
+	// Label veil.HeadLabel: the head backstop's, not scored) an image
+	// got on average.
+	HeadsPerImage *float64 `json:"heads_per_image,omitempty"`
 	// MaskIoU is the mean IoU of the masks of the matched objects, over
 	// MaskN of them.
 	MaskIoU *float64 `json:"mask_iou"`
@@ -302,15 +344,21 @@ type row struct {
 }
 
 // evaluate runs Masks (detection and the anonymization masks) on every
-// image of ds and scores each subset; ins, when not nil, looks at the
-// anonymized output.
-func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, aspect, trueSize bool, ins *inspector) ([]row, error) {
-	p.Classes = ds.classes
+// image of ds and scores each subset; the extra classes are anonymized
+// too, unscored. ins, when not nil, looks at the anonymized output.
+func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, extra []veil.Class, aspect, trueSize bool, ins *inspector) ([]row, error) {
+	p.Classes = slices.Clone(ds.classes)
+	for _, c := range extra {
+		if !slices.Contains(p.Classes, c) {
+			p.Classes = append(p.Classes, c)
+		}
+	}
 	look := ins.dataset(ds, p)
 	acc := make([]counts, len(ds.subsets))
 	macc := make([]maskStats, len(ds.subsets))
 	cov := make([]coverCounts, len(ds.subsets))
 	var spent time.Duration
+	heads := 0
 	for i, s := range ds.samples {
 		img, err := decode(s.path)
 		if err != nil {
@@ -351,6 +399,11 @@ func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, as
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.path, err)
 		}
+		for _, d := range dets {
+			if d.Label == veil.HeadLabel {
+				heads++
+			}
+		}
 		anon, err := res.BinaryMask(100) // in src's pixels
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.path, err)
@@ -362,7 +415,7 @@ func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, as
 		}
 		for k, sub := range ds.subsets {
 			db, gb := sub.dets(dets), sub.truth(objs)
-			c, by := assign(db, gb)
+			c, by, _ := assign(db, gb)
 			acc[k].add(c)
 			if ms != nil {
 				macc[k].add(scoreMasks(gb, by, db, ms.dets, ms.gts, ms.anon))
@@ -392,6 +445,10 @@ func evaluate(ctx context.Context, e *veil.Engine, ds dataset, p veil.Params, as
 			Recall: ratio(c.tp, c.ngt), Precision: ratio(c.tp, c.tp+c.fp),
 			FPPerImage: round(float64(c.fp) / n), MsPerImage: round(spent.Seconds() * 1000 / n),
 			Coverage80: ratio(cov[k].c80, cov[k].n), Coverage90: ratio(cov[k].c90, cov[k].n), reidFields: look.row(k)}
+		if sub.class == veil.Face {
+			v := round(float64(heads) / n)
+			r.HeadsPerImage = &v
+		}
 		if ds.masks {
 			m := macc[k]
 			r.MaskN = &m.n
@@ -513,7 +570,9 @@ func (sub subset) truth(objs []object) []gtBox {
 func (sub subset) dets(dets []veil.Detection) []detBox {
 	var out []detBox
 	for i, d := range dets {
-		if d.Class == sub.class && (sub.label == "" || d.Label == sub.label) {
+		// The head backstop's faces are the top of a person's box, not
+		// face detections: they count for coverage only.
+		if d.Class == sub.class && (sub.label == "" || d.Label == sub.label) && d.Label != veil.HeadLabel {
 			out = append(out, detBox{box: d.Box, score: d.Score, ignore: shortSide(d.Box) < sub.minSide, src: i})
 		}
 	}
@@ -556,6 +615,11 @@ func printTable(w io.Writer, rows []row, notes []string) {
 				opt(r.MaskIoU), opt(r.LeakFraction), opt(r.LeakMissed), opt(r.LeakMatched), opt(r.LeakInMatched))
 		}
 		fmt.Fprintln(w)
+	}
+	for _, r := range rows {
+		if r.HeadsPerImage != nil && r.Subset == "all" {
+			notes = append(notes, fmt.Sprintf("%s: %.2f head regions per image (the head backstop's faces: in cov80/cov90, not scored)", r.Dataset, *r.HeadsPerImage))
+		}
 	}
 	if printReid(w, rows) {
 		notes = append(notes, reidNote)

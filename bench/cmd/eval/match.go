@@ -47,15 +47,15 @@ func (c *counts) add(o counts) { c.tp, c.fp, c.ngt = c.tp+o.tp, c.fp+o.fp, c.ngt
 // rule); a detection that matches nothing is a false positive unless it
 // is itself ignored.
 func match(dets []detBox, gts []gtBox) counts {
-	c, _ := assign(dets, gts)
+	c, _, _ := assign(dets, gts)
 	return c
 }
 
 // assign is match that also returns, for each ground truth, the index in
 // dets of the detection matched to it, or -1 (a crowd region is never
-// matched: it absorbs detections without being assigned one).
-func assign(dets []detBox, gts []gtBox) (counts, []int) {
-	var c counts
+// matched: it absorbs detections without being assigned one), and the
+// indices in dets of the false positives, by decreasing score.
+func assign(dets []detBox, gts []gtBox) (c counts, by []int, fps []int) {
 	for _, g := range gts {
 		if !g.ignore && !g.crowd {
 			c.ngt++
@@ -66,7 +66,7 @@ func assign(dets []detBox, gts []gtBox) (counts, []int) {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(i, j int) bool { return dets[order[i]].score > dets[order[j]].score })
-	by := make([]int, len(gts))
+	by = make([]int, len(gts))
 	for k := range by {
 		by[k] = -1
 	}
@@ -97,8 +97,9 @@ func assign(dets []detBox, gts []gtBox) (counts, []int) {
 			continue
 		}
 		c.fp++
+		fps = append(fps, i)
 	}
-	return c, by
+	return c, by, fps
 }
 
 // inCrowd reports whether at least half of d lies inside a crowd region.

@@ -70,10 +70,20 @@ func (c candidate) fileName() string {
 // worstHeader is the first line of worst.tsv.
 const worstHeader = "file\tdataset\timage\tclass\tbox\tcoverage\tdetected\n"
 
-// writeCrops writes the crops of cs into dir, records their file names in
-// cs and lets the crops go. A candidate without a crop (an object outside
-// its image) gets file "-".
+// writeCrops writes the crops of cs into dir, one file each, and contact
+// sheets of them, records their file names in cs and lets the crops go. A
+// candidate without a crop (an object outside its image) gets file "-".
 func writeCrops(dir string, cs []candidate) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	crops := make([]*image.RGBA, len(cs))
+	for i, c := range cs {
+		crops[i] = c.crop
+	}
+	if _, err := writeSheets(dir, fileName("", "sheet-worst", cs[0].dataset, cs[0].class), crops); err != nil {
+		return err
+	}
 	for i := range cs {
 		c := &cs[i]
 		c.file = "-"
