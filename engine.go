@@ -561,11 +561,13 @@ classes:
 	}
 	var (
 		mu   sync.Mutex
-		all  []Detection
 		errs []error
 		wg   sync.WaitGroup
 	)
-	for _, j := range jobs {
+	// Each job's detections, joined in the jobs' order: the result does
+	// not depend on which detector finishes first.
+	byJob := make([][]Detection, len(jobs))
+	for i, j := range jobs {
 		wg.Add(1)
 		run := func() {
 			defer wg.Done()
@@ -584,9 +586,7 @@ classes:
 					}
 				}
 			}
-			mu.Lock()
-			all = append(all, found...)
-			mu.Unlock()
+			byJob[i] = found
 		}
 		// The detectors run concurrently; while bench/cmd/scaling records
 		// the parallel loops, in turn, so that no loop's time takes in
@@ -600,6 +600,10 @@ classes:
 	wg.Wait()
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	var all []Detection
+	for _, found := range byJob {
+		all = append(all, found...)
 	}
 	return all, nil
 }
