@@ -18,6 +18,7 @@ var (
 	objectTiles = flag.Int("object-tiles", -1, "tile grid of the -object-model's second pass (-1: the detector's default; 0: none)")
 	objectAbove = flag.Int("object-tile-above", 0, "TileAbove of a YOLOX -object-model (0: the detector's default)")
 	objectOdds  = flag.Float64("object-person-odds", 0, "PersonOdds of the -object-model (0: the detector's default)")
+	objectVOdds = flag.Float64("object-vehicle-odds", 0, "VehicleOdds of the -object-model (0: the detector's default)")
 )
 
 // objectOptions returns the engine options for the -object-* flags and a
@@ -46,7 +47,10 @@ func objectOptions(threads int) ([]veil.Option, string, error) {
 		if *objectOdds > 0 {
 			y.PersonOdds = float32(*objectOdds)
 		}
-		desc += fmt.Sprintf(" (YOLOX, long side %d, tiles %d above %d, person odds %g)", y.LongSide, y.Tiles, y.TileAbove, y.PersonOdds)
+		if *objectVOdds > 0 {
+			y.VehicleOdds = float32(*objectVOdds)
+		}
+		desc += fmt.Sprintf(" (YOLOX, long side %d, tiles %d above %d, person odds %g, vehicle odds %g)", y.LongSide, y.Tiles, y.TileAbove, y.PersonOdds, y.VehicleOdds)
 		d = y
 	} else if nd, err2 := detect.NewNanoDet(b, o); err2 == nil {
 		if *objectTiles >= 0 {
