@@ -35,18 +35,19 @@ func main() {
 	threads := flag.Int("threads", 2, "GOMAXPROCS and model threads")
 	keep := flag.String("keep", "", "keep the clip and the output in this folder")
 	noTrack := flag.Bool("no-object-tracking", false, "turn tracking off")
+	noHeads := flag.Bool("no-heads", false, "turn the head backstop off (Params.NoHeads)")
 	every = flag.Int("detect-every", 1, "run the detectors on every n-th frame (VideoOptions.DetectEvery)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of veil's run to this file")
 	flag.Parse()
 	runtime.GOMAXPROCS(*threads)
 	profile = *cpuprofile
-	if err := run(*seconds, *threads, *keep, *noTrack); err != nil {
+	if err := run(*seconds, *threads, *keep, *noTrack, *noHeads); err != nil {
 		fmt.Fprintln(os.Stderr, "videobench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(seconds, threads int, keep string, noTrack bool) error {
+func run(seconds, threads int, keep string, noTrack, noHeads bool) error {
 	dir := keep
 	if dir == "" {
 		d, err := os.MkdirTemp("", "videobench")
@@ -101,7 +102,7 @@ func run(seconds, threads int, keep string, noTrack bool) error {
 		defer pprof.StopCPUProfile()
 	}
 	t0 = time.Now()
-	res, err := e.AnonymizeVideo(context.Background(), src, dst, veil.Params{Classes: []veil.Class{veil.Face, veil.LicensePlate}},
+	res, err := e.AnonymizeVideo(context.Background(), src, dst, veil.Params{Classes: []veil.Class{veil.Face, veil.LicensePlate}, NoHeads: noHeads},
 		veil.VideoOptions{NoObjectTracking: noTrack, DetectEvery: *every, Progress: func(done, total int) {
 			if done%30 == 0 {
 				fmt.Fprintf(os.Stderr, "\r%d/%d frames", done, total)
@@ -116,7 +117,7 @@ func run(seconds, threads int, keep string, noTrack bool) error {
 	for _, f := range res.Frames {
 		objects += len(f.Detections)
 	}
-	fmt.Printf("clip: 1920x1080, %d frames at 30 fps, faces+plates, %d threads, tracking %v, detect every %d frame(s)\n", frames, threads, !noTrack, max(1, *every))
+	fmt.Printf("clip: 1920x1080, %d frames at 30 fps, faces+plates, %d threads, tracking %v, heads %v, detect every %d frame(s)\n", frames, threads, !noTrack, !noHeads, max(1, *every))
 	fmt.Printf("veil AnonymizeVideo:    %6.2f s  %6.1f fps  (%.1f objects a frame)\n", took.Seconds(), float64(frames)/took.Seconds(), float64(objects)/float64(frames))
 	fmt.Printf("ffmpeg decode+encode:   %6.2f s  %6.1f fps  (the floor: veil's share is the difference)\n", refTook.Seconds(), float64(frames)/refTook.Seconds())
 	if peak, cpu, ok := usage(); ok {
