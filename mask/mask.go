@@ -171,3 +171,60 @@ func (m *Mask) Intersect(r image.Rectangle) *Mask {
 	}
 	return out
 }
+
+// Dilate grows m's covered pixels (coverage >= 128) by rx pixels left and
+// right and ry pixels up and down, within m.Rect: afterwards a pixel is
+// 255 where a covered pixel lies within that rectangle around it, and 0
+// elsewhere. A nil or invalid mask, or rx and ry both 0 or less, is left
+// as it is (rx, ry below 0 count as 0).
+func (m *Mask) Dilate(rx, ry int) {
+	if !m.valid() || rx <= 0 && ry <= 0 {
+		return
+	}
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	pix := m.Pix[:w*h]
+	for i, c := range pix {
+		if c >= threshold {
+			pix[i] = 255
+		} else {
+			pix[i] = 0
+		}
+	}
+	// One line at a time, across then down: a running count of the
+	// covered pixels in the window [i−r, i+r].
+	line := make([]uint8, max(w, h))
+	grow := func(at func(i int) *uint8, n, r int) {
+		if r <= 0 {
+			return
+		}
+		for i := range n {
+			line[i] = *at(i)
+		}
+		count := 0
+		for i := 0; i < min(r, n); i++ {
+			if line[i] != 0 {
+				count++
+			}
+		}
+		for i := range n {
+			if j := i + r; j < n && line[j] != 0 {
+				count++
+			}
+			if j := i - r - 1; j >= 0 && line[j] != 0 {
+				count--
+			}
+			if count > 0 {
+				*at(i) = 255
+			} else {
+				*at(i) = 0
+			}
+		}
+	}
+	for y := range h {
+		row := pix[y*w : (y+1)*w]
+		grow(func(i int) *uint8 { return &row[i] }, w, rx)
+	}
+	for x := range w {
+		grow(func(i int) *uint8 { return &pix[i*w+x] }, h, ry)
+	}
+}

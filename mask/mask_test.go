@@ -3,6 +3,7 @@ package mask
 import (
 	"image"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -176,4 +177,59 @@ func TestIntersect(t *testing.T) {
 	}
 	short := &Mask{Rect: r, Pix: []uint8{255}}
 	sameMask(t, short.Intersect(image.Rect(0, 0, 2, 2)), New(image.Rect(0, 0, 2, 2)))
+}
+
+func TestDilate(t *testing.T) {
+	// dilateSlow is the definition: 255 where a covered pixel lies within
+	// rx, ry.
+	dilateSlow := func(m *Mask, rx, ry int) []uint8 {
+		w, h := m.Rect.Dx(), m.Rect.Dy()
+		out := make([]uint8, w*h)
+		for y := range h {
+			for x := range w {
+				for yy := max(0, y-max(ry, 0)); yy <= min(h-1, y+max(ry, 0)); yy++ {
+					for xx := max(0, x-max(rx, 0)); xx <= min(w-1, x+max(rx, 0)); xx++ {
+						if m.Pix[yy*w+xx] >= 128 {
+							out[y*w+x] = 255
+						}
+					}
+				}
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		w, h   int
+		on     []image.Point
+		rx, ry int
+	}{
+		{"one pixel, square", 9, 7, []image.Point{{4, 3}}, 2, 2},
+		{"one pixel, wide", 9, 7, []image.Point{{4, 3}}, 3, 1},
+		{"across only", 9, 7, []image.Point{{4, 3}}, 2, 0},
+		{"corner pixel, clipped", 6, 5, []image.Point{{0, 0}}, 2, 3},
+		{"two pixels, windows overlap", 12, 4, []image.Point{{2, 1}, {5, 2}}, 2, 1},
+		{"radius beyond the mask", 5, 5, []image.Point{{2, 2}}, 9, 9},
+		{"empty", 5, 5, nil, 2, 2},
+		{"faint pixel not covered", 5, 5, []image.Point{{-1, -1}}, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := New(image.Rect(10, 20, 10+tt.w, 20+tt.h))
+			for _, p := range tt.on {
+				if p.X < 0 {
+					m.Pix[0] = 100 // under the coverage threshold
+					continue
+				}
+				m.Pix[p.Y*tt.w+p.X] = 200
+			}
+			want := dilateSlow(m, tt.rx, tt.ry)
+			m.Dilate(tt.rx, tt.ry)
+			if !slices.Equal(m.Pix, want) {
+				t.Errorf("Dilate(%d, %d) =\n%v\nwant\n%v", tt.rx, tt.ry, m.Pix, want)
+			}
+		})
+	}
+	var nilMask *Mask
+	nilMask.Dilate(2, 2) // no panic
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -94,6 +95,17 @@ type DeepLab struct {
 	// the persons at least 80% covered from 79.4% to 83.7%, at a mask IoU
 	// of 0.595 instead of 0.614.
 	Spill float32
+	// Grow dilates each mask by this fraction of its box's width (left
+	// and right) and height (up and down), within the box grown by Spill:
+	// a segmentation's edge runs along the object's outline, where hair,
+	// fingers and a bumper's edge are lost. 0 leaves masks as the network
+	// draws them. NewDeepLab sets 0.03, chosen on the COCO evaluation set:
+	// there, with YOLOX-nano's boxes, persons at least 80% covered went
+	// from 82.8% to 89.0% and person pixels left visible from 12.6% to
+	// 9.4% (vehicles: 69.8% to 76.7%, 9.4% to 5.3%), at a person mask IoU
+	// of 0.569 instead of 0.598 (0.02: 89.0%, 10.1%, 0.586; 0.04: 89.5%,
+	// 9.0%, 0.555).
+	Grow float32
 	// Threshold is the score, in logits, above which a pixel is in a
 	// mask: the score is the best logit of the object's classes minus the
 	// best logit of the others, so 0 is the network's argmax and a
@@ -149,7 +161,7 @@ func NewDeepLab(model []byte, o onnx.Options) (*DeepLab, error) {
 	d := &DeepLab{
 		model: m, input: ins[0], output: outs[0], size: shape[1],
 		Margin: 0.15, MinAspect: 0.5, MinCover: 0.15,
-		GroupArea: 1.25, GroupScale: 1.25, Threshold: -2, Flip: true, Spill: 0.15,
+		GroupArea: 1.25, GroupScale: 1.25, Threshold: -2, Flip: true, Spill: 0.15, Grow: 0.03,
 		Workers: min(4, runtime.GOMAXPROCS(0)),
 	}
 	d.workers.New = func() any { return d.newWorker() }
@@ -307,6 +319,7 @@ func (d *DeepLab) Segment(ctx context.Context, img *image.RGBA, dets []detect.De
 		if err != nil {
 			return nil, err
 		}
+		d.finish(masks, dets)
 		return masks, nil
 	}
 	var (
@@ -339,8 +352,23 @@ func (d *DeepLab) Segment(ctx context.Context, img *image.RGBA, dets []detect.De
 		}
 		return nil, err
 	}
-	split(masks, dets)
+	d.finish(masks, dets)
 	return masks, nil
+}
+
+// finish splits the pixels the masks of dets share (split) and grows each
+// mask by Grow.
+func (d *DeepLab) finish(masks []*mask.Mask, dets []detect.Detection) {
+	split(masks, dets)
+	if d.Grow <= 0 {
+		return
+	}
+	for i, m := range masks {
+		if m != nil {
+			b := dets[i].Box
+			m.Dilate(int(math.Round(float64(d.Grow*b.W()))), int(math.Round(float64(d.Grow*b.H()))))
+		}
+	}
 }
 
 // flipNHWC mirrors an s×s image of c channels left to right in place.

@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/draw"
 	_ "image/jpeg"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -521,5 +522,54 @@ func TestSpill(t *testing.T) {
 		} else {
 			t.Logf("spill %v: mask covers %.2f of the band below the box", tc.spill, c)
 		}
+	}
+}
+
+// TestGrow checks that Grow dilates the walker's mask: every pixel of the
+// mask without it stays, and the outline moves out by Grow of the box.
+func TestGrow(t *testing.T) {
+	img := loadRGBA(t, "../testdata/street.jpg")
+	d := newDeepLab(t, onnx.Options{})
+	masks := make([]*mask.Mask, 2)
+	for i, g := range []float32{0, 0.03} {
+		d.Grow = g
+		ms, err := d.Segment(context.Background(), img, []detect.Detection{streetWalker})
+		if err != nil {
+			t.Fatal(err)
+		}
+		masks[i] = ms[0]
+	}
+	plain, grown := masks[0], masks[1]
+	if plain.Rect != grown.Rect {
+		t.Fatalf("rectangles %v and %v differ", plain.Rect, grown.Rect)
+	}
+	for i, v := range plain.Pix {
+		if v != 0 && grown.Pix[i] == 0 {
+			t.Fatalf("pixel %d of the mask is lost by growing it", i)
+		}
+	}
+	// The leftmost pixel of the mask's middle row is the leftmost of the
+	// rows within Grow of the box's height, moved left by Grow of its
+	// width (or to the mask's edge).
+	left := func(m *mask.Mask, y int) int {
+		for x := m.Rect.Min.X; x < m.Rect.Max.X; x++ {
+			if m.At(x, y) != 0 {
+				return x
+			}
+		}
+		return m.Rect.Max.X
+	}
+	y := (plain.Rect.Min.Y + plain.Rect.Max.Y) / 2
+	rx, ry := int(math.Round(float64(0.03*streetWalker.Box.W()))), int(math.Round(float64(0.03*streetWalker.Box.H())))
+	want := plain.Rect.Max.X
+	for yy := y - ry; yy <= y+ry; yy++ {
+		want = min(want, left(plain, yy))
+	}
+	want = max(plain.Rect.Min.X, want-rx)
+	if got := left(grown, y); got != want {
+		t.Errorf("row %d: grown mask starts at x %d, want %d (the mask without Grow: %d)", y, got, want, left(plain, y))
+	}
+	if plain.Area() >= grown.Area() {
+		t.Errorf("area %d grown, %d without", grown.Area(), plain.Area())
 	}
 }
