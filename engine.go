@@ -475,13 +475,22 @@ func (e *Engine) detect(ctx context.Context, rgba *image.RGBA, tiles []tiling.Ti
 			all = append(all, d)
 		}
 	}
-	if heads {
-		all = append(all, headsWithoutFaces(found, all, p.threshold(Person))...)
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return mergeTiles(all, tiles), nil
+	all = mergeTiles(all, tiles)
+	if heads {
+		// From the persons merged across seams: the lower half of a
+		// person cut by a seam has no head.
+		var persons []Detection
+		for _, d := range found {
+			if d.Class == Person {
+				persons = append(persons, d)
+			}
+		}
+		all = append(all, headsWithoutFaces(mergeTiles(persons, tiles), all, p.threshold(Person))...)
+	}
+	return all, nil
 }
 
 // HeadLabel is the Label of a face reported by the head backstop (see
