@@ -116,8 +116,7 @@ func main() {
 		os.Exit(2)
 	}
 	want := make(map[string]bool)
-	for _, k := range strings.Split(*datasets, ",") {
-		k = strings.TrimSpace(k)
+	for _, k := range list(*datasets) {
 		if !slices.ContainsFunc(kinds, func(d kind) bool { return d.prefix == k }) {
 			fail(fmt.Errorf("-datasets: unknown kind %q (want wider, openalpr, coco)", k))
 		}
@@ -131,14 +130,12 @@ func main() {
 	face := "embedded yunet_n_dynamic"
 	opts := []veil.Option{veil.WithThreads(*threads)}
 	var extra []veil.Class
-	for _, f := range strings.Split(*also, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			c, err := veil.ParseClass(f)
-			if err != nil {
-				fail(fmt.Errorf("-also: %w", err))
-			}
-			extra = append(extra, c)
+	for _, f := range list(*also) {
+		c, err := veil.ParseClass(f)
+		if err != nil {
+			fail(fmt.Errorf("-also: %w", err))
 		}
+		extra = append(extra, c)
 	}
 	turns, err := parseTurns(*faceTurns)
 	if err != nil {
@@ -229,13 +226,22 @@ func main() {
 	printTable(os.Stdout, rows, notes)
 }
 
+// list returns the items of a comma list, spaces trimmed, empty ones
+// left out.
+func list(s string) []string {
+	var items []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			items = append(items, f)
+		}
+	}
+	return items
+}
+
 // parseTurns parses -face-turns.
 func parseTurns(s string) ([]int, error) {
 	var turns []int
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f == "" {
-			continue
-		}
+	for _, f := range list(s) {
 		q, err := strconv.Atoi(f)
 		if err != nil || q < 1 || q > 3 {
 			return nil, fmt.Errorf("-face-turns: %q is not 1, 2 or 3", f)
