@@ -6,9 +6,9 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"io"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/veilkit/veil/detect"
 	xdraw "golang.org/x/image/draw"
@@ -36,11 +36,7 @@ type falsePos struct {
 // keepFalse keeps a crop of the original image around each false
 // positive of the shown subsets of sh.
 func (l *look) keepFalse(sh shot) {
-	src, ok := sh.src.(*image.RGBA)
-	if !ok {
-		src = image.NewRGBA(sh.src.Bounds())
-		draw.Draw(src, src.Rect, sh.src, sh.src.Bounds().Min, draw.Src)
-	}
+	src := asRGBA(sh.src)
 	sb := src.Bounds()
 	sx, sy := float32(sb.Dx())/float32(sh.frame.Dx()), float32(sb.Dy())/float32(sh.frame.Dy())
 	for _, c := range shownOrder(l.ds.subsets, l.shown) {
@@ -149,8 +145,8 @@ func label(img *image.RGBA, at image.Point, s string) {
 const fpHeader = "file\tsheet\tcell\tdataset\timage\tclass\tbox\tscore\n"
 
 // writeFalseIndex writes the lines of fp.tsv (without the header) of fs.
-func writeFalseIndex(b *strings.Builder, fs []falsePos) {
+func writeFalseIndex(w io.Writer, fs []falsePos) {
 	for _, f := range fs {
-		fmt.Fprintf(b, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%.3f\n", f.file, f.sheet, f.cell, f.dataset, f.image, f.class, boxString(f.box), f.score)
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%.3f\n", f.file, f.sheet, f.cell, f.dataset, f.image, f.class, boxString(f.box), f.score)
 	}
 }

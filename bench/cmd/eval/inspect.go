@@ -8,6 +8,7 @@ import (
 	"image"
 	"image/draw"
 	"image/jpeg"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -329,9 +330,27 @@ func throughJPEG(img image.Image) (*image.RGBA, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := image.NewRGBA(image.Rect(0, 0, dec.Bounds().Dx(), dec.Bounds().Dy()))
-	draw.Draw(out, out.Rect, dec, dec.Bounds().Min, draw.Src)
-	return out, nil
+	return asRGBA(dec), nil
+}
+
+// asRGBA returns img itself when it is an *image.RGBA, else a copy of it
+// as one, with the same bounds.
+func asRGBA(img image.Image) *image.RGBA {
+	if r, ok := img.(*image.RGBA); ok {
+		return r
+	}
+	out := image.NewRGBA(img.Bounds())
+	draw.Draw(out, out.Rect, img, img.Bounds().Min, draw.Src)
+	return out
+}
+
+// writeTSV writes the index file path: header, then the lines that
+// lines writes.
+func writeTSV(path, header string, lines func(w io.Writer)) error {
+	var b strings.Builder
+	b.WriteString(header)
+	lines(&b)
+	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 // row returns the re-identification fields of subset k's row.
@@ -361,10 +380,7 @@ func (l *look) done() error {
 			}
 			ins.worst = append(ins.worst, cs...)
 		}
-		var b strings.Builder
-		b.WriteString(worstHeader)
-		writeIndex(&b, ins.worst)
-		if err := os.WriteFile(filepath.Join(ins.worstDir, "worst.tsv"), []byte(b.String()), 0o644); err != nil {
+		if err := writeTSV(filepath.Join(ins.worstDir, "worst.tsv"), worstHeader, func(w io.Writer) { writeIndex(w, ins.worst) }); err != nil {
 			return err
 		}
 	}
@@ -376,22 +392,19 @@ func (l *look) done() error {
 			}
 			ins.falses = append(ins.falses, fs...)
 		}
-		var b strings.Builder
-		b.WriteString(fpHeader)
-		writeFalseIndex(&b, ins.falses)
-		if err := os.WriteFile(filepath.Join(ins.fpDir, "fp.tsv"), []byte(b.String()), 0o644); err != nil {
+		if err := writeTSV(filepath.Join(ins.fpDir, "fp.tsv"), fpHeader, func(w io.Writer) { writeFalseIndex(w, ins.falses) }); err != nil {
 			return err
 		}
 	}
 	if ins.reidDir != "" {
 		ins.again = append(ins.again, l.again...)
-		var b strings.Builder
-		b.WriteString("file\tdataset\timage\tclass\tdetector\tbox\tscore\ton_labelled\ton_anonymized\n")
-		for _, r := range ins.again {
-			fmt.Fprintf(&b, "%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%s\t%s\n", r.file, r.dataset, r.image, r.class, r.detector,
-				boxString(r.box), r.score, yesNo(r.labelled), yesNo(r.anonymized))
-		}
-		if err := os.WriteFile(filepath.Join(ins.reidDir, "reid.tsv"), []byte(b.String()), 0o644); err != nil {
+		header := "file\tdataset\timage\tclass\tdetector\tbox\tscore\ton_labelled\ton_anonymized\n"
+		if err := writeTSV(filepath.Join(ins.reidDir, "reid.tsv"), header, func(w io.Writer) {
+			for _, r := range ins.again {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%s\t%s\n", r.file, r.dataset, r.image, r.class, r.detector,
+					boxString(r.box), r.score, yesNo(r.labelled), yesNo(r.anonymized))
+			}
+		}); err != nil {
 			return err
 		}
 	}
